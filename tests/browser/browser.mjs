@@ -1,0 +1,70 @@
+// Shared set-up of the browser tests: the built site on a free port, Debian's Chromium headless
+// with WebGL2 through SwiftShader, and a record of console errors and off-origin requests.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PNG } from 'pngjs';
+import { startServer } from '../../scripts/serve.mjs';
+
+export const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
+export const SITE = process.env.DIDA_SITE_DIR || join(ROOT, 'build/wasm/site');
+export const SCREENSHOTS = join(ROOT, 'build/screenshots');
+
+export async function openSite({ isolation = true, viewport = { width: 1280, height: 800 } } = {}) {
+  const server = await startServer({ root: SITE, port: 0, isolation });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  // playwright gives every launch a fresh, temporary profile (user data dir).
+  let browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-quic',
+             '--no-first-run', '--disable-background-networking', '--disable-component-update',
+             '--disable-sync'],
+    });
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+  const page = await browser.newPage({ viewport });
+  const consoleErrors = [];
+  const foreignRequests = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) foreignRequests.push(r.url()); });
+  const close = async () => {
+    await browser.close();
+    server.closeAllConnections?.();
+    await new Promise((r) => server.close(r));
+  };
+  return { page, origin, consoleErrors, foreignRequests, close };
+}
+
+// Waits until the app reports itself ready and has drawn a few frames.
+export async function waitForApp(page, minFrames = 3) {
+  await page.waitForFunction(() => window.dida && window.dida.ready(), null, { timeout: 30000 });
+  await page.waitForFunction((n) => window.dida.state().frames >= n, minFrames, { timeout: 30000 });
+}
+
+// Pixel statistics of a PNG screenshot: mean and standard deviation of luminance, and the
+// number of distinct colours (quantised) — a blank canvas has ~1.
+export function pixelStats(pngBuffer) {
+  const png = PNG.sync.read(pngBuffer);
+  const n = png.width * png.height;
+  let sum = 0, sumSq = 0;
+  const colours = new Set();
+  for (let i = 0; i < n; i++) {
+    const r = png.data[4 * i], g = png.data[4 * i + 1], b = png.data[4 * i + 2];
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    sum += y; sumSq += y * y;
+    colours.add(((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4));
+  }
+  const mean = sum / n;
+  return { width: png.width, height: png.height, mean, std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)), colours: colours.size };
+}
+
+export function screenshotPath(name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return join(SCREENSHOTS, name);
+}

@@ -1,0 +1,191 @@
+// dida's canvas app: Dear ImGui over GLFW and WebGL2, compiled to WebAssembly.
+// The page (site/app.js) reads the app's state through dida_state_json() for tests and readouts.
+#include <GLES3/gl3.h>
+#include <GLFW/glfw3.h>
+#include <emscripten/emscripten.h>
+#include <emscripten/html5.h>
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dida/safetensors.hpp"
+#include "dida/schedule.hpp"
+#include "dida/version.hpp"
+#include "imgui.h"
+#include "imgui_impl_glfw.h"
+#include "imgui_impl_opengl3.h"
+
+namespace {
+
+// A computation the core does in wasm, shown to the user: a tensor written to safetensors bytes
+// and read back, checked element by element.
+struct CoreCheck {
+  bool ok = false;
+  std::size_t bytes = 0;
+  std::string detail;
+};
+
+CoreCheck run_core_check() {
+  CoreCheck c;
+  try {
+    std::vector<float> values(64);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(dida::grl_lambda(i / 63.0));
+    dida::SafeTensorsWriter w;
+    w.add_f32("grl_lambda", {64}, values);
+    w.set_metadata("made_by", "dida web");
+    const auto bytes = w.to_bytes();
+    const auto f = dida::SafeTensorsFile::parse(bytes, "in-memory");
+    c.ok = f.to_f32("grl_lambda") == values;
+    c.bytes = bytes.size();
+    c.detail = c.ok ? "64 floats round-tripped" : "values differ";
+  } catch (const std::exception& e) {
+    c.detail = e.what();
+  }
+  return c;
+}
+
+struct App {
+  GLFWwindow* window = nullptr;
+  CoreCheck check;
+  int clicks = 0;
+  double progress = 0.0;  // training progress p shown on the schedule plot
+  long frames = 0;
+  ImVec4 button_rect{0, 0, 0, 0};  // CSS pixels: x, y, w, h
+  std::string state_json;
+};
+
+App g_app;
+
+void draw_schedule_plot(double progress) {
+  const ImVec2 size(ImGui::GetContentRegionAvail().x, 160.0f);
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImGui::InvisibleButton("schedule_plot", size);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float left = 34.0f, bottom = 20.0f, top = 6.0f, right = 8.0f;
+  const ImVec2 a(p0.x + left, p0.y + top), b(p0.x + size.x - right, p0.y + size.y - bottom);
+  dl->AddRectFilled(a, b, IM_COL32(28, 30, 36, 255));
+  dl->AddRect(a, b, IM_COL32(90, 90, 100, 255));
+  auto to_screen = [&](double x, double y) {
+    return ImVec2(a.x + static_cast<float>(x) * (b.x - a.x), b.y - static_cast<float>(y) * (b.y - a.y));
+  };
+  for (int t = 0; t <= 4; ++t) {
+    const double v = t / 4.0;
+    char label[16];
+    std::snprintf(label, sizeof label, "%.2f", v);
+    dl->AddText(ImVec2(p0.x, to_screen(0, v).y - 7), IM_COL32(170, 170, 180, 255), label);
+    dl->AddLine(to_screen(0, v), to_screen(1, v), IM_COL32(60, 60, 70, 255));
+  }
+  dl->AddText(ImVec2(a.x, b.y + 3), IM_COL32(170, 170, 180, 255), "progress p: 0");
+  dl->AddText(ImVec2(b.x - 10, b.y + 3), IM_COL32(170, 170, 180, 255), "1");
+  std::vector<ImVec2> grl, lr;
+  for (int i = 0; i <= 100; ++i) {
+    const double p = i / 100.0;
+    grl.push_back(to_screen(p, dida::grl_lambda(p)));
+    lr.push_back(to_screen(p, dida::lr_factor(p)));
+  }
+  dl->AddPolyline(grl.data(), static_cast<int>(grl.size()), IM_COL32(255, 170, 60, 255), 0, 2.0f);
+  dl->AddPolyline(lr.data(), static_cast<int>(lr.size()), IM_COL32(90, 180, 255, 255), 0, 2.0f);
+  dl->AddLine(to_screen(progress, 0), to_screen(progress, 1), IM_COL32(230, 230, 230, 160), 1.5f);
+  dl->AddText(ImVec2(b.x - 150, a.y + 4), IM_COL32(255, 170, 60, 255), "GRL weight lambda_p");
+  dl->AddText(ImVec2(b.x - 150, a.y + 20), IM_COL32(90, 180, 255, 255), "learning-rate factor");
+}
+
+void update_state_json() {
+  nlohmann::json s = {
+      {"version", dida::version()},
+      {"build", dida::build_kind()},
+      {"frames", g_app.frames},
+      {"clicks", g_app.clicks},
+      {"progress", g_app.progress},
+      {"grl_lambda", dida::grl_lambda(g_app.progress)},
+      {"core_check", {{"ok", g_app.check.ok}, {"bytes", g_app.check.bytes}, {"detail", g_app.check.detail}}},
+      {"button", {g_app.button_rect.x, g_app.button_rect.y, g_app.button_rect.z, g_app.button_rect.w}},
+  };
+  g_app.state_json = s.dump();
+}
+
+void sync_canvas_size() {
+  double css_w = 0, css_h = 0;
+  emscripten_get_element_css_size("#canvas", &css_w, &css_h);
+  int w = 0, h = 0;
+  glfwGetWindowSize(g_app.window, &w, &h);
+  if (static_cast<int>(css_w) != w || static_cast<int>(css_h) != h)
+    glfwSetWindowSize(g_app.window, static_cast<int>(css_w), static_cast<int>(css_h));
+}
+
+void frame() {
+  sync_canvas_size();
+  glfwPollEvents();
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplGlfw_NewFrame();
+  ImGui::NewFrame();
+
+  ImGui::SetNextWindowPos(ImVec2(20, 20), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(560, 380), ImGuiCond_FirstUseEver);
+  ImGui::Begin("dida");
+  ImGui::Text("dida %s, core built for %s", dida::version(), dida::build_kind());
+  ImGui::Separator();
+  ImGui::TextUnformatted("Core check (computed in WebAssembly):");
+  ImGui::TextColored(g_app.check.ok ? ImVec4(0.4f, 0.9f, 0.4f, 1) : ImVec4(1, 0.4f, 0.4f, 1),
+                     "  safetensors round trip: %s, %zu bytes (%s)", g_app.check.ok ? "ok" : "FAILED",
+                     g_app.check.bytes, g_app.check.detail.c_str());
+  ImGui::Text("  progress p = %.2f   lambda_p = %.4f   lr factor = %.4f", g_app.progress,
+              dida::grl_lambda(g_app.progress), dida::lr_factor(g_app.progress));
+  if (ImGui::Button("Advance training progress")) {
+    ++g_app.clicks;
+    g_app.progress = std::fmod(g_app.progress + 0.1, 1.05);
+    if (g_app.progress > 1.0) g_app.progress = 0.0;
+  }
+  const ImVec2 bmin = ImGui::GetItemRectMin(), bmax = ImGui::GetItemRectMax();
+  g_app.button_rect = ImVec4(bmin.x, bmin.y, bmax.x - bmin.x, bmax.y - bmin.y);
+  ImGui::SameLine();
+  ImGui::Text("clicked %d time(s)", g_app.clicks);
+  draw_schedule_plot(g_app.progress);
+  ImGui::End();
+
+  ImGui::Render();
+  int fb_w = 0, fb_h = 0;
+  glfwGetFramebufferSize(g_app.window, &fb_w, &fb_h);
+  glViewport(0, 0, fb_w, fb_h);
+  glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  ++g_app.frames;
+  update_state_json();
+}
+
+}  // namespace
+
+extern "C" {
+// The app's state as JSON, for the page's scripts and the browser tests.
+EMSCRIPTEN_KEEPALIVE const char* dida_state_json() { return g_app.state_json.c_str(); }
+}
+
+int main() {
+  if (!glfwInit()) {
+    std::fprintf(stderr, "dida: glfwInit failed\n");
+    return 1;
+  }
+  glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+  g_app.window = glfwCreateWindow(1280, 800, "dida", nullptr, nullptr);
+  if (!g_app.window) {
+    std::fprintf(stderr, "dida: cannot create a WebGL2 context\n");
+    return 1;
+  }
+  glfwMakeContextCurrent(g_app.window);
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini in the browser
+  ImGui::StyleColorsDark();
+  ImGui_ImplGlfw_InitForOpenGL(g_app.window, true);
+  ImGui_ImplOpenGL3_Init("#version 300 es");
+  g_app.check = run_core_check();
+  update_state_json();
+  emscripten_set_main_loop(frame, 0, false);
+  return 0;
+}
