@@ -1,0 +1,27 @@
+#pragma once
+// Readers for the file formats the data sets ship in: gzip and IDX.
+// Every reader validates what it reads and throws std::runtime_error "<file>: <reason>".
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dida {
+
+// Inflates a gzip member (RFC 1952), checking its CRC-32 and length: a truncated or corrupt
+// file is an error, never a short result.
+std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+bool is_gzip(const std::vector<std::uint8_t>& bytes);
+// Reads a file, inflating it when it is gzip.
+std::vector<std::uint8_t> read_maybe_gzip(const std::string& path);
+
+struct IdxArray {
+  std::vector<std::uint32_t> dims;
+  std::vector<std::uint8_t> data;  // unsigned bytes (the only type MNIST-style files use)
+};
+// IDX (the MNIST format): magic 0x00 0x00 0x08 <ndims>, big-endian uint32 dimensions, then data.
+IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+IdxArray read_idx(const std::string& path);  // gzipped or not
+
+std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
+
+}  // namespace dida

@@ -1,0 +1,100 @@
+#include "dida/formats.hpp"
+
+#include <stb/stb_image.h>  // stbi_zlib_decode_noheader_malloc: inflate without zlib
+
+#include <climits>
+#include <stdexcept>
+
+#include "dida/safetensors.hpp"  // read_file_bytes
+
+namespace dida {
+
+std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
+  static std::uint32_t table[256] = {0};
+  static bool ready = false;
+  if (!ready) {
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    ready = true;
+  }
+  std::uint32_t crc = 0xffffffffu;
+  for (std::size_t i = 0; i < size; ++i) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+  return crc ^ 0xffffffffu;
+}
+
+bool is_gzip(const std::vector<std::uint8_t>& b) { return b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b; }
+
+std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& b, const std::string& origin) {
+  auto fail = [&](const std::string& what) { throw std::runtime_error(origin + ": " + what); };
+  if (b.size() < 18) fail("truncated gzip file (" + std::to_string(b.size()) + " bytes)");
+  if (!is_gzip(b)) fail("not a gzip file (bad magic)");
+  if (b[2] != 8) fail("unsupported gzip compression method");
+  const std::uint8_t flags = b[3];
+  std::size_t pos = 10;
+  if (flags & 0x04) {  // FEXTRA
+    if (pos + 2 > b.size()) fail("truncated gzip header");
+    pos += 2 + (b[pos] | (b[pos + 1] << 8));
+  }
+  for (std::uint8_t f : {std::uint8_t{0x08}, std::uint8_t{0x10}}) {  // FNAME, FCOMMENT
+    if (flags & f) {
+      while (pos < b.size() && b[pos] != 0) ++pos;
+      ++pos;
+    }
+  }
+  if (flags & 0x02) pos += 2;  // FHCRC
+  if (pos + 8 > b.size()) fail("truncated gzip header");
+  const std::size_t trailer = b.size() - 8;
+  const std::uint32_t want_crc = b[trailer] | (b[trailer + 1] << 8) | (b[trailer + 2] << 16) |
+                                 (static_cast<std::uint32_t>(b[trailer + 3]) << 24);
+  const std::uint32_t want_size = b[trailer + 4] | (b[trailer + 5] << 8) | (b[trailer + 6] << 16) |
+                                  (static_cast<std::uint32_t>(b[trailer + 7]) << 24);
+  if (trailer - pos > static_cast<std::size_t>(INT_MAX)) fail("gzip file too large");
+  int out_len = 0;
+  // The trailer stays in the input: the decoder may look a few bytes past the final block.
+  char* out = stbi_zlib_decode_malloc_guesssize_headerflag(
+      reinterpret_cast<const char*>(b.data() + pos), static_cast<int>(b.size() - pos),
+      want_size > 0 && want_size < (1u << 30) ? static_cast<int>(want_size) : 1 << 16, &out_len, 0);
+  if (!out) fail("corrupt or truncated gzip data");
+  std::vector<std::uint8_t> result(reinterpret_cast<std::uint8_t*>(out), reinterpret_cast<std::uint8_t*>(out) + out_len);
+  free(out);
+  if (static_cast<std::uint32_t>(result.size()) != want_size || crc32(result.data(), result.size()) != want_crc)
+    fail("gzip checksum mismatch: truncated or corrupt file");
+  return result;
+}
+
+std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
+  auto bytes = read_file_bytes(path);
+  return is_gzip(bytes) ? gunzip(bytes, path) : bytes;
+}
+
+IdxArray parse_idx(const std::vector<std::uint8_t>& b, const std::string& origin) {
+  auto fail = [&](const std::string& what) { throw std::runtime_error(origin + ": " + what); };
+  if (b.size() < 4) fail("not an IDX file: " + std::to_string(b.size()) + " bytes");
+  if (b[0] != 0 || b[1] != 0) fail("not an IDX file (bad magic)");
+  if (b[2] != 0x08) fail("IDX element type " + std::to_string(b[2]) + " is not unsigned byte (0x08)");
+  const int ndims = b[3];
+  if (ndims < 1 || ndims > 4) fail("IDX with " + std::to_string(ndims) + " dimensions (expected 1 to 4)");
+  if (b.size() < 4u + 4u * ndims) fail("truncated IDX header");
+  IdxArray a;
+  std::uint64_t total = 1;
+  for (int i = 0; i < ndims; ++i) {
+    const std::uint8_t* p = &b[4 + 4 * i];
+    const std::uint32_t d = (std::uint32_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    a.dims.push_back(d);
+    total *= d;
+    if (total > (1ull << 34)) fail("IDX dimensions too large");
+  }
+  const std::size_t header = 4u + 4u * ndims;
+  if (b.size() - header != total)
+    fail("IDX dimensions need " + std::to_string(total) + " bytes of data, file has " +
+         std::to_string(b.size() - header));
+  a.data.assign(b.begin() + static_cast<std::ptrdiff_t>(header), b.end());
+  return a;
+}
+
+IdxArray read_idx(const std::string& path) { return parse_idx(read_maybe_gzip(path), path); }
+
+}  // namespace dida

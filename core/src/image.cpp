@@ -1,0 +1,76 @@
+#include "dida/image.hpp"
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
+#include <stb/stb_image_write.h>
+
+#include <climits>
+#include <stdexcept>
+
+#include "dida/safetensors.hpp"  // read_file_bytes, write_file_atomic
+
+namespace dida {
+
+Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& origin, int channels) {
+  if (bytes.empty()) throw std::runtime_error(origin + ": empty file (0 bytes), not an image");
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX)) throw std::runtime_error(origin + ": image file too large");
+  int w = 0, h = 0, c = 0;
+  stbi_uc* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c, channels);
+  if (!data) throw std::runtime_error(origin + ": cannot decode image (" + stbi_failure_reason() + ")");
+  Image img;
+  img.height = h;
+  img.width = w;
+  img.channels = channels ? channels : c;
+  img.pixels.assign(data, data + static_cast<std::size_t>(w) * h * img.channels);
+  stbi_image_free(data);
+  return img;
+}
+
+Image load_image(const std::string& path, int channels) {
+  return decode_image(read_file_bytes(path), path, channels);
+}
+
+Image resize_image(const Image& in, int height, int width) {
+  if (in.height == height && in.width == width) return in;
+  Image out(height, width, in.channels);
+  if (!stbir_resize_uint8(in.pixels.data(), in.width, in.height, 0, out.pixels.data(), width, height, 0,
+                          in.channels))
+    throw std::runtime_error("image resize failed");
+  return out;
+}
+
+Image convert_channels(const Image& in, int channels) {
+  if (in.channels == channels) return in;
+  Image out(in.height, in.width, channels);
+  const std::size_t n = static_cast<std::size_t>(in.height) * in.width;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint8_t* p = &in.pixels[i * in.channels];
+    std::uint8_t grey;
+    if (in.channels >= 3)
+      grey = static_cast<std::uint8_t>((299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000);
+    else
+      grey = p[0];
+    for (int c = 0; c < channels; ++c)
+      out.pixels[i * channels + c] = (in.channels >= 3 && channels >= 3 && c < 3) ? p[c] : grey;
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> encode_png(const Image& img) {
+  std::vector<std::uint8_t> out;
+  auto sink = [](void* ctx, void* data, int size) {
+    auto* v = static_cast<std::vector<std::uint8_t>*>(ctx);
+    v->insert(v->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+  };
+  if (!stbi_write_png_to_func(sink, &out, img.width, img.height, img.channels, img.pixels.data(),
+                              img.width * img.channels))
+    throw std::runtime_error("PNG encoding failed");
+  return out;
+}
+
+void write_png(const std::string& path, const Image& img) {
+  const auto bytes = encode_png(img);
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+}  // namespace dida
