@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "dida/data.hpp"
+#include "dida/native/options.hpp"
 #include "dida/version.hpp"
 #include "torch_loader.hpp"
 
@@ -57,6 +58,46 @@ dida::DomainPair load_pair(const PairArgs& a) {
   return p;
 }
 
+// Every training hyper-parameter as a flag; the same names work in a --config file.
+void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
+  cmd->add_option("--source", o.source, "Source domain spec (labelled)")->capture_default_str()->group("Data");
+  cmd->add_option("--target", o.target, "Target domain spec (its labels are never used)")->capture_default_str()->group("Data");
+  cmd->add_option("--data-seed", o.data_seed, "Seed of the data set")->capture_default_str()->group("Data");
+  cmd->add_option("--max-per-domain", o.max_per_domain, "Cap on each domain's images")->capture_default_str()->group("Data");
+  cmd->add_option("--cache", o.cache_dir, "Data cache folder (default $DIDA_CACHE or ~/.cache/dida; 'none': off)")->group("Data");
+  cmd->add_option("--method", o.method, "dida | source-only | dann | dsn | target-only (an oracle)")
+      ->capture_default_str()->check(CLI::IsMember({"dida", "source-only", "dann", "dsn", "target-only"}))->group("Method");
+  cmd->add_option("--variant", o.variant, "Disentangled layers: branch (separate I, S) | vector (z_spe = F - I(F))")
+      ->capture_default_str()->check(CLI::IsMember({"branch", "vector"}))->group("Method");
+  cmd->add_flag("--progressive,!--no-progressive", o.progressive, "A first split after E's first block")->group("Method");
+  cmd->add_option("--width", o.width, "Channels of E's first block (F has twice as many)")->capture_default_str()->group("Method");
+  cmd->add_option("--head-hidden", o.head_hidden, "Hidden units of C, D_inv, D_spe")->capture_default_str()->group("Method");
+  cmd->add_option("--mine-hidden", o.mine_hidden, "Hidden units of the MINE network T")->capture_default_str()->group("Method");
+  cmd->add_option("--lambda-mi", o.lambda_mi, "Weight of L_mi")->capture_default_str()->group("Losses");
+  cmd->add_option("--lambda-adv", o.lambda_adv, "Weight of L_adv")->capture_default_str()->group("Losses");
+  cmd->add_option("--lambda-dom", o.lambda_dom, "Weight of L_dom")->capture_default_str()->group("Losses");
+  cmd->add_option("--lambda-rec", o.lambda_rec, "Weight of L_rec")->capture_default_str()->group("Losses");
+  cmd->add_option("--lambda-rel", o.lambda_rel, "Weight of L_rel")->capture_default_str()->group("Losses");
+  cmd->add_option("--lambda-orth", o.lambda_orth, "Weight of L_orth (dsn: 0.1 when 0)")->capture_default_str()->group("Losses");
+  cmd->add_option("--pixel-rec-weight", o.pixel_rec_weight, "Weight of the pixel term inside L_rec")->capture_default_str()->group("Losses");
+  cmd->add_option("--mine-ma-rate", o.mine_ma_rate, "MINE moving-average rate")->capture_default_str()->group("Losses");
+  cmd->add_option("--grl-gamma", o.grl_gamma, "GRL schedule: lambda_p = 2/(1+exp(-gamma p)) - 1")->capture_default_str()->group("Losses");
+  cmd->add_option("--optimisation", o.optimisation, "joint (one step on the total) | staged (three steps per iteration)")
+      ->capture_default_str()->check(CLI::IsMember({"joint", "staged"}))->group("Optimisation");
+  cmd->add_option("--optimizer", o.optimizer, "adam | sgd")->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}))->group("Optimisation");
+  cmd->add_option("--lr", o.lr, "Initial learning rate mu0")->capture_default_str()->group("Optimisation");
+  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str()->group("Optimisation");
+  cmd->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str()->group("Optimisation");
+  cmd->add_flag("--anneal-lr,!--no-anneal-lr", o.anneal_lr, "mu_p = mu0 / (1 + 10 p)^0.75")->group("Optimisation");
+  cmd->add_option("--epochs", o.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber)->group("Optimisation");
+  cmd->add_option("--batch-size", o.batch_size, "Images per domain per iteration")->capture_default_str()->check(CLI::Range(2, 4096))->group("Optimisation");
+  cmd->add_option("--iters-per-epoch", o.iters_per_epoch, "Iterations per epoch (0: one pass over source-train)")->capture_default_str()->group("Optimisation");
+  cmd->add_option("--seed", o.seed, "Seed of initialisation and batches")->capture_default_str()->group("Optimisation");
+  cmd->add_option("--device", o.device, "auto | cpu | cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}))->group("Run");
+  cmd->add_option("--stop-after-iters", o.stop_after_iters, "Stop (as Ctrl-C does) after this many iterations")->group("Run");
+  cmd->add_flag("--quiet", o.quiet, "No progress output")->group("Run");
+}
+
 int data_list() {
   std::cout << std::left << std::setw(11) << "domain" << std::setw(8) << "images" << std::setw(8) << "classes"
             << std::setw(9) << "shape" << "what / provenance\n";
@@ -93,6 +134,28 @@ int main(int argc, char** argv) {
                "part, and exports them for the browser."};
   bool version_requested = false;
 
+  app.set_config("--config", "", "Read options from a TOML/INI file (flags given on the command line win)");
+
+  dida::TrainOptions train_opts;
+  std::string resume_run;
+  CLI::App* train = app.add_subcommand("train", "Train a model: dida train --source S --target T --method M --seed N --out RUN");
+  add_train_options(train, train_opts);
+  train->add_option("--out", train_opts.out, "Run folder: config.json, log.jsonl, checkpoint.pt, bundle/")->capture_default_str()->group("Run");
+  train->add_option("--resume", resume_run, "Continue the run in this folder (its recorded options are used)")->group("Run");
+
+  dida::EvalOptions eval_opts;
+  CLI::App* eval = app.add_subcommand("eval", "Accuracies and disentanglement measures of a run or bundle");
+  eval->add_option("run", eval_opts.path, "Run folder or bundle folder")->required();
+  eval->add_flag("--json", eval_opts.json, "Print JSON");
+  eval->add_option("--cache", eval_opts.cache_dir, "Data cache folder");
+
+  dida::BenchOptions bench_opts;
+  CLI::App* bench = app.add_subcommand("bench", "Methods x seeds on a pair: a results table (Markdown and JSON)");
+  add_train_options(bench, bench_opts.base);
+  bench->add_option("--methods", bench_opts.methods, "Methods to compare")->delimiter(',')->capture_default_str()->group("Bench");
+  bench->add_option("--seeds", bench_opts.seeds, "Seeds")->delimiter(',')->capture_default_str()->group("Bench");
+  bench->add_option("--out", bench_opts.out, "Folder of the runs and the tables")->capture_default_str()->group("Bench");
+
   CLI::App* data = app.add_subcommand("data", "Build, inspect and export the domains")->require_subcommand(1);
   data->add_subcommand("list", "Every built-in domain with its size, classes and provenance");
   PairArgs show_args, export_args;
@@ -124,6 +187,21 @@ int main(int argc, char** argv) {
     if (app.get_subcommands().empty()) {
       std::cout << app.help();
       return 0;
+    }
+    if (train->parsed()) {
+      train_opts.threads = threads;
+      if (!resume_run.empty()) train_opts.out = resume_run;
+      return dida::torch_api().train(train_opts, !resume_run.empty());
+    }
+    if (eval->parsed()) {
+      eval_opts.threads = threads;
+      return dida::torch_api().eval(eval_opts);
+    }
+    if (bench->parsed()) {
+      bench_opts.base.threads = threads;
+      bench_opts.source = bench_opts.base.source;
+      bench_opts.target = bench_opts.base.target;
+      return dida::torch_api().bench(bench_opts);
     }
     if (data->parsed()) {
       if (data->got_subcommand("list")) return data_list();

@@ -5,8 +5,16 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <iomanip>
+#include <iostream>
+
+#include "evaluate.hpp"
+#include "trainer.hpp"
+
 namespace dida {
 namespace {
+
+std::string one_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 TorchInfo torch_info(int threads) {
   if (threads > 0) at::set_num_threads(threads);
@@ -18,7 +26,47 @@ TorchInfo torch_info(int threads) {
   return info;
 }
 
-const TorchApi kApi{kTorchApiVersion, &torch_info};
+template <typename F>
+int guarded(const char* command, F&& f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    std::cerr << "dida " << command << ": error: " << one_line(e.what()) << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "dida " << command << ": error: " << one_line(e.what()) << "\n";
+  }
+  return 1;
+}
+
+int train(const TrainOptions& o, bool resume) {
+  return guarded("train", [&] { return run_training(o, resume); });
+}
+
+int eval(const EvalOptions& o) {
+  return guarded("eval", [&] {
+    const EvalResult r = evaluate(o);
+    if (o.json) {
+      std::cout << r.to_json().dump(2) << "\n";
+      return 0;
+    }
+    std::cout << std::fixed << std::setprecision(4) << "target accuracy      " << r.target_accuracy << "  ("
+              << r.target_images << " target-test images)\n"
+              << "source accuracy      " << r.source_accuracy << "  (" << r.source_images << " source-val images, held out)\n"
+              << "domain probe z_inv   " << r.domain_probe_inv << "  (near 0.5 is good: invariant)\n"
+              << "domain probe z_spe   " << r.domain_probe_spe << "  (near 1 is good: carries the domain)\n"
+              << "class probe z_spe    " << r.class_probe_spe << "  (low is good)\n"
+              << "MI(z_inv; z_spe)     " << r.mi_estimate << " nats (KSG, k=3, top-2 PCs each; independent of T)\n"
+              << "A-distance z_inv     " << r.a_distance_inv << "  (0 = indistinguishable domains)\n"
+              << "A-distance z_spe     " << r.a_distance_spe << "\n";
+    return 0;
+  });
+}
+
+int bench(const BenchOptions& o) {
+  return guarded("bench", [&] { return run_bench(o); });
+}
+
+const TorchApi kApi{kTorchApiVersion, &torch_info, &train, &eval, &bench};
 
 }  // namespace
 }  // namespace dida

@@ -7,6 +7,8 @@
 // Everything crossing the boundary is a plain struct from headers without LibTorch.
 #include <string>
 
+#include "dida/native/options.hpp"
+
 namespace dida {
 
 struct TorchInfo {
@@ -20,9 +22,13 @@ struct TorchApi {
   int abi_version;  // kTorchApiVersion of the library; the loader checks it
   // Sets LibTorch's thread count (0: leave it) and reports the build and device facts.
   TorchInfo (*info)(int threads);
+  // The commands; each returns the process exit code and prints its own errors.
+  int (*train)(const TrainOptions& options, bool resume);
+  int (*eval)(const EvalOptions& options);
+  int (*bench)(const BenchOptions& options);
 };
 
-constexpr int kTorchApiVersion = 1;
+constexpr int kTorchApiVersion = 2;
 
 }  // namespace dida
 

@@ -1,0 +1,48 @@
+#pragma once
+// The one model config: architecture and sizes of the disentangling network (METHOD.md), read by
+// the LibTorch modules (native/) and by the core's forward pass. It also lists every parameter
+// tensor by name and shape, so a bundle can be validated without LibTorch.
+//
+//   x ─► E ─► F ─┬─► I ─► z_inv ─► pool ─► C ─► logits
+//                │              └► pool ─► D_inv (behind a GRL)
+//                └─► S ─► z_spe ─► pool ─► D_spe
+//   (z_inv, z_spe) ─► T (MINE), R_feat (─► F_hat), R_pix (─► x_hat)
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace dida {
+
+struct ModelConfig {
+  int format_version = 1;
+  std::string architecture = "dida-cnn";
+  int image_size = 32;       // input height = width
+  int in_channels = 3;
+  int num_classes = 10;
+  int width = 32;            // channels of E's first block; F has 2 * width channels
+  std::string variant = "branch";  // "branch": I, S separate convs; "vector": z_spe = F - I(F)
+  bool progressive = false;  // a first split after E's first block: only F1 + I1(F1) flows on
+  int head_hidden = 100;     // hidden units of C, D_inv, D_spe
+  int mine_hidden = 128;     // hidden units of T
+  bool pixel_decoder = true; // R_pix: [z_inv, z_spe] -> image
+
+  int feature_channels() const { return 2 * width; }
+  int feature_size() const { return image_size / 4; }
+
+  nlohmann::json to_json() const;
+  // Throws std::invalid_argument naming the field for a missing, mistyped or unsupported value.
+  static ModelConfig from_json(const nlohmann::json& j);
+  // Checks the values (variant known, sizes positive, image size divisible by 4).
+  void validate() const;
+};
+
+struct ParamSpec {
+  std::string name;
+  std::vector<std::int64_t> shape;
+};
+// Every tensor a bundle of this config holds (parameters and batch-norm statistics), in the
+// LibTorch module's naming, e.g. "encoder.conv1.weight", "encoder.bn1.running_mean".
+std::vector<ParamSpec> parameter_specs(const ModelConfig& config);
+
+}  // namespace dida

@@ -1,0 +1,112 @@
+#include "dida/model_config.hpp"
+
+#include <stdexcept>
+
+namespace dida {
+
+nlohmann::json ModelConfig::to_json() const {
+  return {{"format_version", format_version}, {"architecture", architecture}, {"image_size", image_size},
+          {"in_channels", in_channels},       {"num_classes", num_classes},   {"width", width},
+          {"variant", variant},               {"progressive", progressive},   {"head_hidden", head_hidden},
+          {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}};
+}
+
+namespace {
+template <typename T>
+void read(const nlohmann::json& j, const char* key, T& out) {
+  if (!j.contains(key)) throw std::invalid_argument(std::string("model config: missing field \"") + key + "\"");
+  try {
+    out = j.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw std::invalid_argument(std::string("model config: field \"") + key + "\" has the wrong type");
+  }
+}
+}  // namespace
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw std::invalid_argument("model config: not a JSON object");
+  ModelConfig c;
+  read(j, "format_version", c.format_version);
+  read(j, "architecture", c.architecture);
+  read(j, "image_size", c.image_size);
+  read(j, "in_channels", c.in_channels);
+  read(j, "num_classes", c.num_classes);
+  read(j, "width", c.width);
+  read(j, "variant", c.variant);
+  read(j, "progressive", c.progressive);
+  read(j, "head_hidden", c.head_hidden);
+  read(j, "mine_hidden", c.mine_hidden);
+  read(j, "pixel_decoder", c.pixel_decoder);
+  c.validate();
+  return c;
+}
+
+void ModelConfig::validate() const {
+  if (format_version != 1)
+    throw std::invalid_argument("model config: format_version " + std::to_string(format_version) +
+                                " is not supported (this dida reads 1)");
+  if (architecture != "dida-cnn")
+    throw std::invalid_argument("model config: unknown architecture \"" + architecture + "\"");
+  if (variant != "branch" && variant != "vector")
+    throw std::invalid_argument("model config: variant must be \"branch\" or \"vector\", not \"" + variant + "\"");
+  if (image_size < 8 || image_size % 4 != 0)
+    throw std::invalid_argument("model config: image_size must be a multiple of 4, at least 8");
+  if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");
+  if (num_classes < 2) throw std::invalid_argument("model config: num_classes must be at least 2");
+  if (width < 1 || head_hidden < 1 || mine_hidden < 1)
+    throw std::invalid_argument("model config: width, head_hidden and mine_hidden must be positive");
+}
+
+std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
+  std::vector<ParamSpec> p;
+  auto conv = [&](const std::string& name, int in, int out, int k) {
+    p.push_back({name + ".weight", {out, in, k, k}});
+    p.push_back({name + ".bias", {out}});
+  };
+  auto bn = [&](const std::string& name, int ch) {
+    for (const char* s : {".weight", ".bias", ".running_mean", ".running_var"}) p.push_back({name + s, {ch}});
+  };
+  auto linear = [&](const std::string& name, int in, int out) {
+    p.push_back({name + ".weight", {out, in}});
+    p.push_back({name + ".bias", {out}});
+  };
+  const int w = c.width, f = c.feature_channels();
+  conv("encoder.conv1", c.in_channels, w, 5);
+  bn("encoder.bn1", w);
+  conv("encoder.conv2", w, f, 5);
+  bn("encoder.bn2", f);
+  if (c.progressive) {
+    conv("inv1.conv", w, w, 3);
+    bn("inv1.bn", w);
+    conv("spe1.conv", w, w, 5);
+    bn("spe1.bn", w);
+    linear("dom_inv1.fc1", w, c.head_hidden);
+    linear("dom_inv1.fc2", c.head_hidden, 2);
+    linear("dom_spe1.fc1", w, c.head_hidden);
+    linear("dom_spe1.fc2", c.head_hidden, 2);
+  }
+  conv("inv.conv", f, f, 3);
+  bn("inv.bn", f);
+  if (c.variant == "branch") {
+    conv("spe.conv", f, f, 5);
+    bn("spe.bn", f);
+  }
+  linear("classifier.fc1", f, c.head_hidden);
+  linear("classifier.fc2", c.head_hidden, c.num_classes);
+  linear("dom_inv.fc1", f, c.head_hidden);
+  linear("dom_inv.fc2", c.head_hidden, 2);
+  linear("dom_spe.fc1", f, c.head_hidden);
+  linear("dom_spe.fc2", c.head_hidden, 2);
+  linear("mine.fc1", 2 * f, c.mine_hidden);
+  linear("mine.fc2", c.mine_hidden, c.mine_hidden);
+  linear("mine.fc3", c.mine_hidden, 1);
+  conv("feat_dec.conv", 2 * f, f, 1);
+  if (c.pixel_decoder) {
+    conv("pix_dec.conv1", 2 * f, f, 3);
+    conv("pix_dec.conv2", f, w, 3);
+    conv("pix_dec.conv3", w, c.in_channels, 3);
+  }
+  return p;
+}
+
+}  // namespace dida

@@ -1,0 +1,64 @@
+#pragma once
+// Options of `dida train`, `dida eval` and `dida bench`: plain structs shared by the CLI front end
+// (which parses them, without LibTorch) and libdida_torch.so (which runs them).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace dida {
+
+struct TrainOptions {
+  // data
+  std::string source = "mnist", target = "mnistm";
+  std::uint64_t data_seed = 20240601;
+  int max_per_domain = 10000;
+  std::string cache_dir;
+  // method and model
+  std::string method = "dida";  // dida | source-only | dann | dsn | target-only
+  std::string variant = "branch";
+  bool progressive = false;
+  int width = 32;
+  int head_hidden = 100;
+  int mine_hidden = 128;
+  // losses (weights of METHOD.md's total; the method zeroes those it does not use)
+  double lambda_mi = 0.1, lambda_adv = 1.0, lambda_dom = 0.3, lambda_rec = 0.5, lambda_rel = 1.0, lambda_orth = 0.0;
+  double pixel_rec_weight = 1.0;  // share of the pixel term inside L_rec (feature term weight 1)
+  double mine_ma_rate = 0.01;     // MINE's moving average of the denominator
+  double grl_gamma = 10.0;
+  // optimisation
+  std::string optimisation = "joint";  // joint | staged
+  std::string optimizer = "adam";      // adam | sgd
+  double lr = 1e-3, momentum = 0.9, weight_decay = 0.0;
+  bool anneal_lr = true;
+  int epochs = 10, batch_size = 64;
+  int iters_per_epoch = 0;  // 0: one pass over source-train
+  std::uint64_t seed = 1;
+  // run
+  std::string out = "runs/latest";
+  std::string device = "auto";
+  int threads = 0;
+  int stop_after_iters = 0;  // stop as Ctrl-C would after this many iterations (tests)
+  bool quiet = false;
+
+  nlohmann::json to_json() const;
+  static TrainOptions from_json(const nlohmann::json& j);  // missing keys keep their defaults
+};
+
+struct EvalOptions {
+  std::string path;  // run folder or bundle folder
+  bool json = false;
+  int threads = 0;
+  std::string cache_dir;
+  std::uint64_t seed = 7;  // probes' splits
+};
+
+struct BenchOptions {
+  std::string source = "mnist", target = "mnistm";
+  std::vector<std::string> methods = {"source-only", "dann", "dida"};
+  std::vector<std::uint64_t> seeds = {1, 2, 3};
+  std::string out = "runs/bench";
+  TrainOptions base;  // every other training option
+};
+
+}  // namespace dida

@@ -1,0 +1,25 @@
+#pragma once
+// Model bundles (docs/BUNDLE.md): a folder with config.json and model.safetensors.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model.hpp"
+
+namespace dida {
+
+// Writes DIR/model.safetensors (every tensor of named_state, F32) and DIR/config.json, each atomically.
+// `card` holds everything but "model", which comes from the network's config.
+void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card);
+
+struct LoadedBundle {
+  nlohmann::json card;  // config.json
+  DidaNet net{nullptr};
+};
+// Reads and validates a bundle: every tensor the config needs, no extra, shapes and dtypes.
+// Throws std::runtime_error naming the file and the tensor or field.
+LoadedBundle load_bundle(const std::string& dir);
+
+// A run folder (with bundle/) or a bundle folder -> the bundle folder.
+std::string resolve_bundle_dir(const std::string& path);
+
+}  // namespace dida

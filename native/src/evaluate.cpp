@@ -1,0 +1,234 @@
+#include "evaluate.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "bundle.hpp"
+#include "dida/rng.hpp"
+#include "dida/safetensors.hpp"
+#include "model.hpp"
+#include "trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dida {
+
+nlohmann::json EvalResult::to_json() const {
+  return {{"target_accuracy", target_accuracy}, {"source_accuracy", source_accuracy},
+          {"domain_probe_inv", domain_probe_inv}, {"domain_probe_spe", domain_probe_spe},
+          {"class_probe_spe", class_probe_spe},   {"mi_estimate", mi_estimate},
+          {"a_distance_inv", a_distance_inv},     {"a_distance_spe", a_distance_spe},
+          {"source_images", source_images},       {"target_images", target_images}};
+}
+
+double digamma(double x) {
+  double r = 0;
+  while (x < 6) r -= 1 / x, x += 1;
+  const double f = 1 / (x * x);
+  return r + std::log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
+double ksg_mutual_information(const torch::Tensor& xt, const torch::Tensor& yt, int k) {
+  const auto x = xt.to(torch::kFloat64).contiguous(), y = yt.to(torch::kFloat64).contiguous();
+  const int64_t n = x.size(0), dx = x.size(1), dy = y.size(1);
+  const double* X = x.data_ptr<double>();
+  const double* Y = y.data_ptr<double>();
+  std::vector<double> dxv(static_cast<std::size_t>(n)), dyv(static_cast<std::size_t>(n)), dj(static_cast<std::size_t>(n));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double a = 0, b = 0;
+      for (int64_t d = 0; d < dx; ++d) a = std::max(a, std::fabs(X[i * dx + d] - X[j * dx + d]));
+      for (int64_t d = 0; d < dy; ++d) b = std::max(b, std::fabs(Y[i * dy + d] - Y[j * dy + d]));
+      dxv[static_cast<std::size_t>(j)] = a, dyv[static_cast<std::size_t>(j)] = b;
+      dj[static_cast<std::size_t>(j)] = j == i ? INFINITY : std::max(a, b);
+    }
+    std::vector<double> sorted = dj;
+    std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
+    const double eps = sorted[static_cast<std::size_t>(k - 1)];
+    int nx = 0, ny = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (j == i) continue;
+      nx += dxv[static_cast<std::size_t>(j)] < eps;
+      ny += dyv[static_cast<std::size_t>(j)] < eps;
+    }
+    sum += digamma(nx + 1) + digamma(ny + 1);
+  }
+  return std::max(0.0, digamma(k) + digamma(static_cast<double>(n)) - sum / static_cast<double>(n));
+}
+
+double probe_accuracy(const torch::Tensor& x_train, const torch::Tensor& y_train, const torch::Tensor& x_test,
+                      const torch::Tensor& y_test, int classes) {
+  const auto mean = x_train.mean(0, true), std = x_train.std(0, true, true) + 1e-6;
+  const auto a = (x_train - mean) / std, b = (x_test - mean) / std;
+  auto w = torch::zeros({a.size(1), classes}, torch::requires_grad());
+  auto bias = torch::zeros({classes}, torch::requires_grad());
+  torch::optim::Adam opt({w, bias}, torch::optim::AdamOptions(0.05));
+  for (int step = 0; step < 300; ++step) {
+    opt.zero_grad();
+    const auto loss = torch::nn::functional::cross_entropy(a.matmul(w) + bias, y_train) + 1e-3 * w.pow(2).sum();
+    loss.backward();
+    opt.step();
+  }
+  torch::NoGradGuard guard;
+  return (b.matmul(w) + bias).argmax(1).eq(y_test).to(torch::kFloat64).mean().item<double>();
+}
+
+namespace {
+
+struct Features {
+  torch::Tensor inv, spe, logits;
+};
+
+Features features(DidaNetImpl& net, const torch::Tensor& x) {
+  torch::NoGradGuard guard;
+  net.eval();
+  std::vector<torch::Tensor> inv, spe, logits;
+  for (int64_t i = 0; i < x.size(0); i += 500) {
+    const auto o = net.forward(x.slice(0, i, std::min(i + 500, x.size(0))));
+    inv.push_back(o.p_inv), spe.push_back(o.p_spe), logits.push_back(o.logits);
+  }
+  return {torch::cat(inv), torch::cat(spe), torch::cat(logits)};
+}
+
+// Top-d principal components of standardised features.
+torch::Tensor project(const torch::Tensor& f, int d) {
+  const auto z = (f - f.mean(0, true)) / (f.std(0, true, true) + 1e-6);
+  const auto cov = z.t().matmul(z) / static_cast<double>(z.size(0));
+  const auto eig = torch::linalg_eigh(cov, "L");
+  const auto vecs = std::get<1>(eig);  // ascending eigenvalues
+  return z.matmul(vecs.slice(1, vecs.size(1) - d, vecs.size(1)));
+}
+
+torch::Tensor take(const torch::Tensor& t, const std::vector<int>& idx, std::size_t from, std::size_t to) {
+  std::vector<int64_t> v(idx.begin() + static_cast<std::ptrdiff_t>(from), idx.begin() + static_cast<std::ptrdiff_t>(to));
+  return t.index_select(0, torch::tensor(v, torch::kLong));
+}
+
+}  // namespace
+
+EvalResult evaluate(const EvalOptions& eo) {
+  if (eo.threads > 0) torch::set_num_threads(eo.threads);
+  LoadedBundle b = load_bundle(eo.path);
+  TrainOptions o = TrainOptions::from_json(b.card.value("training", nlohmann::json::object()).value("options", nlohmann::json::object()));
+  if (!eo.cache_dir.empty()) o.cache_dir = eo.cache_dir;
+  const DomainPair pair = pair_for(o);
+  const auto xs = images_to_tensor(pair.source_val), ys = labels_to_tensor(pair.source_val);
+  const auto xt = images_to_tensor(pair.target_test), yt = labels_to_tensor(pair.target_test);
+  DidaNetImpl& net = *b.net;
+  const Features fs_ = features(net, xs), ft = features(net, xt);
+
+  EvalResult r;
+  r.source_images = static_cast<int>(xs.size(0));
+  r.target_images = static_cast<int>(xt.size(0));
+  r.source_accuracy = fs_.logits.argmax(1).eq(ys).to(torch::kFloat64).mean().item<double>();
+  r.target_accuracy = ft.logits.argmax(1).eq(yt).to(torch::kFloat64).mean().item<double>();
+
+  // Domain probes: equal numbers from both domains, half to fit, half to test.
+  Rng rng = Rng(eo.seed).fork("probes");
+  const int n = static_cast<int>(std::min(xs.size(0), xt.size(0)));
+  auto ps = permutation(static_cast<int>(xs.size(0)), rng), pt = permutation(static_cast<int>(xt.size(0)), rng);
+  ps.resize(static_cast<std::size_t>(n)), pt.resize(static_cast<std::size_t>(n));
+  const std::size_t half = static_cast<std::size_t>(n) / 2, all = static_cast<std::size_t>(n);
+  auto domain_probe = [&](const torch::Tensor& fsrc, const torch::Tensor& ftgt) {
+    const auto train_x = torch::cat({take(fsrc, ps, 0, half), take(ftgt, pt, 0, half)});
+    const auto test_x = torch::cat({take(fsrc, ps, half, all), take(ftgt, pt, half, all)});
+    const auto train_y = torch::cat({torch::zeros({static_cast<int64_t>(half)}, torch::kLong), torch::ones({static_cast<int64_t>(half)}, torch::kLong)});
+    const auto test_y = torch::cat({torch::zeros({static_cast<int64_t>(all - half)}, torch::kLong), torch::ones({static_cast<int64_t>(all - half)}, torch::kLong)});
+    return probe_accuracy(train_x, train_y, test_x, test_y, 2);
+  };
+  r.domain_probe_inv = domain_probe(fs_.inv, ft.inv);
+  r.domain_probe_spe = domain_probe(fs_.spe, ft.spe);
+  // Proxy A-distance 2(1 - 2 err) from the same held-out domain classifier.
+  r.a_distance_inv = std::max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - r.domain_probe_inv)));
+  r.a_distance_spe = std::max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - r.domain_probe_spe)));
+
+  // Class probe on z_spe, both domains' labelled held-out images.
+  const auto spe_all = torch::cat({fs_.spe, ft.spe}), y_all = torch::cat({ys, yt});
+  auto pc = permutation(static_cast<int>(spe_all.size(0)), rng);
+  const std::size_t hc = pc.size() / 2;
+  const int classes = static_cast<int>(pair.source_train.classes.size());
+  r.class_probe_spe = probe_accuracy(take(spe_all, pc, 0, hc), take(y_all, pc, 0, hc), take(spe_all, pc, hc, pc.size()),
+                                     take(y_all, pc, hc, pc.size()), classes);
+
+  // MI between z_inv and z_spe, independent of T: KSG on the top-2 principal components of each.
+  const auto inv_all = torch::cat({fs_.inv, ft.inv});
+  auto pm = permutation(static_cast<int>(inv_all.size(0)), rng);
+  pm.resize(std::min<std::size_t>(pm.size(), 1500));
+  r.mi_estimate = ksg_mutual_information(project(take(inv_all, pm, 0, pm.size()), 2), project(take(spe_all, pm, 0, pm.size()), 2));
+  return r;
+}
+
+namespace {
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+double std_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+}  // namespace
+
+int run_bench(const BenchOptions& bo) {
+  nlohmann::json results = nlohmann::json::array();
+  std::ostringstream md;
+  md << "| method | target accuracy (mean ± std) | source-val accuracy | domain probe z_inv | domain probe z_spe | class probe z_spe | MI (KSG) | A-dist z_inv | A-dist z_spe | seeds | minutes/run |\n"
+     << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& method : bo.methods) {
+    std::vector<double> acc, src, dpi, dps, cps, mi, adi, ads, minutes;
+    for (std::uint64_t seed : bo.seeds) {
+      TrainOptions o = bo.base;
+      o.source = bo.source, o.target = bo.target, o.method = method, o.seed = seed;
+      o.out = bo.out + "/" + bo.source + "-" + bo.target + "/" + method + "-seed" + std::to_string(seed);
+      const bool done = fs::exists(o.out + "/bundle/model.safetensors");
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!done) {
+        const bool resume = fs::exists(o.out + "/checkpoint.pt");
+        const int code = run_training(o, resume);
+        if (code != 0) return code;
+      }
+      const double run_min = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
+      EvalOptions eo;
+      eo.path = o.out;
+      eo.threads = o.threads;
+      eo.cache_dir = o.cache_dir;
+      const EvalResult r = evaluate(eo);
+      nlohmann::json row = r.to_json();
+      row["method"] = method, row["seed"] = seed, row["run"] = o.out;
+      if (!done) row["minutes"] = run_min;
+      results.push_back(row);
+      acc.push_back(r.target_accuracy), src.push_back(r.source_accuracy), dpi.push_back(r.domain_probe_inv);
+      dps.push_back(r.domain_probe_spe), cps.push_back(r.class_probe_spe), mi.push_back(r.mi_estimate);
+      adi.push_back(r.a_distance_inv), ads.push_back(r.a_distance_spe);
+      if (!done) minutes.push_back(run_min);
+      std::cerr << "bench: " << method << " seed " << seed << ": target " << std::fixed << std::setprecision(4)
+                << r.target_accuracy << "\n";
+    }
+    md << std::fixed << std::setprecision(1) << "| " << method << (method == "target-only" ? " (oracle)" : "") << " | "
+       << 100 * mean_of(acc) << " ± " << 100 * std_of(acc) << " | " << 100 * mean_of(src) << " | " << 100 * mean_of(dpi)
+       << " | " << 100 * mean_of(dps) << " | " << 100 * mean_of(cps) << " | " << std::setprecision(3) << mean_of(mi)
+       << " | " << mean_of(adi) << " | " << mean_of(ads) << " | " << bo.seeds.size() << " | " << std::setprecision(1)
+       << (minutes.empty() ? std::string("-") : std::to_string(mean_of(minutes)).substr(0, 4)) << " |\n";
+  }
+  const std::string dir = bo.out + "/" + bo.source + "-" + bo.target;
+  fs::create_directories(dir);
+  nlohmann::json doc = {{"source", bo.source}, {"target", bo.target}, {"seeds", bo.seeds}, {"methods", bo.methods},
+                        {"options", bo.base.to_json()}, {"results", results},
+                        {"note", "target accuracy of the last checkpoint; accuracies in %, probes on held-out features"}};
+  const std::string j = doc.dump(2) + "\n", m = md.str();
+  write_file_atomic(dir + "/results.json", j.data(), j.size());
+  write_file_atomic(dir + "/results.md", m.data(), m.size());
+  std::cout << "\n" << bo.source << " -> " << bo.target << " (accuracies in %, last checkpoint)\n\n" << m << "\nwrote " << dir
+            << "/results.md and results.json\n";
+  return 0;
+}
+
+}  // namespace dida

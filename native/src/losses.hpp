@@ -1,0 +1,52 @@
+#pragma once
+// The losses of METHOD.md, each a function of tensors so that tests can check them by hand.
+#include <torch/torch.h>
+
+#include "model.hpp"
+
+namespace dida {
+
+// L_task: cross-entropy of the task head on source labels.
+torch::Tensor task_loss(const torch::Tensor& logits, const torch::Tensor& labels);
+
+// L_adv / L_dom: cross-entropy of a domain head (0 source, 1 target).
+torch::Tensor domain_loss(const torch::Tensor& domain_logits, const torch::Tensor& domains);
+
+// L_rel: mean |softmax_row(P_inv P_inv^T) - softmax_row(P P^T)|, P = L2-normalised rows.
+// The structure of F is the target (no gradient into p_f).
+torch::Tensor relation_loss(const torch::Tensor& p_inv, const torch::Tensor& p_f);
+
+// L_orth: || P_inv^T P_spe ||_F^2 with L2-normalised rows.
+torch::Tensor orthogonality_loss(const torch::Tensor& p_inv, const torch::Tensor& p_spe);
+
+// Feature reconstruction: || R(z) - sg(F) ||^2 / n (mean over elements).
+torch::Tensor feature_reconstruction_loss(const torch::Tensor& f_hat, const torch::Tensor& f);
+
+// Scale-invariant MSE (DSN): per sample, (1/k)||d||^2 - (1/k^2)(d . 1)^2 with d = x - x_hat; mean.
+torch::Tensor scale_invariant_mse(const torch::Tensor& x_hat, const torch::Tensor& x);
+
+// MINE: the Donsker-Varadhan bound I(a; b) >= mean T(a_i, b_i) - log mean exp T(a_i, b_perm(i)),
+// with the moving-average correction of the log-denominator's gradient.
+class MineEstimator {
+ public:
+  explicit MineEstimator(double ma_rate = 0.01) : rate_(ma_rate) {}
+  struct Result {
+    torch::Tensor bound;      // the DV estimate (for logging and tests), differentiable
+    torch::Tensor surrogate;  // same value at the optimum, gradient with the corrected denominator
+  };
+  // `perm`: a permutation of 0..n-1 pairing a_i with b_perm(i) for the product of marginals.
+  Result operator()(Mine& t, const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& perm);
+  double moving_average() const { return ma_; }
+  void set_moving_average(double v) { ma_ = v; }
+
+ private:
+  double rate_;
+  double ma_ = -1.0;  // < 0: not started
+};
+
+// The min-max of L_mi in one backward pass: T sees its inputs through a gradient reversal, so
+// minimising the returned loss (= -surrogate) makes T raise the bound and the features lower it.
+torch::Tensor mine_minmax_loss(MineEstimator& mine, Mine& t, const torch::Tensor& p_inv, const torch::Tensor& p_spe,
+                               const torch::Tensor& perm, torch::Tensor* bound_out = nullptr);
+
+}  // namespace dida

@@ -1,0 +1,38 @@
+#pragma once
+// `dida train`: the methods of METHOD.md on LibTorch, with checkpoints, logs and the model bundle.
+#include <torch/torch.h>
+
+#include "dida/data.hpp"
+#include "dida/native/options.hpp"
+
+namespace dida {
+
+// Exit codes of run_training.
+constexpr int kTrainDone = 0, kTrainInterrupted = 130, kTrainDiverged = 3;
+
+// Trains (or, with resume, continues the run in options.out). Returns one of the codes above;
+// throws std::runtime_error with a one-line reason for bad options, data or checkpoints.
+int run_training(TrainOptions options, bool resume);
+
+// Images (N x H x W x C bytes) -> float N x C x H x W in [-1, 1], the network's input.
+torch::Tensor images_to_tensor(const Domain& d);
+torch::Tensor labels_to_tensor(const Domain& d);
+
+torch::Device pick_device(const std::string& device);
+
+// Classification accuracy of a network on a domain (eval mode, batched).
+struct DidaNetImpl;
+double accuracy(DidaNetImpl& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Device& device);
+
+// The pair a run trains on, from its options (cache as configured).
+DomainPair pair_for(const TrainOptions& o);
+
+// Which loss weights a method uses, from the options' lambdas.
+struct LossWeights {
+  double task = 1, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0;
+  bool uses_target = false;      // forward target images through the network (domain losses, BN)
+  bool train_on_target = false;  // target-only: the oracle that trains on target labels
+};
+LossWeights weights_for(const TrainOptions& o);
+
+}  // namespace dida
