@@ -49,8 +49,8 @@ void ModelConfig::validate() const {
     throw std::invalid_argument("model config: unknown architecture \"" + architecture + "\"");
   if (variant != "branch" && variant != "vector")
     throw std::invalid_argument("model config: variant must be \"branch\" or \"vector\", not \"" + variant + "\"");
-  if (image_size < 8 || image_size % 4 != 0)
-    throw std::invalid_argument("model config: image_size must be a multiple of 4, at least 8");
+  if (image_size < 8 || image_size % 8 != 0)
+    throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");
   if (num_classes < 2) throw std::invalid_argument("model config: num_classes must be at least 2");
   if (width < 1 || head_hidden < 1 || mine_hidden < 1)
@@ -73,8 +73,10 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
   const int w = c.width, f = c.feature_channels();
   conv("encoder.conv1", c.in_channels, w, 5);
   bn("encoder.bn1", w);
-  conv("encoder.conv2", w, f, 5);
-  bn("encoder.bn2", f);
+  conv("encoder.conv2", w, 2 * w, 5);
+  bn("encoder.bn2", 2 * w);
+  conv("encoder.conv3", 2 * w, f, 3);
+  bn("encoder.bn3", f);
   if (c.progressive) {
     conv("inv1.conv", w, w, 3);
     bn("inv1.bn", w);
@@ -100,11 +102,12 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
   linear("mine.fc1", 2 * f, c.mine_hidden);
   linear("mine.fc2", c.mine_hidden, c.mine_hidden);
   linear("mine.fc3", c.mine_hidden, 1);
-  conv("feat_dec.conv", 2 * f, f, 1);
+  conv("feat_dec", 2 * f, f, 1);
   if (c.pixel_decoder) {
-    conv("pix_dec.conv1", 2 * f, f, 3);
-    conv("pix_dec.conv2", f, w, 3);
-    conv("pix_dec.conv3", w, c.in_channels, 3);
+    conv("pix_dec.conv1", 2 * f, 2 * w, 3);
+    conv("pix_dec.conv2", 2 * w, w, 3);
+    conv("pix_dec.conv3", w, w, 3);
+    conv("pix_dec.conv4", w, c.in_channels, 3);
   }
   return p;
 }

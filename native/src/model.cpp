@@ -39,11 +39,16 @@ torch::Tensor MlpHeadImpl::forward(const torch::Tensor& x) { return fc2(torch::r
 EncoderImpl::EncoderImpl(const ModelConfig& c) {
   conv1 = register_module("conv1", conv(c.in_channels, c.width, 5));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(c.width));
-  conv2 = register_module("conv2", conv(c.width, c.feature_channels(), 5));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(c.feature_channels()));
+  conv2 = register_module("conv2", conv(c.width, 2 * c.width, 5));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(2 * c.width));
+  conv3 = register_module("conv3", conv(2 * c.width, c.feature_channels(), 3));
+  bn3 = register_module("bn3", torch::nn::BatchNorm2d(c.feature_channels()));
 }
 torch::Tensor EncoderImpl::block1(const torch::Tensor& x) { return torch::max_pool2d(torch::relu(bn1(conv1(x))), 2); }
-torch::Tensor EncoderImpl::block2(const torch::Tensor& h) { return torch::max_pool2d(torch::relu(bn2(conv2(h))), 2); }
+torch::Tensor EncoderImpl::block23(const torch::Tensor& h) {
+  const auto h2 = torch::max_pool2d(torch::relu(bn2(conv2(h))), 2);
+  return torch::max_pool2d(torch::relu(bn3(conv3(h2))), 2);
+}
 
 MineImpl::MineImpl(int in, int hidden) {
   fc1 = register_module("fc1", torch::nn::Linear(in, hidden));
@@ -55,17 +60,19 @@ torch::Tensor MineImpl::forward(const torch::Tensor& a, const torch::Tensor& b) 
   return 10.0 * torch::tanh(fc3(h).squeeze(1) / 10.0);  // bounded: exp() of it cannot overflow
 }
 
-PixelDecoderImpl::PixelDecoderImpl(int in, int mid, int width, int out_channels) {
-  conv1 = register_module("conv1", conv(in, mid, 3));
-  conv2 = register_module("conv2", conv(mid, width, 3));
-  conv3 = register_module("conv3", conv(width, out_channels, 3));
+PixelDecoderImpl::PixelDecoderImpl(int in, int width, int out_channels) {
+  conv1 = register_module("conv1", conv(in, 2 * width, 3));
+  conv2 = register_module("conv2", conv(2 * width, width, 3));
+  conv3 = register_module("conv3", conv(width, width, 3));
+  conv4 = register_module("conv4", conv(width, out_channels, 3));
 }
 torch::Tensor PixelDecoderImpl::forward(const torch::Tensor& z) {
   namespace F = torch::nn::functional;
   const auto up = F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest);
   auto h = torch::relu(conv1(z));
   h = torch::relu(conv2(F::interpolate(h, up)));
-  return torch::tanh(conv3(F::interpolate(h, up)));
+  h = torch::relu(conv3(F::interpolate(h, up)));
+  return torch::tanh(conv4(F::interpolate(h, up)));
 }
 
 DidaNetImpl::DidaNetImpl(const ModelConfig& c) : config(c) {
@@ -85,7 +92,7 @@ DidaNetImpl::DidaNetImpl(const ModelConfig& c) : config(c) {
   dom_spe = register_module("dom_spe", MlpHead(f, h, 2));
   mine = register_module("mine", Mine(2 * f, c.mine_hidden));
   feat_dec = register_module("feat_dec", conv(2 * f, f, 1));
-  if (c.pixel_decoder) pix_dec = register_module("pix_dec", PixelDecoder(2 * f, f, w, c.in_channels));
+  if (c.pixel_decoder) pix_dec = register_module("pix_dec", PixelDecoder(2 * f, w, c.in_channels));
 }
 
 Outputs DidaNetImpl::forward(const torch::Tensor& x) {
@@ -96,7 +103,7 @@ Outputs DidaNetImpl::forward(const torch::Tensor& x) {
     o.z_spe1 = spe1(h);
     h = h + o.z_inv1;  // only the invariant part flows on
   }
-  o.f = encoder->block2(h);
+  o.f = encoder->block23(h);
   o.z_inv = inv(o.f);
   o.z_spe = config.variant == "vector" ? o.f - o.z_inv : spe(o.f);
   o.p_f = o.f.mean({2, 3});

@@ -28,9 +28,9 @@ TORCH_MODULE(MlpHead);
 struct EncoderImpl : torch::nn::Module {
   explicit EncoderImpl(const ModelConfig& c);
   torch::Tensor block1(const torch::Tensor& x);  // -> width x S/2 x S/2
-  torch::Tensor block2(const torch::Tensor& h);  // -> 2 width x S/4 x S/4 (F)
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::Tensor block23(const torch::Tensor& h);  // -> 4 width x S/8 x S/8 (F)
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
 };
 TORCH_MODULE(Encoder);
 
@@ -42,9 +42,9 @@ struct MineImpl : torch::nn::Module {  // T(z_inv, z_spe) -> scalar
 TORCH_MODULE(Mine);
 
 struct PixelDecoderImpl : torch::nn::Module {
-  PixelDecoderImpl(int in, int mid, int width, int out_channels);
-  torch::Tensor forward(const torch::Tensor& z);  // -> image in [-1, 1]
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  PixelDecoderImpl(int in, int width, int out_channels);
+  torch::Tensor forward(const torch::Tensor& z);  // -> image in [-1, 1], 8x the size of z
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};
 };
 TORCH_MODULE(PixelDecoder);
 

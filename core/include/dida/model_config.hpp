@@ -20,21 +20,21 @@ struct ModelConfig {
   int image_size = 32;       // input height = width
   int in_channels = 3;
   int num_classes = 10;
-  int width = 32;            // channels of E's first block; F has 2 * width channels
+  int width = 32;            // channels of E's first block; F has 4 * width channels
   std::string variant = "branch";  // "branch": I, S separate convs; "vector": z_spe = F - I(F)
   bool progressive = false;  // a first split after E's first block: only F1 + I1(F1) flows on
   int head_hidden = 100;     // hidden units of C, D_inv, D_spe
   int mine_hidden = 128;     // hidden units of T
   bool pixel_decoder = true; // R_pix: [z_inv, z_spe] -> image
 
-  int feature_channels() const { return 2 * width; }
-  int feature_size() const { return image_size / 4; }
+  int feature_channels() const { return 4 * width; }
+  int feature_size() const { return image_size / 8; }
 
   nlohmann::json to_json() const;
   // Throws std::invalid_argument naming the field for a missing, mistyped or unsupported value.
   static ModelConfig from_json(const nlohmann::json& j);
   // Checks the values (variant known, sizes positive, image size divisible by 4).
-  void validate() const;
+  void validate() const;  // and: image_size divisible by 8
 };
 
 struct ParamSpec {

@@ -1,0 +1,351 @@
+// The trainer's parts against hand computations, and small real runs.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "bundle.hpp"
+#include "dida/safetensors.hpp"
+#include "evaluate.hpp"
+#include "losses.hpp"
+#include "model.hpp"
+#include "trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dida {
+namespace {
+
+struct TempDir {
+  fs::path root;
+  explicit TempDir(const std::string& tag) {
+    root = fs::temp_directory_path() / ("dida-native-" + tag + "-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+  }
+  ~TempDir() { fs::remove_all(root); }
+  std::string path(const std::string& p) const { return (root / p).string(); }
+};
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Options for runs that take seconds: a small pair, a narrow network, one thread.
+TrainOptions tiny(const std::string& out) {
+  TrainOptions o;
+  o.max_per_domain = 400;
+  o.cache_dir = "none";
+  o.width = 8;
+  o.head_hidden = 32;
+  o.mine_hidden = 32;
+  o.batch_size = 32;
+  o.lr = 3e-3;
+  o.epochs = 2;
+  o.iters_per_epoch = 6;
+  o.threads = 1;
+  o.device = "cpu";
+  o.quiet = true;
+  o.out = out;
+  return o;
+}
+
+// Correlated Gaussian pairs (a, b) with correlation rho, one dimension each.
+std::pair<torch::Tensor, torch::Tensor> gaussians(double rho, int64_t n) {
+  const auto a = torch::randn({n, 1});
+  const auto b = rho * a + std::sqrt(1 - rho * rho) * torch::randn({n, 1});
+  return {a, b};
+}
+
+double trained_mine_bound(double rho) {
+  torch::manual_seed(3);
+  Mine t(2, 64);
+  MineEstimator est(0.05);
+  torch::optim::Adam opt(t->parameters(), torch::optim::AdamOptions(3e-3));
+  for (int step = 0; step < 600; ++step) {
+    auto [a, b] = gaussians(rho, 256);
+    const auto r = est(t, a, b, torch::randperm(256));
+    opt.zero_grad();
+    (-r.surrogate).backward();
+    opt.step();
+  }
+  torch::NoGradGuard guard;
+  auto [a, b] = gaussians(rho, 20000);
+  return est(t, a, b, torch::randperm(20000)).bound.item<double>();
+}
+
+}  // namespace
+
+TEST(Grl, GradientIsExactlyMinusLambdaTimesG) {
+  const auto x = torch::randn({4, 3}, torch::requires_grad());
+  const auto g = torch::randn({4, 3});
+  for (double lambda : {0.0, 0.37, 1.0, 2.5}) {
+    if (x.grad().defined()) x.grad().zero_();
+    const auto y = grad_reverse(x, lambda);
+    EXPECT_TRUE(torch::equal(y, x));
+    y.backward(g);
+    EXPECT_TRUE(torch::equal(x.grad(), g.neg() * lambda)) << lambda;
+  }
+}
+
+TEST(Losses, MatchHandComputations) {
+  // Cross-entropy: log(1 + e^-2) and log 2, averaged.
+  const auto ce = task_loss(torch::tensor({{2.0f, 0.0f}, {0.0f, 0.0f}}), torch::tensor({0L, 1L}));
+  EXPECT_NEAR(ce.item<double>(), (std::log1p(std::exp(-2.0)) + std::log(2.0)) / 2, 1e-6);
+  EXPECT_NEAR(domain_loss(torch::tensor({{0.0f, 0.0f}}), torch::tensor({1L})).item<double>(), std::log(2.0), 1e-6);
+  // Relation: rows of softmax(I) are (e, 1)/(e + 1); rows of softmax(ones) are 1/2.
+  const double e = std::exp(1.0);
+  const auto rel = relation_loss(torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}}), torch::tensor({{1.0f, 0.0f}, {2.0f, 0.0f}}));
+  EXPECT_NEAR(rel.item<double>(), e / (e + 1) - 0.5, 1e-6);
+  // Orthogonality: normalised rows [[1,0],[0,1]] and [[.6,.8],[0,1]]: 0.36 + 0.64 + 0 + 1.
+  const auto orth = orthogonality_loss(torch::tensor({{1.0f, 0.0f}, {0.0f, 2.0f}}), torch::tensor({{3.0f, 4.0f}, {0.0f, 1.0f}}));
+  EXPECT_NEAR(orth.item<double>(), 2.0, 1e-5);
+  // Feature reconstruction: mean of squares; F gets no gradient.
+  const auto f = torch::tensor({1.0f, 2.0f}, torch::requires_grad());
+  const auto rec = feature_reconstruction_loss(torch::tensor({0.0f, 0.0f}), f);
+  EXPECT_NEAR(rec.item<double>(), 2.5, 1e-6);
+  EXPECT_FALSE(rec.requires_grad());
+  // Scale-invariant MSE: d = (1, 2, 3): 14/3 - 36/9; a constant shift of x_hat changes nothing.
+  const auto x = torch::tensor({{1.0f, 2.0f, 3.0f}});
+  EXPECT_NEAR(scale_invariant_mse(torch::zeros({1, 3}), x).item<double>(), 14.0 / 3 - 4.0, 1e-6);
+  EXPECT_NEAR(scale_invariant_mse(torch::full({1, 3}, 5.0f), x).item<double>(), 14.0 / 3 - 4.0, 1e-5);
+}
+
+TEST(Mine, BoundRisesWithCorrelationAndApproachesTheAnalyticValue) {
+  const double b0 = trained_mine_bound(0.0), b5 = trained_mine_bound(0.5), b9 = trained_mine_bound(0.9);
+  const double mi5 = -0.5 * std::log(1 - 0.25), mi9 = -0.5 * std::log(1 - 0.81);  // 0.144, 0.830 nats
+  EXPECT_LT(b0, b5);
+  EXPECT_LT(b5, b9);
+  EXPECT_NEAR(b0, 0.0, 0.05);
+  EXPECT_NEAR(b5, mi5, 0.08);
+  EXPECT_NEAR(b9, mi9, 0.15);
+  EXPECT_LT(b9, mi9 + 0.05);  // a lower bound, up to sampling noise
+}
+
+TEST(Mine, MinMaxSign_FeatureStepLowersTheBound_TStepRaisesIt) {
+  torch::manual_seed(5);
+  Mine t(2, 32);
+  MineEstimator est(0.05);
+  torch::optim::Adam warm(t->parameters(), torch::optim::AdamOptions(3e-3));
+  auto [a0, b0] = gaussians(0.8, 512);
+  const auto perm = torch::randperm(512);
+  for (int i = 0; i < 200; ++i) {  // T learns to see the dependence
+    warm.zero_grad();
+    (-est(t, a0, b0, perm).surrogate).backward();
+    warm.step();
+  }
+  auto bound = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    torch::NoGradGuard g;
+    return MineEstimator()(t, a, b, perm).bound.item<double>();
+  };
+  // The features, through the min-max loss, move to lower the bound.
+  auto a = a0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+  const double before = bound(a, b);
+  t->zero_grad();
+  mine_minmax_loss(est, t, a, b, perm).backward();
+  torch::optim::SGD feature_step({a, b}, torch::optim::SGDOptions(0.5));
+  feature_step.step();
+  EXPECT_LT(bound(a, b), before - 1e-4);
+  // T, through the same loss, moves to raise it.
+  const auto a1 = a.detach(), b1 = b.detach();
+  const double before_t = bound(a1, b1);
+  torch::optim::SGD t_step(t->parameters(), torch::optim::SGDOptions(0.05));
+  t_step.zero_grad();
+  mine_minmax_loss(est, t, a1, b1, perm).backward();
+  t_step.step();
+  EXPECT_GT(bound(a1, b1), before_t + 1e-5);
+}
+
+TEST(Model, ParameterNamesAndShapesMatchTheCoreConfig) {
+  for (const char* variant : {"branch", "vector"})
+    for (bool progressive : {false, true}) {
+      ModelConfig c;
+      c.variant = variant;
+      c.progressive = progressive;
+      c.width = 8;
+      DidaNet net(c);
+      std::map<std::string, std::vector<int64_t>> have;
+      for (const auto& [name, t] : named_state(*net)) have[name] = t.sizes().vec();
+      const auto specs = parameter_specs(c);
+      EXPECT_EQ(specs.size(), have.size()) << variant << progressive;
+      for (const auto& s : specs) EXPECT_EQ(have[s.name], s.shape) << s.name;
+      const auto o = net->forward(torch::randn({2, 3, 32, 32}));
+      EXPECT_EQ(o.logits.sizes(), (std::vector<int64_t>{2, 10}));
+      EXPECT_EQ(o.z_inv.sizes(), o.z_spe.sizes());
+      if (std::string(variant) == "vector") {
+        EXPECT_TRUE(torch::allclose(o.z_inv + o.z_spe, o.f));
+      }
+      EXPECT_EQ(net->reconstruct_pixels(o.z_inv, o.z_spe).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+    }
+}
+
+TEST(Methods, WeightsFollowTheMethod) {
+  TrainOptions o;
+  o.method = "source-only";
+  auto w = weights_for(o);
+  EXPECT_EQ(w.adv + w.dom + w.mi + w.rec + w.rel + w.orth, 0);
+  EXPECT_FALSE(w.uses_target);
+  o.method = "dann";
+  w = weights_for(o);
+  EXPECT_GT(w.adv, 0);
+  EXPECT_EQ(w.dom + w.mi + w.rec + w.rel, 0);
+  o.method = "dida";
+  w = weights_for(o);
+  EXPECT_GT(w.mi, 0);
+  EXPECT_GT(w.dom, 0);
+  o.method = "target-only";
+  EXPECT_TRUE(weights_for(o).train_on_target);
+}
+
+TEST(Eval, ProbesAndKsgOnKnownData) {
+  torch::manual_seed(1);
+  auto [a, b] = gaussians(0.9, 800);
+  EXPECT_NEAR(ksg_mutual_information(a, b), -0.5 * std::log(1 - 0.81), 0.1);
+  auto [c, d] = gaussians(0.0, 800);
+  EXPECT_NEAR(ksg_mutual_information(c, d), 0.0, 0.05);
+  EXPECT_NEAR(digamma(1.0), -0.5772156649, 1e-9);
+  // Separable classes: a probe finds them; labels independent of x: it does not.
+  const auto x = torch::randn({400, 5});
+  const auto y = (x.select(1, 0) > 0).to(torch::kLong);
+  EXPECT_GT(probe_accuracy(x.slice(0, 0, 200), y.slice(0, 0, 200), x.slice(0, 200), y.slice(0, 200), 2), 0.95);
+  const auto noise = torch::randint(0, 2, {400}, torch::kLong);
+  EXPECT_LT(probe_accuracy(x.slice(0, 0, 200), noise.slice(0, 0, 200), x.slice(0, 200), noise.slice(0, 200), 2), 0.65);
+}
+
+TEST(Training, ASmallRunRaisesSourceAccuracy) {
+  TempDir dir("learn");
+  TrainOptions o = tiny(dir.path("run"));
+  o.epochs = 4;
+  o.iters_per_epoch = 30;
+  const DomainPair pair = pair_for(o);
+  torch::manual_seed(o.seed);
+  ModelConfig c;
+  c.width = o.width, c.head_hidden = o.head_hidden, c.mine_hidden = o.mine_hidden;
+  DidaNet untrained(c);
+  const double before = accuracy(*untrained, images_to_tensor(pair.source_val), labels_to_tensor(pair.source_val), torch::kCPU);
+  ASSERT_EQ(run_training(o, false), kTrainDone);
+  LoadedBundle b = load_bundle(o.out);
+  const double after = b.card["metrics"]["source_val_accuracy"].get<double>();
+  EXPECT_GT(after, before + 0.25) << "before " << before << ", after " << after;
+  EXPECT_GT(after, 0.4);
+  // The log has one line per epoch with all losses and both accuracies.
+  std::ifstream log(o.out + "/log.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(log, line); ++lines) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j.contains("target_test_accuracy"));
+    EXPECT_TRUE(j["losses"].contains("mi"));
+  }
+  EXPECT_EQ(lines, 4);
+  // The bundle's accuracy is what the network computes.
+  EXPECT_NEAR(accuracy(*b.net, images_to_tensor(pair.source_val), labels_to_tensor(pair.source_val), torch::kCPU), after, 1e-12);
+}
+
+TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
+  TempDir dir("resume");
+  for (const char* optimisation : {"joint", "staged"}) {
+    TrainOptions a = tiny(dir.path(std::string("a-") + optimisation));
+    a.optimisation = optimisation;
+    ASSERT_EQ(run_training(a, false), kTrainDone);
+    TrainOptions b = tiny(dir.path(std::string("b-") + optimisation));
+    b.optimisation = optimisation;
+    b.stop_after_iters = 4;  // mid-epoch, as Ctrl-C would
+    ASSERT_EQ(run_training(b, false), kTrainInterrupted);
+    EXPECT_FALSE(fs::exists(b.out + "/bundle"));
+    b.stop_after_iters = 5;  // across the epoch boundary
+    ASSERT_EQ(run_training(b, true), kTrainInterrupted);
+    b.stop_after_iters = 0;
+    ASSERT_EQ(run_training(b, true), kTrainDone);
+    const auto wa = SafeTensorsFile::load(a.out + "/bundle/model.safetensors");
+    const auto wb = SafeTensorsFile::load(b.out + "/bundle/model.safetensors");
+    ASSERT_EQ(wa.names(), wb.names());
+    for (const auto& name : wa.names()) EXPECT_EQ(wa.to_f32(name), wb.to_f32(name)) << optimisation << " " << name;
+  }
+}
+
+TEST(Training, ClearErrorsForBadRunsAndCheckpoints) {
+  TempDir dir("errors");
+  TrainOptions o = tiny(dir.path("run"));
+  o.stop_after_iters = 2;
+  ASSERT_EQ(run_training(o, false), kTrainInterrupted);
+  // Starting again over an existing run is refused.
+  o.stop_after_iters = 0;
+  EXPECT_NE(error_of([&] { run_training(o, false); }).find("already holds a run"), std::string::npos);
+  // A corrupt checkpoint.
+  std::ofstream(o.out + "/checkpoint.pt", std::ios::trunc) << "not a checkpoint";
+  const std::string err = error_of([&] { run_training(o, true); });
+  EXPECT_NE(err.find("checkpoint.pt: corrupt or incompatible checkpoint"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos);
+  EXPECT_NE(error_of([&] { run_training(tiny(dir.path("none")), true); }).find("not a run folder"), std::string::npos);
+  TrainOptions bad = tiny(dir.path("bad"));
+  bad.method = "magic";
+  EXPECT_NE(error_of([&] { run_training(bad, false); }).find("--method"), std::string::npos);
+}
+
+TEST(Training, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
+  TempDir dir("nan");
+  TrainOptions o = tiny(dir.path("run"));
+  o.optimizer = "sgd";
+  o.lr = 1e12;
+  o.anneal_lr = false;
+  o.epochs = 3;
+  EXPECT_EQ(run_training(o, false), kTrainDiverged);
+  EXPECT_FALSE(fs::exists(o.out + "/bundle"));
+}
+
+TEST(Bundle, RoundTripAndCorruptFiles) {
+  TempDir dir("bundle");
+  ModelConfig c;
+  c.width = 8;
+  c.progressive = true;
+  torch::manual_seed(9);
+  DidaNet net(c);
+  {  // random batch-norm statistics, so that a wrong buffer shows
+    torch::NoGradGuard g;
+    for (auto& b : net->named_buffers())
+      if (b.key().find("running_") != std::string::npos) b.value().uniform_(0.5, 1.5);
+  }
+  net->eval();
+  save_bundle(*net, dir.path("b"), {{"method", "dida"}});
+  LoadedBundle back = load_bundle(dir.path("b"));
+  const auto x = torch::randn({3, 3, 32, 32});
+  const auto o1 = net->forward(x), o2 = back.net->forward(x);
+  EXPECT_TRUE(torch::equal(o1.logits, o2.logits));
+  EXPECT_TRUE(torch::equal(o1.z_spe, o2.z_spe));
+  EXPECT_EQ(back.card["method"], "dida");
+
+  // Missing tensor, wrong shape, foreign file, bad JSON: one clear line each.
+  const auto weights = SafeTensorsFile::load(dir.path("b/model.safetensors"));
+  auto rewrite = [&](const std::string& drop, const std::string& reshape) {
+    SafeTensorsWriter w;
+    for (const auto& n : weights.names()) {
+      if (n == drop) continue;
+      auto v = weights.to_f32(n);
+      if (n == reshape) v.push_back(0);
+      w.add_f32(n, n == reshape ? std::vector<int64_t>{static_cast<int64_t>(v.size())} : weights.info(n).shape, v);
+    }
+    w.save(dir.path("b/model.safetensors"));
+  };
+  rewrite("inv.conv.weight", "");
+  EXPECT_NE(error_of([&] { load_bundle(dir.path("b")); }).find("missing tensor \"inv.conv.weight\""), std::string::npos);
+  fs::remove(dir.path("b/model.safetensors"));
+  SafeTensorsWriter w;
+  for (const auto& n : weights.names()) w.add_f32(n, weights.info(n).shape, weights.to_f32(n));
+  w.save(dir.path("b/model.safetensors"));
+  rewrite("", "classifier.fc2.bias");
+  EXPECT_NE(error_of([&] { load_bundle(dir.path("b")); }).find("\"classifier.fc2.bias\" has the wrong shape"), std::string::npos);
+  std::ofstream(dir.path("b/model.safetensors"), std::ios::binary | std::ios::trunc) << "\x89PNG\r\n\x1a\n0000000000";
+  EXPECT_NE(error_of([&] { load_bundle(dir.path("b")); }).find("model.safetensors: "), std::string::npos);
+  std::ofstream(dir.path("b/config.json"), std::ios::trunc) << "{\"format\": ";
+  EXPECT_NE(error_of([&] { load_bundle(dir.path("b")); }).find("config.json: not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_bundle(dir.path("nowhere")); }).find("not a run or bundle folder"), std::string::npos);
+}
+
+}  // namespace dida
