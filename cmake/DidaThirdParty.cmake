@@ -13,9 +13,15 @@ function(_dida_link_headers name system_path)
   endif()
 endfunction()
 
-_dida_link_headers(Eigen /usr/include/eigen3/Eigen)
-_dida_link_headers(nlohmann /usr/include/nlohmann)
-_dida_link_headers(stb /usr/include/stb)
+# Where the header-only libraries live: Debian's /usr/include, or a copy of those folders on a
+# machine without Debian's -dev packages (e.g. a GPU machine with a PyTorch wheel).
+set(DIDA_HEADER_ROOT "/usr/include" CACHE PATH "Folder holding eigen3/, nlohmann/, stb/ and CLI/")
+_dida_link_headers(Eigen "${DIDA_HEADER_ROOT}/eigen3/Eigen")
+_dida_link_headers(nlohmann "${DIDA_HEADER_ROOT}/nlohmann")
+_dida_link_headers(stb "${DIDA_HEADER_ROOT}/stb")
+if(NOT EMSCRIPTEN)
+  _dida_link_headers(CLI "${DIDA_HEADER_ROOT}/CLI")
+endif()
 
 add_library(dida_third_party INTERFACE)
 target_include_directories(dida_third_party SYSTEM INTERFACE "${DIDA_THIRD_PARTY_INCLUDE}")

@@ -8,7 +8,7 @@ nlohmann::json ModelConfig::to_json() const {
   return {{"format_version", format_version}, {"architecture", architecture}, {"image_size", image_size},
           {"in_channels", in_channels},       {"num_classes", num_classes},   {"width", width},
           {"variant", variant},               {"progressive", progressive},   {"head_hidden", head_hidden},
-          {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}};
+          {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool}};
 }
 
 namespace {
@@ -37,6 +37,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   read(j, "head_hidden", c.head_hidden);
   read(j, "mine_hidden", c.mine_hidden);
   read(j, "pixel_decoder", c.pixel_decoder);
+  if (j.contains("pool")) read(j, "pool", c.pool);
   c.validate();
   return c;
 }
@@ -49,6 +50,8 @@ void ModelConfig::validate() const {
     throw std::invalid_argument("model config: unknown architecture \"" + architecture + "\"");
   if (variant != "branch" && variant != "vector")
     throw std::invalid_argument("model config: variant must be \"branch\" or \"vector\", not \"" + variant + "\"");
+  if (pool != "avg" && pool != "flatten")
+    throw std::invalid_argument("model config: pool must be \"avg\" or \"flatten\", not \"" + pool + "\"");
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");
@@ -70,7 +73,7 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
     p.push_back({name + ".weight", {out, in}});
     p.push_back({name + ".bias", {out}});
   };
-  const int w = c.width, f = c.feature_channels();
+  const int w = c.width, f = c.feature_channels(), pf = c.pooled_size();
   conv("encoder.conv1", c.in_channels, w, 5);
   bn("encoder.bn1", w);
   conv("encoder.conv2", w, 2 * w, 5);
@@ -93,13 +96,13 @@ std::vector<ParamSpec> parameter_specs(const ModelConfig& c) {
     conv("spe.conv", f, f, 5);
     bn("spe.bn", f);
   }
-  linear("classifier.fc1", f, c.head_hidden);
+  linear("classifier.fc1", pf, c.head_hidden);
   linear("classifier.fc2", c.head_hidden, c.num_classes);
-  linear("dom_inv.fc1", f, c.head_hidden);
+  linear("dom_inv.fc1", pf, c.head_hidden);
   linear("dom_inv.fc2", c.head_hidden, 2);
-  linear("dom_spe.fc1", f, c.head_hidden);
+  linear("dom_spe.fc1", pf, c.head_hidden);
   linear("dom_spe.fc2", c.head_hidden, 2);
-  linear("mine.fc1", 2 * f, c.mine_hidden);
+  linear("mine.fc1", 2 * pf, c.mine_hidden);
   linear("mine.fc2", c.mine_hidden, c.mine_hidden);
   linear("mine.fc3", c.mine_hidden, 1);
   conv("feat_dec", 2 * f, f, 1);

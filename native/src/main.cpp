@@ -69,6 +69,8 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"dida", "source-only", "dann", "dsn", "target-only"}))->group("Method");
   cmd->add_option("--variant", o.variant, "Disentangled layers: branch (separate I, S) | vector (z_spe = F - I(F))")
       ->capture_default_str()->check(CLI::IsMember({"branch", "vector"}))->group("Method");
+  cmd->add_option("--pool", o.pool, "How heads see feature maps: flatten (every position) | avg (global average, as METHOD.md writes)")
+      ->capture_default_str()->check(CLI::IsMember({"avg", "flatten"}))->group("Method");
   cmd->add_flag("--progressive,!--no-progressive", o.progressive, "A first split after E's first block")->group("Method");
   cmd->add_option("--width", o.width, "Channels of E's first block (F has twice as many)")->capture_default_str()->group("Method");
   cmd->add_option("--head-hidden", o.head_hidden, "Hidden units of C, D_inv, D_spe")->capture_default_str()->group("Method");

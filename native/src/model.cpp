@@ -77,7 +77,7 @@ torch::Tensor PixelDecoderImpl::forward(const torch::Tensor& z) {
 
 DidaNetImpl::DidaNetImpl(const ModelConfig& c) : config(c) {
   c.validate();
-  const int w = c.width, f = c.feature_channels(), h = c.head_hidden;
+  const int w = c.width, f = c.feature_channels(), h = c.head_hidden, pf = c.pooled_size();
   encoder = register_module("encoder", Encoder(c));
   if (c.progressive) {
     inv1 = register_module("inv1", ConvBn(w, w, 3));
@@ -87,10 +87,10 @@ DidaNetImpl::DidaNetImpl(const ModelConfig& c) : config(c) {
   }
   inv = register_module("inv", ConvBn(f, f, 3));
   if (c.variant == "branch") spe = register_module("spe", ConvBn(f, f, 5));
-  classifier = register_module("classifier", MlpHead(f, h, c.num_classes));
-  dom_inv = register_module("dom_inv", MlpHead(f, h, 2));
-  dom_spe = register_module("dom_spe", MlpHead(f, h, 2));
-  mine = register_module("mine", Mine(2 * f, c.mine_hidden));
+  classifier = register_module("classifier", MlpHead(pf, h, c.num_classes));
+  dom_inv = register_module("dom_inv", MlpHead(pf, h, 2));
+  dom_spe = register_module("dom_spe", MlpHead(pf, h, 2));
+  mine = register_module("mine", Mine(2 * pf, c.mine_hidden));
   feat_dec = register_module("feat_dec", conv(2 * f, f, 1));
   if (c.pixel_decoder) pix_dec = register_module("pix_dec", PixelDecoder(2 * f, w, c.in_channels));
 }
@@ -106,9 +106,10 @@ Outputs DidaNetImpl::forward(const torch::Tensor& x) {
   o.f = encoder->block23(h);
   o.z_inv = inv(o.f);
   o.z_spe = config.variant == "vector" ? o.f - o.z_inv : spe(o.f);
-  o.p_f = o.f.mean({2, 3});
-  o.p_inv = o.z_inv.mean({2, 3});
-  o.p_spe = o.z_spe.mean({2, 3});
+  auto pool = [&](const torch::Tensor& m) { return config.pool == "avg" ? m.mean({2, 3}) : m.flatten(1); };
+  o.p_f = pool(o.f);
+  o.p_inv = pool(o.z_inv);
+  o.p_spe = pool(o.z_spe);
   o.logits = classifier(o.p_inv);
   return o;
 }

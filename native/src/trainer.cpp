@@ -58,6 +58,7 @@ ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p) {
   c.width = o.width;
   c.variant = o.variant;
   c.progressive = o.progressive;
+  c.pool = o.pool;
   c.head_hidden = o.head_hidden;
   c.mine_hidden = o.mine_hidden;
   c.pixel_decoder = true;

@@ -167,6 +167,7 @@ TEST(Model, ParameterNamesAndShapesMatchTheCoreConfig) {
   for (const char* variant : {"branch", "vector"})
     for (bool progressive : {false, true}) {
       ModelConfig c;
+      c.pool = progressive ? "flatten" : "avg";
       c.variant = variant;
       c.progressive = progressive;
       c.width = 8;

@@ -26,9 +26,13 @@ struct ModelConfig {
   int head_hidden = 100;     // hidden units of C, D_inv, D_spe
   int mine_hidden = 128;     // hidden units of T
   bool pixel_decoder = true; // R_pix: [z_inv, z_spe] -> image
+  // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
+  // position, as DANN's digit networks do).
+  std::string pool = "avg";
 
   int feature_channels() const { return 4 * width; }
   int feature_size() const { return image_size / 8; }
+  int pooled_size() const { return pool == "avg" ? feature_channels() : feature_channels() * feature_size() * feature_size(); }
 
   nlohmann::json to_json() const;
   // Throws std::invalid_argument naming the field for a missing, mistyped or unsupported value.

@@ -18,6 +18,7 @@ struct TrainOptions {
   std::string method = "dida";  // dida | source-only | dann | dsn | target-only
   std::string variant = "branch";
   bool progressive = false;
+  std::string pool = "flatten";  // see docs/RESULTS.md: avg (METHOD.md) ablated
   int width = 32;
   int head_hidden = 100;
   int mine_hidden = 128;
