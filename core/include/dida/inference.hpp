@@ -1,0 +1,101 @@
+#pragma once
+// The trained network, run by the core with Eigen: natively and in the browser (wasm), without
+// LibTorch. Reads model bundles (docs/BUNDLE.md) and computes everything the page shows:
+// class logits and probabilities, z_inv and z_spe (maps and pooled vectors), both domain heads,
+// the feature and pixel reconstructions, and the swap R(z_inv(a), z_spe(b)).
+//
+// Batch norm is folded into the preceding convolution at load time; convolutions run as one
+// GEMM per image (im2col). Results agree with LibTorch to ~1e-5 (tests/core/inference_test.cpp).
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dida/model_config.hpp"
+
+namespace dida {
+
+// NCHW float tensor.
+struct Tensor4 {
+  int n = 0, c = 0, h = 0, w = 0;
+  std::vector<float> data;
+  Tensor4() = default;
+  Tensor4(int n_, int c_, int h_, int w_) : n(n_), c(c_), h(h_), w(w_), data(static_cast<std::size_t>(n_) * c_ * h_ * w_) {}
+  std::size_t per_item() const { return static_cast<std::size_t>(c) * h * w; }
+  float* item(int i) { return data.data() + per_item() * static_cast<std::size_t>(i); }
+  const float* item(int i) const { return data.data() + per_item() * static_cast<std::size_t>(i); }
+};
+
+// A row-major matrix of n rows (one per image).
+struct Rows {
+  int n = 0, d = 0;
+  std::vector<float> data;
+  const float* row(int i) const { return data.data() + static_cast<std::size_t>(d) * static_cast<std::size_t>(i); }
+};
+
+// A validated bundle: its card (config.json), model config and every tensor of parameter_specs().
+struct BundleData {
+  nlohmann::json card;
+  ModelConfig config;
+  std::map<std::string, std::vector<float>> tensors;
+};
+// Reads DIR/config.json and DIR/model.safetensors. Every problem is a std::runtime_error of one
+// line naming the file and the tensor or field: missing or extra tensors, wrong shapes or dtypes,
+// truncated data, unknown format, architecture or version.
+BundleData read_bundle(const std::string& dir);
+BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin);
+
+class Model {
+ public:
+  explicit Model(const BundleData& bundle);
+  static Model load(const std::string& dir) { return Model(read_bundle(dir)); }
+
+  const ModelConfig& config() const { return config_; }
+  const nlohmann::json& card() const { return card_; }
+  std::vector<std::string> class_names() const;
+
+  struct Outputs {
+    Tensor4 f, z_inv, z_spe;       // maps
+    Rows p_inv, p_spe;             // what the heads see (pooled or flattened)
+    Rows logits, probs;            // classifier
+    Rows dom_inv, dom_spe;         // domain-head logits (column 1: target)
+  };
+  // x: N x C x S x S in [-1, 1] (pixel / 127.5 - 1).
+  Outputs forward(const Tensor4& x) const;
+  Tensor4 reconstruct_features(const Tensor4& z_inv, const Tensor4& z_spe) const;
+  Tensor4 reconstruct_pixels(const Tensor4& z_inv, const Tensor4& z_spe) const;  // [-1, 1]
+  // Content of `content` in the style of `style`: R_pix(z_inv(content), z_spe(style)), pairwise.
+  Tensor4 swap(const Tensor4& content, const Tensor4& style) const;
+
+ private:
+  struct Conv {
+    int in = 0, out = 0, k = 0;
+    std::vector<float> w;  // out x (in k k), batch norm folded in
+    std::vector<float> b;
+  };
+  struct Linear {
+    int in = 0, out = 0;
+    std::vector<float> w;  // out x in
+    std::vector<float> b;
+  };
+  Conv conv(const BundleData& b, const std::string& name, const std::string& bn) const;
+  Linear linear(const BundleData& b, const std::string& name) const;
+  Tensor4 apply(const Conv& c, const Tensor4& x, bool relu) const;
+  Rows apply(const Linear& l, const Rows& x, bool relu) const;
+  Rows head(const Linear& fc1, const Linear& fc2, const Rows& x) const;
+  Rows pool(const Tensor4& z) const;
+
+  ModelConfig config_;
+  nlohmann::json card_;
+  Conv e1_, e2_, e3_, inv1_, spe1_, inv_, spe_, feat_dec_, pix1_, pix2_, pix3_, pix4_;
+  Linear c1_, c2_, di1_, di2_, ds1_, ds2_;
+};
+
+// Pixels (N x H x W x C bytes, the data layout) -> N x C x H x W floats in [-1, 1].
+Tensor4 pixels_to_input(const std::vector<std::uint8_t>& pixels, int n, int h, int w, int c);
+// A [-1, 1] image tensor -> bytes N x H x W x C.
+std::vector<std::uint8_t> output_to_pixels(const Tensor4& x);
+std::vector<float> softmax(const float* logits, int n);
+
+}  // namespace dida

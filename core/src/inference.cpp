@@ -1,0 +1,317 @@
+#include "dida/inference.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "dida/safetensors.hpp"
+
+namespace dida {
+namespace {
+
+using MatRM = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+void maxpool2(const Tensor4& x, Tensor4& y) {
+  y = Tensor4(x.n, x.c, x.h / 2, x.w / 2);
+  for (int i = 0; i < x.n; ++i)
+    for (int c = 0; c < x.c; ++c) {
+      const float* src = x.item(i) + static_cast<std::size_t>(c) * x.h * x.w;
+      float* dst = y.item(i) + static_cast<std::size_t>(c) * y.h * y.w;
+      for (int yy = 0; yy < y.h; ++yy)
+        for (int xx = 0; xx < y.w; ++xx) {
+          const float* p = src + 2 * yy * x.w + 2 * xx;
+          dst[yy * y.w + xx] = std::max(std::max(p[0], p[1]), std::max(p[x.w], p[x.w + 1]));
+        }
+    }
+}
+
+Tensor4 upsample2(const Tensor4& x) {
+  Tensor4 y(x.n, x.c, x.h * 2, x.w * 2);
+  for (int i = 0; i < x.n; ++i)
+    for (int c = 0; c < x.c; ++c) {
+      const float* src = x.item(i) + static_cast<std::size_t>(c) * x.h * x.w;
+      float* dst = y.item(i) + static_cast<std::size_t>(c) * y.h * y.w;
+      for (int yy = 0; yy < y.h; ++yy)
+        for (int xx = 0; xx < y.w; ++xx) dst[yy * y.w + xx] = src[(yy / 2) * x.w + xx / 2];
+    }
+  return y;
+}
+
+Tensor4 concat_channels(const Tensor4& a, const Tensor4& b) {
+  if (a.n != b.n || a.h != b.h || a.w != b.w) throw std::invalid_argument("concat: shapes differ");
+  Tensor4 y(a.n, a.c + b.c, a.h, a.w);
+  for (int i = 0; i < a.n; ++i) {
+    std::copy(a.item(i), a.item(i) + a.per_item(), y.item(i));
+    std::copy(b.item(i), b.item(i) + b.per_item(), y.item(i) + a.per_item());
+  }
+  return y;
+}
+
+}  // namespace
+
+// ---- bundles ---------------------------------------------------------------------------------
+
+BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin) {
+  const std::string config_path = origin + "/config.json", weights_path = origin + "/model.safetensors";
+  BundleData b;
+  try {
+    b.card = nlohmann::json::parse(config_text);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(config_path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  if (!b.card.is_object() || !b.card.contains("format") || b.card["format"] != "dida-bundle")
+    throw std::runtime_error(config_path + ": not a dida bundle config (\"format\": \"dida-bundle\" missing)");
+  if (!b.card.contains("format_version") || b.card["format_version"] != 1)
+    throw std::runtime_error(config_path + ": bundle format_version " + b.card.value("format_version", nlohmann::json()).dump() +
+                             " is not supported (this dida reads 1)");
+  if (!b.card.contains("model")) throw std::runtime_error(config_path + ": missing field \"model\"");
+  try {
+    b.config = ModelConfig::from_json(b.card["model"]);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(config_path + ": " + e.what());
+  }
+  const SafeTensorsFile f = SafeTensorsFile::parse(std::move(weights), weights_path);
+  std::set<std::string> expected;
+  for (const auto& spec : parameter_specs(b.config)) {
+    expected.insert(spec.name);
+    if (!f.contains(spec.name)) throw std::runtime_error(weights_path + ": missing tensor \"" + spec.name + "\"");
+    const TensorInfo& info = f.info(spec.name);
+    if (info.dtype != DType::F32)
+      throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" is " + dtype_name(info.dtype) + ", expected F32");
+    if (info.shape != spec.shape)
+      throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" has the wrong shape for this config");
+    b.tensors[spec.name] = f.to_f32(spec.name);
+  }
+  for (const auto& name : f.names())
+    if (!expected.count(name)) throw std::runtime_error(weights_path + ": unexpected tensor \"" + name + "\" for this config");
+  return b;
+}
+
+BundleData read_bundle(const std::string& dir) {
+  const auto config = read_file_bytes(dir + "/config.json");
+  return parse_bundle(std::string(config.begin(), config.end()), read_file_bytes(dir + "/model.safetensors"), dir);
+}
+
+// ---- model -----------------------------------------------------------------------------------
+
+Model::Conv Model::conv(const BundleData& b, const std::string& name, const std::string& bn) const {
+  Conv c;
+  const auto& w = b.tensors.at(name + ".weight");
+  c.b = b.tensors.at(name + ".bias");
+  c.out = static_cast<int>(c.b.size());
+  const std::size_t per_out = w.size() / static_cast<std::size_t>(c.out);
+  // per_out = in * k * k: the spec gives in and k.
+  for (const auto& spec : parameter_specs(config_))
+    if (spec.name == name + ".weight") c.in = static_cast<int>(spec.shape[1]), c.k = static_cast<int>(spec.shape[2]);
+  c.w = w;
+  if (!bn.empty()) {  // fold batch norm (eval): y = (conv - mean) * gamma / sqrt(var + eps) + beta
+    const auto& gamma = b.tensors.at(bn + ".weight");
+    const auto& beta = b.tensors.at(bn + ".bias");
+    const auto& mean = b.tensors.at(bn + ".running_mean");
+    const auto& var = b.tensors.at(bn + ".running_var");
+    for (int o = 0; o < c.out; ++o) {
+      const float s = gamma[static_cast<std::size_t>(o)] / std::sqrt(var[static_cast<std::size_t>(o)] + 1e-5f);
+      for (std::size_t j = 0; j < per_out; ++j) c.w[static_cast<std::size_t>(o) * per_out + j] *= s;
+      c.b[static_cast<std::size_t>(o)] = (c.b[static_cast<std::size_t>(o)] - mean[static_cast<std::size_t>(o)]) * s + beta[static_cast<std::size_t>(o)];
+    }
+  }
+  return c;
+}
+
+Model::Linear Model::linear(const BundleData& b, const std::string& name) const {
+  Linear l;
+  l.w = b.tensors.at(name + ".weight");
+  l.b = b.tensors.at(name + ".bias");
+  l.out = static_cast<int>(l.b.size());
+  l.in = static_cast<int>(l.w.size() / l.b.size());
+  return l;
+}
+
+Model::Model(const BundleData& b) : config_(b.config), card_(b.card) {
+  e1_ = conv(b, "encoder.conv1", "encoder.bn1");
+  e2_ = conv(b, "encoder.conv2", "encoder.bn2");
+  e3_ = conv(b, "encoder.conv3", "encoder.bn3");
+  if (config_.progressive) {
+    inv1_ = conv(b, "inv1.conv", "inv1.bn");
+    spe1_ = conv(b, "spe1.conv", "spe1.bn");
+  }
+  inv_ = conv(b, "inv.conv", "inv.bn");
+  if (config_.variant == "branch") spe_ = conv(b, "spe.conv", "spe.bn");
+  feat_dec_ = conv(b, "feat_dec", "");
+  if (config_.pixel_decoder) {
+    pix1_ = conv(b, "pix_dec.conv1", "");
+    pix2_ = conv(b, "pix_dec.conv2", "");
+    pix3_ = conv(b, "pix_dec.conv3", "");
+    pix4_ = conv(b, "pix_dec.conv4", "");
+  }
+  c1_ = linear(b, "classifier.fc1");
+  c2_ = linear(b, "classifier.fc2");
+  di1_ = linear(b, "dom_inv.fc1");
+  di2_ = linear(b, "dom_inv.fc2");
+  ds1_ = linear(b, "dom_spe.fc1");
+  ds2_ = linear(b, "dom_spe.fc2");
+}
+
+std::vector<std::string> Model::class_names() const {
+  if (card_.contains("class_names") && card_["class_names"].is_array()) return card_["class_names"].get<std::vector<std::string>>();
+  std::vector<std::string> names;
+  for (int i = 0; i < config_.num_classes; ++i) names.push_back(std::to_string(i));
+  return names;
+}
+
+Tensor4 Model::apply(const Conv& c, const Tensor4& x, bool relu) const {
+  if (x.c != c.in) throw std::invalid_argument("conv: input has " + std::to_string(x.c) + " channels, expected " + std::to_string(c.in));
+  const int pad = c.k / 2, hw = x.h * x.w, kk = c.k * c.k;
+  Tensor4 y(x.n, c.out, x.h, x.w);
+  MatRM cols(static_cast<Eigen::Index>(c.in) * kk, hw);  // im2col buffer, reused across the batch
+  const Eigen::Map<const MatRM> w(c.w.data(), c.out, static_cast<Eigen::Index>(c.in) * kk);
+  const Eigen::Map<const Eigen::VectorXf> bias(c.b.data(), c.out);
+  for (int i = 0; i < x.n; ++i) {
+    const float* src = x.item(i);
+    for (int ci = 0; ci < c.in; ++ci)
+      for (int ky = 0; ky < c.k; ++ky)
+        for (int kx = 0; kx < c.k; ++kx) {
+          float* row = cols.data() + (static_cast<Eigen::Index>(ci) * kk + ky * c.k + kx) * hw;
+          for (int yy = 0; yy < x.h; ++yy) {
+            const int sy = yy + ky - pad;
+            for (int xx = 0; xx < x.w; ++xx) {
+              const int sx = xx + kx - pad;
+              row[yy * x.w + xx] = (sy < 0 || sy >= x.h || sx < 0 || sx >= x.w) ? 0.f : src[(static_cast<std::size_t>(ci) * x.h + sy) * x.w + sx];
+            }
+          }
+        }
+    Eigen::Map<MatRM> out(y.item(i), c.out, hw);
+    out.noalias() = w * cols;
+    out.colwise() += bias;
+    if (relu) out = out.cwiseMax(0.f);
+  }
+  return y;
+}
+
+Rows Model::apply(const Linear& l, const Rows& x, bool relu) const {
+  if (x.d != l.in) throw std::invalid_argument("linear: input has " + std::to_string(x.d) + " features, expected " + std::to_string(l.in));
+  Rows y;
+  y.n = x.n, y.d = l.out;
+  y.data.resize(static_cast<std::size_t>(y.n) * y.d);
+  const Eigen::Map<const MatRM> in(x.data.data(), x.n, x.d);
+  const Eigen::Map<const MatRM> w(l.w.data(), l.out, l.in);
+  const Eigen::Map<const Eigen::RowVectorXf> bias(l.b.data(), l.out);
+  Eigen::Map<MatRM> out(y.data.data(), y.n, y.d);
+  out.noalias() = in * w.transpose();
+  out.rowwise() += bias;
+  if (relu) out = out.cwiseMax(0.f);
+  return y;
+}
+
+Rows Model::head(const Linear& fc1, const Linear& fc2, const Rows& x) const { return apply(fc2, apply(fc1, x, true), false); }
+
+Rows Model::pool(const Tensor4& z) const {
+  Rows r;
+  r.n = z.n;
+  if (config_.pool == "flatten") {
+    r.d = static_cast<int>(z.per_item());
+    r.data = z.data;
+    return r;
+  }
+  r.d = z.c;
+  r.data.resize(static_cast<std::size_t>(z.n) * z.c);
+  const int hw = z.h * z.w;
+  for (int i = 0; i < z.n; ++i)
+    for (int c = 0; c < z.c; ++c) {
+      const float* p = z.item(i) + static_cast<std::size_t>(c) * hw;
+      double s = 0;
+      for (int j = 0; j < hw; ++j) s += p[j];
+      r.data[static_cast<std::size_t>(i) * z.c + c] = static_cast<float>(s / hw);
+    }
+  return r;
+}
+
+Model::Outputs Model::forward(const Tensor4& x) const {
+  if (x.c != config_.in_channels || x.h != config_.image_size || x.w != config_.image_size)
+    throw std::invalid_argument("input must be N x " + std::to_string(config_.in_channels) + " x " +
+                                std::to_string(config_.image_size) + " x " + std::to_string(config_.image_size));
+  Outputs o;
+  Tensor4 h;
+  maxpool2(apply(e1_, x, true), h);
+  if (config_.progressive) {
+    const Tensor4 i1 = apply(inv1_, h, true);
+    for (std::size_t j = 0; j < h.data.size(); ++j) h.data[j] += i1.data[j];  // only h + I1(h) flows on
+  }
+  Tensor4 h2;
+  maxpool2(apply(e2_, h, true), h2);
+  maxpool2(apply(e3_, h2, true), o.f);
+  o.z_inv = apply(inv_, o.f, true);
+  if (config_.variant == "vector") {
+    o.z_spe = o.f;
+    for (std::size_t j = 0; j < o.z_spe.data.size(); ++j) o.z_spe.data[j] -= o.z_inv.data[j];
+  } else {
+    o.z_spe = apply(spe_, o.f, true);
+  }
+  o.p_inv = pool(o.z_inv);
+  o.p_spe = pool(o.z_spe);
+  o.logits = head(c1_, c2_, o.p_inv);
+  o.probs = o.logits;
+  for (int i = 0; i < o.logits.n; ++i) {
+    const auto p = softmax(o.logits.row(i), o.logits.d);
+    std::copy(p.begin(), p.end(), o.probs.data.begin() + static_cast<std::ptrdiff_t>(i) * o.probs.d);
+  }
+  o.dom_inv = head(di1_, di2_, o.p_inv);
+  o.dom_spe = head(ds1_, ds2_, o.p_spe);
+  return o;
+}
+
+Tensor4 Model::reconstruct_features(const Tensor4& z_inv, const Tensor4& z_spe) const {
+  return apply(feat_dec_, concat_channels(z_inv, z_spe), false);
+}
+
+Tensor4 Model::reconstruct_pixels(const Tensor4& z_inv, const Tensor4& z_spe) const {
+  if (!config_.pixel_decoder) throw std::invalid_argument("this model has no pixel decoder");
+  Tensor4 h = apply(pix1_, concat_channels(z_inv, z_spe), true);
+  h = apply(pix2_, upsample2(h), true);
+  h = apply(pix3_, upsample2(h), true);
+  h = apply(pix4_, upsample2(h), false);
+  for (float& v : h.data) v = std::tanh(v);
+  return h;
+}
+
+Tensor4 Model::swap(const Tensor4& content, const Tensor4& style) const {
+  return reconstruct_pixels(forward(content).z_inv, forward(style).z_spe);
+}
+
+Tensor4 pixels_to_input(const std::vector<std::uint8_t>& pixels, int n, int h, int w, int c) {
+  if (pixels.size() != static_cast<std::size_t>(n) * h * w * c) throw std::invalid_argument("pixels_to_input: size mismatch");
+  Tensor4 t(n, c, h, w);
+  for (int i = 0; i < n; ++i)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int ch = 0; ch < c; ++ch)
+          t.item(i)[(static_cast<std::size_t>(ch) * h + y) * w + x] =
+              static_cast<float>(pixels[((static_cast<std::size_t>(i) * h + y) * w + x) * c + ch]) / 127.5f - 1.f;
+  return t;
+}
+
+std::vector<std::uint8_t> output_to_pixels(const Tensor4& t) {
+  std::vector<std::uint8_t> out(t.data.size());
+  for (int i = 0; i < t.n; ++i)
+    for (int y = 0; y < t.h; ++y)
+      for (int x = 0; x < t.w; ++x)
+        for (int ch = 0; ch < t.c; ++ch) {
+          const float v = t.item(i)[(static_cast<std::size_t>(ch) * t.h + y) * t.w + x];
+          out[((static_cast<std::size_t>(i) * t.h + y) * t.w + x) * t.c + ch] =
+              static_cast<std::uint8_t>(std::lround(std::clamp((v + 1.f) * 127.5f, 0.f, 255.f)));
+        }
+  return out;
+}
+
+std::vector<float> softmax(const float* logits, int n) {
+  std::vector<float> p(static_cast<std::size_t>(n));
+  const float m = *std::max_element(logits, logits + n);
+  double s = 0;
+  for (int i = 0; i < n; ++i) s += p[static_cast<std::size_t>(i)] = std::exp(logits[i] - m);
+  for (float& v : p) v = static_cast<float>(v / s);
+  return p;
+}
+
+}  // namespace dida

@@ -1,0 +1,130 @@
+// The core's forward pass against LibTorch's outputs (tests/fixtures/parity, written by the native
+// suite), natively and as wasm; and bundle loading on damaged and foreign files.
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <gtest/gtest.h>
+
+#include "dida/image.hpp"
+#include "dida/inference.hpp"
+#include "dida/safetensors.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dida {
+namespace {
+
+const std::string kFixtures = std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity";
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return 1e30;
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  return m;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string read_text(const std::string& path) {
+  const auto b = read_file_bytes(path);
+  return std::string(b.begin(), b.end());
+}
+
+}  // namespace
+
+TEST(Inference, CoreMatchesLibTorchOnFreshAndTrainedBundles) {
+  for (const char* which : {"fresh", "trained"}) {
+    const std::string dir = kFixtures + "/" + which;
+    const Model m = Model::load(dir);
+    const auto ref = SafeTensorsFile::load(dir + "/reference.safetensors");
+    Tensor4 x(6, 3, 32, 32);
+    x.data = ref.to_f32("input");
+    const auto o = m.forward(x);
+    Tensor4 other(6, 3, 32, 32);
+    for (int i = 0; i < 6; ++i) std::copy(x.item((i + 3) % 6), x.item((i + 3) % 6) + x.per_item(), other.item(i));
+    EXPECT_LT(max_diff(o.logits.data, ref.to_f32("logits")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.z_inv.data, ref.to_f32("z_inv")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.z_spe.data, ref.to_f32("z_spe")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.dom_inv.data, ref.to_f32("dom_inv")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.dom_spe.data, ref.to_f32("dom_spe")), 1e-4) << which;
+    EXPECT_LT(max_diff(m.reconstruct_features(o.z_inv, o.z_spe).data, ref.to_f32("feat_rec")), 1e-4) << which;
+    EXPECT_LT(max_diff(m.reconstruct_pixels(o.z_inv, o.z_spe).data, ref.to_f32("pix_rec")), 1e-4) << which;
+    EXPECT_LT(max_diff(m.swap(x, other).data, ref.to_f32("swap")), 1e-4) << which;
+    // Probabilities are the softmax of the logits.
+    for (int i = 0; i < o.probs.n; ++i) {
+      double s = 0;
+      for (int k = 0; k < o.probs.d; ++k) s += o.probs.row(i)[k];
+      EXPECT_NEAR(s, 1.0, 1e-5);
+    }
+    EXPECT_EQ(m.class_names().size(), 10u);
+  }
+}
+
+TEST(Inference, PixelConversionsRoundTrip) {
+  std::vector<std::uint8_t> px = {0, 128, 255, 7, 9, 11};
+  const Tensor4 t = pixels_to_input(px, 1, 1, 2, 3);  // NHWC 1x1x2x3 -> NCHW
+  EXPECT_FLOAT_EQ(t.data[0], -1.f);                   // c0 at x0
+  EXPECT_FLOAT_EQ(t.data[1], 7.f / 127.5f - 1.f);     // c0 at x1
+  EXPECT_EQ(output_to_pixels(t), px);
+}
+
+TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
+  test::ScratchDir dir("bundle");
+  const std::string good = kFixtures + "/fresh";
+  const std::string config = read_text(good + "/config.json");
+  const auto weights = read_file_bytes(good + "/model.safetensors");
+  auto check = [&](const std::string& cfg, std::vector<std::uint8_t> w, const std::string& expect) {
+    const std::string err = error_of([&] { parse_bundle(cfg, std::move(w), "b"); });
+    EXPECT_NE(err.find(expect), std::string::npos) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  };
+  // Truncated at many points, bit flips in the header: errors, never a crash.
+  for (std::size_t n : {std::size_t{0}, std::size_t{7}, std::size_t{100}, weights.size() / 2, weights.size() - 1})
+    check(config, std::vector<std::uint8_t>(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(n)), "b/model.safetensors: ");
+  for (std::size_t i = 8; i < 200; i += 7) {
+    auto flipped = weights;
+    flipped[i] ^= 0x20;
+    try {
+      parse_bundle(config, flipped, "b");
+    } catch (const std::runtime_error&) {
+    }
+  }
+  // Oversized header length.
+  auto big = weights;
+  big[6] = 0x7f;
+  check(config, big, "exceeds");
+  // A PNG renamed to model.safetensors.
+  Image img(4, 4, 3, 200);
+  check(config, encode_png(img), "b/model.safetensors: ");
+  // An ONNX-like protobuf passed as a bundle's weights.
+  check(config, {0x08, 0x07, 0x12, 0x04, 'd', 'i', 'd', 'a'}, "b/model.safetensors: ");
+  // Config problems name the field.
+  check("{\"format\": \"dida-bundle\", \"format_version\": 2, \"model\": {}}", weights, "format_version 2");
+  check("{\"format\": \"dida-bundle\", \"format_version\": 1}", weights, "missing field \"model\"");
+  check("[1, 2]", weights, "not a dida bundle config");
+  check("{", weights, "b/config.json: not valid JSON");
+  auto j = nlohmann::json::parse(config);
+  j["model"]["architecture"] = "resnet";
+  check(j.dump(), weights, "unknown architecture \"resnet\"");
+  j = nlohmann::json::parse(config);
+  j["model"]["width"] = 5;
+  check(j.dump(), weights, "wrong shape");
+  j = nlohmann::json::parse(config);
+  j["model"]["progressive"] = false;  // the file has the progressive tensors: extra ones
+  check(j.dump(), weights, "unexpected tensor");
+  j = nlohmann::json::parse(config);
+  j["model"].erase("variant");
+  check(j.dump(), weights, "missing field \"variant\"");
+  // Missing files.
+  EXPECT_NE(error_of([&] { read_bundle(dir.path("nothing")); }).find("nothing/config.json"), std::string::npos);
+}
+
+}  // namespace dida

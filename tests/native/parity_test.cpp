@@ -1,0 +1,158 @@
+// Engines that must agree: LibTorch and the core's Eigen forward pass, on a freshly initialised
+// bundle with random batch-norm statistics and on a trained one. The same inputs and LibTorch's
+// outputs are kept in tests/fixtures/parity/*/reference.safetensors, which the core suite checks
+// natively and as wasm. DIDA_WRITE_FIXTURES=1 rewrites the fixtures.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "bundle.hpp"
+#include "dida/inference.hpp"
+#include "dida/safetensors.hpp"
+#include "model.hpp"
+#include "trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dida {
+namespace {
+
+const std::string kFixtures = std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity";
+constexpr double kTolerance = 1e-4;
+
+std::vector<float> to_vec(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  return m;
+}
+
+// LibTorch's outputs for x, under the names the reference files use.
+std::map<std::string, torch::Tensor> libtorch_outputs(DidaNetImpl& net, const torch::Tensor& x) {
+  torch::NoGradGuard g;
+  net.eval();
+  const auto o = net.forward(x);
+  const auto half = x.size(0) / 2;
+  const auto other = torch::cat({x.slice(0, half), x.slice(0, 0, half)});  // styles: the batch rotated
+  return {{"logits", o.logits},
+          {"z_inv", o.z_inv},
+          {"z_spe", o.z_spe},
+          {"dom_inv", net.dom_inv(o.p_inv)},
+          {"dom_spe", net.dom_spe(o.p_spe)},
+          {"feat_rec", net.reconstruct_features(o.z_inv, o.z_spe)},
+          {"pix_rec", net.reconstruct_pixels(o.z_inv, o.z_spe)},
+          {"swap", net.reconstruct_pixels(o.z_inv, net.forward(other).z_spe)}};
+}
+
+std::map<std::string, std::vector<float>> core_outputs(const Model& m, const Tensor4& x) {
+  const auto o = m.forward(x);
+  Tensor4 other(x.n, x.c, x.h, x.w);
+  const int half = x.n / 2;
+  for (int i = 0; i < x.n; ++i) std::copy(x.item((i + half) % x.n), x.item((i + half) % x.n) + x.per_item(), other.item(i));
+  return {{"logits", o.logits.data},  {"z_inv", o.z_inv.data},
+          {"z_spe", o.z_spe.data},    {"dom_inv", o.dom_inv.data},
+          {"dom_spe", o.dom_spe.data}, {"feat_rec", m.reconstruct_features(o.z_inv, o.z_spe).data},
+          {"pix_rec", m.reconstruct_pixels(o.z_inv, o.z_spe).data}, {"swap", m.swap(x, other).data}};
+}
+
+Tensor4 to_tensor4(const torch::Tensor& x) {
+  Tensor4 t(static_cast<int>(x.size(0)), static_cast<int>(x.size(1)), static_cast<int>(x.size(2)), static_cast<int>(x.size(3)));
+  t.data = to_vec(x);
+  return t;
+}
+
+void write_fixture(DidaNetImpl& net, const std::string& dir, const std::string& method) {
+  save_bundle(net, dir, {{"method", method}, {"class_names", {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}});
+  torch::manual_seed(11);
+  const auto x = torch::rand({6, 3, 32, 32}) * 2 - 1;
+  SafeTensorsWriter w;
+  w.add_f32("input", {6, 3, 32, 32}, to_vec(x));
+  for (const auto& [name, t] : libtorch_outputs(net, x)) w.add_f32(name, t.sizes().vec(), to_vec(t));
+  w.save(dir + "/reference.safetensors");
+}
+
+ModelConfig small_config() {
+  ModelConfig c;
+  c.width = 4;
+  c.head_hidden = 16;
+  c.mine_hidden = 16;
+  c.pool = "flatten";
+  c.progressive = true;
+  return c;
+}
+
+}  // namespace
+
+TEST(Parity, WriteFixturesWhenAsked) {
+  if (!std::getenv("DIDA_WRITE_FIXTURES")) GTEST_SKIP() << "set DIDA_WRITE_FIXTURES=1 to rewrite tests/fixtures/parity";
+  torch::manual_seed(21);
+  DidaNet fresh(small_config());
+  {
+    torch::NoGradGuard g;  // random statistics: a wrongly applied batch norm shows
+    for (auto& b : fresh->named_buffers()) {
+      if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.5, 0.5);
+      if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+    }
+    for (auto& p : fresh->named_parameters())
+      if (p.key().find("bn") != std::string::npos) p.value().uniform_(0.5, 1.5);
+  }
+  write_fixture(*fresh, kFixtures + "/fresh", "dida");
+  const std::string run = (fs::temp_directory_path() / "dida-fixture-run").string();
+  fs::remove_all(run);
+  TrainOptions o;
+  o.max_per_domain = 400, o.cache_dir = "none", o.width = 4, o.head_hidden = 16, o.mine_hidden = 16;
+  o.batch_size = 32, o.epochs = 2, o.iters_per_epoch = 20, o.threads = 1, o.quiet = true, o.out = run;
+  ASSERT_EQ(run_training(o, false), kTrainDone);
+  LoadedBundle trained = load_bundle(run);
+  write_fixture(*trained.net, kFixtures + "/trained", "dida");
+  fs::remove_all(run);
+}
+
+TEST(Parity, LibTorchAndCoreAgreeOnEveryOutput) {
+  for (const char* which : {"fresh", "trained"}) {
+    const std::string dir = kFixtures + "/" + which;
+    ASSERT_TRUE(fs::exists(dir + "/reference.safetensors")) << dir;
+    LoadedBundle lt = load_bundle(dir);
+    const Model core = Model::load(dir);
+    const auto ref = SafeTensorsFile::load(dir + "/reference.safetensors");
+    const auto in = ref.to_f32("input");
+    const auto x = torch::from_blob(const_cast<float*>(in.data()), {6, 3, 32, 32}, torch::kFloat32).clone();
+    const auto torch_out = libtorch_outputs(*lt.net, x);
+    const auto core_out = core_outputs(core, to_tensor4(x));
+    for (const auto& [name, t] : torch_out) {
+      const auto v = to_vec(t);
+      EXPECT_LT(max_diff(v, core_out.at(name)), kTolerance) << which << " " << name;
+      EXPECT_LT(max_diff(v, ref.to_f32(name)), 1e-5) << which << " " << name << ": LibTorch no longer gives the fixture";
+    }
+    // A live network: the heads' outputs are not constant across inputs.
+    const auto logits = to_vec(torch_out.at("logits"));
+    EXPECT_GT(max_diff(std::vector<float>(logits.begin(), logits.begin() + 10), std::vector<float>(logits.begin() + 10, logits.begin() + 20)), 1e-3);
+  }
+}
+
+TEST(Parity, TheShippedTrainerAndCoreAgreeOnARealBundle) {
+  // Any bundle the trainer writes must load in the core and give LibTorch's logits.
+  const std::string run = (fs::temp_directory_path() / ("dida-parity-" + std::to_string(::getpid()))).string();
+  fs::remove_all(run);
+  TrainOptions o;
+  o.max_per_domain = 200, o.cache_dir = "none", o.width = 8, o.head_hidden = 32, o.mine_hidden = 32;
+  o.batch_size = 16, o.epochs = 1, o.iters_per_epoch = 5, o.threads = 1, o.quiet = true, o.out = run, o.pool = "avg";
+  o.variant = "vector";
+  ASSERT_EQ(run_training(o, false), kTrainDone);
+  LoadedBundle lt = load_bundle(run);
+  const Model core = Model::load(run + "/bundle");
+  const auto x = torch::rand({4, 3, 32, 32}) * 2 - 1;
+  const auto a = libtorch_outputs(*lt.net, x);
+  const auto b = core_outputs(core, to_tensor4(x));
+  for (const auto& [name, t] : a) EXPECT_LT(max_diff(to_vec(t), b.at(name)), kTolerance) << name;
+  fs::remove_all(run);
+}
+
+}  // namespace dida
