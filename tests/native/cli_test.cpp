@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <string>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "dida/image.hpp"
 #include "dida/native/torch_api.hpp"
 #include "dida/version.hpp"
 
@@ -53,4 +57,41 @@ TEST(TorchApi, ThreadCountIsApplied) {
   EXPECT_EQ(api->info(1).threads, 1);
   EXPECT_EQ(api->info(2).threads, 2);
   EXPECT_FALSE(api->info(0).torch_version.empty());
+}
+
+TEST(Cli, PredictUsesTheCoreAndReportsJson) {
+  const std::string bundle = std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity/trained";
+  const std::string png = "/tmp/dida-cli-predict.png";
+  dida::Image img(32, 32, 3, 0);
+  for (int y = 8; y < 24; ++y) img.at(y, 15, 0) = img.at(y, 15, 1) = img.at(y, 15, 2) = 255;
+  dida::write_png(png, img);
+  const Result text = run_cli("predict " + bundle + " " + png);
+  ASSERT_EQ(text.status, 0) << text.output;
+  EXPECT_NE(text.output.find(png + ": "), std::string::npos) << text.output;
+  const Result json = run_cli("predict --json " + bundle + " " + png);
+  ASSERT_EQ(json.status, 0) << json.output;
+  const auto j = nlohmann::json::parse(json.output);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["file"], png);
+  EXPECT_EQ(j[0]["probs"].size(), 10u);
+  EXPECT_EQ(j[0]["logits"].size(), 10u);
+  // The label is the arg-max of the probabilities the core computed.
+  const auto probs = j[0]["probs"].get<std::vector<float>>();
+  EXPECT_EQ(j[0]["class"].get<int>(), std::max_element(probs.begin(), probs.end()) - probs.begin());
+  const Result missing = run_cli("predict " + bundle + " /nonexistent.png");
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.output.find("/nonexistent.png: cannot open file"), std::string::npos) << missing.output;
+  const Result bad_bundle = run_cli("predict /tmp " + png);
+  EXPECT_NE(bad_bundle.status, 0);
+  EXPECT_NE(bad_bundle.output.find("/tmp/config.json"), std::string::npos) << bad_bundle.output;
+  std::remove(png.c_str());
+}
+
+TEST(Cli, DataListNamesEveryDomainAndItsPackage) {
+  const Result r = run_cli("data list");
+  ASSERT_EQ(r.status, 0);
+  for (const char* d : {"mnist", "mnistm", "syndigits", "optdigits", "fashion", "fashionm", "dataset-fashion-mnist"})
+    EXPECT_NE(r.output.find(d), std::string::npos) << d;
+  const Result bad = run_cli("data show --source svhn --out /tmp/x.png");
+  EXPECT_NE(bad.status, 0);
 }
