@@ -12,7 +12,7 @@ SITE_DIR := $(WASM_DIR)/site
 export NODE_PATH := /usr/share/nodejs
 export OMP_WAIT_POLICY := passive
 
-.PHONY: help deps native wasm build test test-native test-wasm test-browser demo serve asan clean
+.PHONY: help deps native wasm build test test-native test-wasm test-browser demo serve asan bench clean
 
 help:
 	@echo "make demo          set up, build everything and serve the demo on http://127.0.0.1:$(PORT)"
@@ -21,6 +21,7 @@ help:
 	@echo "make native|wasm   build one of the two builds (build/native, build/wasm)"
 	@echo "make serve         serve the built site without rebuilding"
 	@echo "make asan          build and run the core tests under AddressSanitizer (build/asan)"
+	@echo "make bench         mnist -> mnistm: source-only, dann, dida x 3 seeds (about 30 min)"
 	@echo "make clean         remove build/"
 
 deps:
@@ -60,6 +61,9 @@ asan: deps
 	@cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDIDA_SANITIZE=address,undefined -DDIDA_BUILD_NATIVE=ON > /dev/null
 	cmake --build build/asan -j$(JOBS) --target core_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 build/asan/bin/core_tests
+
+bench: native
+	$(NATIVE_DIR)/bin/dida bench --source mnist --target mnistm --methods source-only,dann,dida --seeds 1,2,3 --epochs 10 --out runs/bench
 
 clean:
 	rm -rf build
