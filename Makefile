@@ -43,13 +43,13 @@ test-native: native
 test-wasm: wasm
 	ctest --test-dir $(WASM_DIR) --output-on-failure
 
-test-browser: wasm
-	node --test --test-timeout=300000 tests/browser/
+test-browser: build
+	node --test --test-timeout=300000 tests/browser/ tests/node/
 
 test: build
 	ctest --test-dir $(NATIVE_DIR) --output-on-failure
 	ctest --test-dir $(WASM_DIR) --output-on-failure
-	node --test --test-timeout=300000 tests/browser/
+	node --test --test-timeout=300000 tests/browser/ tests/node/
 
 demo: build
 	node scripts/serve.mjs $(SITE_DIR) --port $(PORT)

@@ -16,6 +16,9 @@
 #include "dida/native/options.hpp"
 #include "dida/version.hpp"
 #include "torch_loader.hpp"
+#ifdef DIDA_HAVE_ONNX
+#include "onnx_export.hpp"
+#endif
 
 namespace {
 
@@ -200,6 +203,11 @@ int main(int argc, char** argv) {
   bench->add_option("--seeds", bench_opts.seeds, "Seeds")->delimiter(',')->capture_default_str()->group("Bench");
   bench->add_option("--out", bench_opts.out, "Folder of the runs and the tables")->capture_default_str()->group("Bench");
 
+  std::string export_bundle, export_onnx_out;
+  CLI::App* exp_onnx = app.add_subcommand("export", "Write a bundle as an ONNX file (and record its checksum in the bundle)");
+  exp_onnx->add_option("bundle", export_bundle, "Bundle folder (or run folder)")->required();
+  exp_onnx->add_option("--out", export_onnx_out, "ONNX file to write (default: BUNDLE/model.onnx)");
+
   std::string predict_bundle;
   std::vector<std::string> predict_images;
   bool predict_json = false;
@@ -241,6 +249,19 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (pred->parsed()) return predict(predict_bundle, predict_images, predict_json);
+    if (exp_onnx->parsed()) {
+#ifdef DIDA_HAVE_ONNX
+      namespace fs = std::filesystem;
+      const std::string dir = fs::exists(fs::path(export_bundle) / "bundle" / "model.safetensors") ? export_bundle + "/bundle" : export_bundle;
+      const auto r = dida::export_onnx(dir, export_onnx_out.empty() ? dir + "/model.onnx" : export_onnx_out);
+      std::cout << "wrote " << r.path << " (" << r.bytes << " bytes, crc32 " << std::hex << std::setw(8) << std::setfill('0')
+                << r.crc32 << std::dec << "); checksum recorded in " << dir << "/config.json\n";
+      return 0;
+#else
+      std::cerr << "dida export: error: this dida was built without libonnx (install libonnx-dev and rebuild)\n";
+      return 1;
+#endif
+    }
     if (train->parsed()) {
       train_opts.threads = threads;
       if (!resume_run.empty()) train_opts.out = resume_run;
