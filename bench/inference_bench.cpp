@@ -1,0 +1,61 @@
+// Inference speed of the engines on one bundle, side by side in one process:
+// LibTorch (CPU) and the core's Eigen forward pass, at batch 1 and batch 256.
+// Prints JSON lines; bench/inference.sh adds onnxruntime-node and the ratios.
+// Usage: inference_bench BUNDLE [--threads N] [--seconds S]
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "bundle.hpp"
+#include "dida/inference.hpp"
+
+namespace {
+template <typename F>
+double median_ms(F&& f, double seconds) {
+  std::vector<double> t;
+  const auto start = std::chrono::steady_clock::now();
+  f();  // warm-up
+  while (t.size() < 5 || std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) {
+    const auto a = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+    if (t.size() > 2000) break;
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: inference_bench BUNDLE [--threads N] [--seconds S]\n";
+    return 2;
+  }
+  int threads = 1;
+  double seconds = 2.0;
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--threads") threads = std::stoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--seconds") seconds = std::stod(argv[i + 1]);
+  }
+  torch::set_num_threads(threads);
+  dida::LoadedBundle lt = dida::load_bundle(argv[1]);
+  const dida::Model core = dida::Model::load(dida::resolve_bundle_dir(argv[1]));
+  const auto& c = core.config();
+  for (int batch : {1, 256}) {
+    const auto x = torch::rand({batch, c.in_channels, c.image_size, c.image_size}) * 2 - 1;
+    dida::Tensor4 xc(batch, c.in_channels, c.image_size, c.image_size);
+    std::copy(x.data_ptr<float>(), x.data_ptr<float>() + x.numel(), xc.data.begin());
+    const double t_torch = median_ms([&] {
+      torch::NoGradGuard g;
+      auto o = lt.net->forward(x);
+      (void)o.logits.sum().item<float>();
+    }, seconds);
+    const double t_core = median_ms([&] { auto o = core.forward(xc); (void)o.logits.data[0]; }, seconds);
+    std::printf("{\"engine\": \"libtorch\", \"batch\": %d, \"ms\": %.4f, \"threads\": %d}\n", batch, t_torch, threads);
+    std::printf("{\"engine\": \"core\", \"batch\": %d, \"ms\": %.4f, \"threads\": 1}\n", batch, t_core);
+  }
+  return 0;
+}
