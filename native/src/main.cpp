@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <thread>
@@ -145,6 +146,46 @@ int predict(const std::string& path, const std::vector<std::string>& images, boo
   return failures ? 1 : 0;
 }
 
+// `train --config FILE` / `bench --config FILE`: the file's key = value pairs become options placed
+// before the command line's own, so that flags given on the command line win.
+std::vector<std::string> expand_config(int argc, char** argv) {
+  std::vector<std::string> in(argv, argv + argc), out;
+  std::size_t sub = in.size();
+  for (std::size_t i = 1; i < in.size(); ++i)
+    if (in[i] == "train" || in[i] == "bench") {
+      sub = i;
+      break;
+    }
+  std::string file;
+  for (std::size_t i = sub + 1; i < in.size(); ++i) {
+    if (in[i] == "--config" && i + 1 < in.size()) file = in[i + 1];
+    if (in[i].rfind("--config=", 0) == 0) file = in[i].substr(9);
+  }
+  if (file.empty()) return in;
+  std::ifstream stream(file);
+  if (!stream) throw std::runtime_error(file + ": cannot open config file");
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_config(stream);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(file + ": " + e.what());
+  }
+  out.assign(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(sub) + 1);
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--" || item.name.empty()) continue;  // section markers
+    std::string name = item.name;
+    std::replace(name.begin(), name.end(), '_', '-');
+    if (item.inputs.size() == 1 && (item.inputs[0] == "true" || item.inputs[0] == "false")) {
+      out.push_back("--" + name + "=" + item.inputs[0]);
+      continue;
+    }
+    out.push_back("--" + name);
+    for (const auto& v : item.inputs) out.push_back(v);
+  }
+  out.insert(out.end(), in.begin() + static_cast<std::ptrdiff_t>(sub) + 1, in.end());
+  return out;
+}
+
 int data_list() {
   std::cout << std::left << std::setw(11) << "domain" << std::setw(8) << "images" << std::setw(8) << "classes"
             << std::setw(9) << "shape" << "what / provenance\n";
@@ -181,12 +222,15 @@ int main(int argc, char** argv) {
                "part, and exports them for the browser."};
   bool version_requested = false;
 
-  app.set_config("--config", "", "Read options from a TOML/INI file (flags given on the command line win)");
 
   dida::TrainOptions train_opts;
   std::string resume_run;
+  // A later value wins: options read from --config come first, the command line after them.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI::App* train = app.add_subcommand("train", "Train a model: dida train --source S --target T --method M --seed N --out RUN");
   add_train_options(train, train_opts);
+  std::string config_file;
+  train->add_option("--config", config_file, "Read options from a TOML/INI file: epochs = 5, lambda-mi = 0.2, ... (flags given on the command line win)");
   train->add_option("--out", train_opts.out, "Run folder: config.json, log.jsonl, checkpoint.pt, bundle/")->capture_default_str()->group("Run");
   train->add_option("--resume", resume_run, "Continue the run in this folder (its recorded options are used)")->group("Run");
 
@@ -199,6 +243,7 @@ int main(int argc, char** argv) {
   dida::BenchOptions bench_opts;
   CLI::App* bench = app.add_subcommand("bench", "Methods x seeds on a pair: a results table (Markdown and JSON)");
   add_train_options(bench, bench_opts.base);
+  bench->add_option("--config", config_file, "Read options from a TOML/INI file (flags given on the command line win)");
   bench->add_option("--methods", bench_opts.methods, "Methods to compare")->delimiter(',')->capture_default_str()->group("Bench");
   bench->add_option("--seeds", bench_opts.seeds, "Seeds")->delimiter(',')->capture_default_str()->group("Bench");
   bench->add_option("--out", bench_opts.out, "Folder of the runs and the tables")->capture_default_str()->group("Bench");
@@ -236,8 +281,17 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Threads for LibTorch and the core (default: all cores)")
       ->check(CLI::PositiveNumber);
 
+  std::vector<std::string> args;
   try {
-    app.parse(argc, argv);
+    args = expand_config(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "dida: error: " << e.what() << "\n";
+    return 2;
+  }
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  try {
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

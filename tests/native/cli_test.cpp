@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <string>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "dida/image.hpp"
@@ -94,4 +98,26 @@ TEST(Cli, DataListNamesEveryDomainAndItsPackage) {
     EXPECT_NE(r.output.find(d), std::string::npos) << d;
   const Result bad = run_cli("data show --source svhn --out /tmp/x.png");
   EXPECT_NE(bad.status, 0);
+}
+
+TEST(Cli, TrainReadsAConfigFileAndFlagsWin) {
+  const std::string dir = "/tmp/dida-cli-config-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  {
+    std::ofstream f(dir + "/train.toml");
+    f << "# a dida training recipe\nepochs = 1\nbatch-size = 16\nmax-per-domain = 200\nwidth = 4\n"
+         "head-hidden = 8\nmine-hidden = 8\ncache = \"none\"\nlambda-mi = 0.5\niters-per-epoch = 2\n";
+  }
+  const Result r = run_cli("--threads 1 train --config " + dir + "/train.toml --lambda-mi 0.25 --quiet --out " + dir + "/run");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream recorded(dir + "/run/config.json");
+  const auto j = nlohmann::json::parse(recorded)["options"];
+  EXPECT_EQ(j["epochs"], 1);
+  EXPECT_EQ(j["batch_size"], 16);
+  EXPECT_EQ(j["width"], 4);
+  EXPECT_DOUBLE_EQ(j["lambda_mi"].get<double>(), 0.25);  // the flag wins over the file
+  const Result missing = run_cli("train --config " + dir + "/nope.toml");
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.output.find("nope.toml: cannot open config file"), std::string::npos) << missing.output;
+  std::system(("rm -rf " + dir).c_str());
 }
