@@ -20,14 +20,7 @@ namespace {
 
 DataSources sources() { return DataSources::from_root(DIDA_SOURCE_DIR); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 void write_bytes(const std::string& path, const std::vector<std::uint8_t>& b) {
   fs::create_directories(fs::path(path).parent_path());

@@ -11,6 +11,15 @@ ScratchDir::ScratchDir(const std::string& tag) {
           ("dida-test-" + tag + "-" + std::to_string(stamp) + "-" + std::to_string(counter++));
   std::filesystem::create_directories(root_);
 }
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 ScratchDir::~ScratchDir() {
   std::error_code ec;
   std::filesystem::remove_all(root_, ec);

@@ -1,9 +1,13 @@
 #pragma once
 // Helpers shared by the core tests (native and wasm): a scratch folder on the real file system.
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace dida::test {
+// The message of the exception f throws, or "" when it throws none.
+std::string error_of(const std::function<void()>& f);
+
 // A fresh, empty folder under the system temp folder, removed by the destructor.
 class ScratchDir {
  public:

@@ -11,6 +11,7 @@
 #include "evaluate.hpp"
 #include "losses.hpp"
 #include "model.hpp"
+#include "test_util.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -29,14 +30,7 @@ struct TempDir {
   std::string path(const std::string& p) const { return (root / p).string(); }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 // Options for runs that take seconds: a small pair, a narrow network, one thread.
 TrainOptions tiny(const std::string& out) {
