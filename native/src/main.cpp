@@ -270,6 +270,13 @@ int main(int argc, char** argv) {
   add_pair_options(show, show_args);
   show->add_option("--out", show_out, "PNG file to write")->required();
   show->add_option("--n", show_n, "Images per domain")->capture_default_str()->check(CLI::Range(1, 1024));
+  PairArgs samples_args;
+  std::string samples_out;
+  int samples_n = 200;
+  CLI::App* samples = data->add_subcommand("samples", "The web page's sample set: held-out images of both domains, one safetensors file");
+  add_pair_options(samples, samples_args);
+  samples->add_option("--out", samples_out, "safetensors file to write")->required();
+  samples->add_option("--n", samples_n, "Images per domain")->capture_default_str()->check(CLI::Range(1, 5000));
   CLI::App* exp = data->add_subcommand("export", "Write a pair as image folders, the layout folder: reads");
   add_pair_options(exp, export_args);
   exp->add_option("--out", export_out, "Folder to write (DIR/source/<class>/*.png, DIR/target/<class>/*.png)")->required();
@@ -337,6 +344,12 @@ int main(int argc, char** argv) {
         const auto pair = load_pair(show_args);
         dida::write_png(show_out, dida::pair_grid(pair, show_n));
         std::cout << "wrote " << show_out << "\n";
+        return 0;
+      }
+      if (samples->parsed()) {
+        const auto pair = load_pair(samples_args);
+        dida::write_sample_set(pair, samples_n, samples_out);
+        std::cout << "wrote " << samples_out << "\n";
         return 0;
       }
       if (exp->parsed()) {

@@ -260,6 +260,25 @@ TEST(Data, ExportThenFolderLoadRoundTrips) {
   EXPECT_EQ(images_of({&a.target_train, &a.target_test}), images_of({&b.target_train, &b.target_test}));
 }
 
+TEST(Data, SampleSetRoundTripAndBadFiles) {
+  test::ScratchDir dir("samples");
+  const DomainPair a = build_pair("mnist", "mnistm", sources(), small(60));
+  write_sample_set(a, 4, dir.path("s.safetensors"));
+  const SampleSet s = read_sample_set(read_file_bytes(dir.path("s.safetensors")), "s.safetensors");
+  ASSERT_EQ(s.images.size(), 8);
+  EXPECT_EQ(s.domains, (std::vector<std::int32_t>{0, 0, 0, 0, 1, 1, 1, 1}));
+  EXPECT_EQ(s.images.image(0).pixels, a.source_val.image(0).pixels);
+  EXPECT_EQ(s.images.image(4).pixels, a.target_test.image(0).pixels);
+  EXPECT_EQ(s.images.labels[5], a.target_test.labels[1]);
+  EXPECT_EQ(s.source, "mnist");
+  EXPECT_EQ(s.images.classes.size(), 10u);
+  // Another safetensors file is not a sample set.
+  SafeTensorsWriter w;
+  w.add_f32("x", {1}, {1.f});
+  EXPECT_NE(error_of([&] { read_sample_set(w.to_bytes(), "other.safetensors"); }).find("other.safetensors: not a dida sample set"),
+            std::string::npos);
+}
+
 TEST(Data, FolderErrorsNameTheFile) {
   test::ScratchDir dir("folder");
   make_folder(dir.path("src"), {"a", "b"});

@@ -109,6 +109,18 @@ int export_pair(const DomainPair& pair, const std::string& dir);
 // A PNG-ready grid: up to n images from source and target side by side, labelled.
 Image pair_grid(const DomainPair& pair, int n);
 
+// The page's sample set: up to n held-out images per domain (source-val, target-test) with labels,
+// in one safetensors file: "images" U8 [N, H, W, C], "labels" I64 [N], "domains" I64 [N]
+// (0 source, 1 target); metadata: source, target, seed, classes (JSON).
+void write_sample_set(const DomainPair& pair, int n, const std::string& path);
+struct SampleSet {
+  Domain images;                   // labels as in the file
+  std::vector<std::int32_t> domains;  // 0 source, 1 target
+  std::string source, target;
+};
+// Throws std::runtime_error naming the file when a tensor is missing or inconsistent.
+SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+
 // The default cache folder: $DIDA_CACHE, else $XDG_CACHE_HOME/dida, else ~/.cache/dida.
 std::string default_cache_dir();
 
