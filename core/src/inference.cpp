@@ -165,7 +165,10 @@ Tensor4 Model::apply(const Conv& c, const Tensor4& x, bool relu) const {
   if (x.c != c.in) throw std::invalid_argument("conv: input has " + std::to_string(x.c) + " channels, expected " + std::to_string(c.in));
   const int pad = c.k / 2, hw = x.h * x.w, kk = c.k * c.k;
   Tensor4 y(x.n, c.out, x.h, x.w);
-  MatRM cols(static_cast<Eigen::Index>(c.in) * kk, hw);  // im2col buffer, reused across the batch
+  // im2col buffer, kept across calls: a fresh multi-megabyte allocation per layer costs page faults.
+  thread_local std::vector<float> buffer;
+  buffer.resize(static_cast<std::size_t>(c.in) * kk * hw);
+  Eigen::Map<MatRM> cols(buffer.data(), static_cast<Eigen::Index>(c.in) * kk, hw);
   const Eigen::Map<const MatRM> w(c.w.data(), c.out, static_cast<Eigen::Index>(c.in) * kk);
   const Eigen::Map<const Eigen::VectorXf> bias(c.b.data(), c.out);
   for (int i = 0; i < x.n; ++i) {
