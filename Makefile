@@ -12,7 +12,7 @@ SITE_DIR := $(WASM_DIR)/site
 export NODE_PATH := /usr/share/nodejs
 export OMP_WAIT_POLICY := passive
 
-.PHONY: help deps native wasm build test test-native test-wasm test-browser demo serve asan bench clean
+.PHONY: help deps native wasm site build test test-native test-wasm test-browser demo serve asan bench clean
 
 help:
 	@echo "make demo          set up, build everything and serve the demo on http://127.0.0.1:$(PORT)"
@@ -35,7 +35,16 @@ wasm: deps
 	@emcmake cmake -S . -B $(WASM_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
 	cmake --build $(WASM_DIR) -j$(JOBS)
 
-build: native wasm
+# The site's model and sample set. Until trained models ship in models/, the page shows the small
+# trained bundle of the parity tests. SITE_MODEL=path/to/bundle chooses another.
+SITE_MODEL ?= tests/fixtures/parity/trained
+site: native wasm
+	@mkdir -p $(SITE_DIR)/models/default
+	@cp $(SITE_MODEL)/config.json $(SITE_MODEL)/model.safetensors $(SITE_DIR)/models/default/
+	@$(NATIVE_DIR)/bin/dida data samples --source mnist --target mnistm --n 100 --out $(SITE_DIR)/samples.safetensors > /dev/null
+	@printf '{"models": [{"name": "default", "path": "models/default"}], "samples": "samples.safetensors"}\n' > $(SITE_DIR)/models/index.json
+
+build: native wasm site
 
 test-native: native
 	ctest --test-dir $(NATIVE_DIR) --output-on-failure

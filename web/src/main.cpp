@@ -6,6 +6,7 @@
 #include <emscripten/html5.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -14,6 +15,7 @@
 #include "dida/safetensors.hpp"
 #include "dida/schedule.hpp"
 #include "dida/version.hpp"
+#include "explorer.hpp"
 #include "imgui.h"
 #include "imgui_impl_glfw.h"
 #include "imgui_impl_opengl3.h"
@@ -58,6 +60,8 @@ struct App {
 };
 
 App g_app;
+dida::web::Explorer g_explorer;
+std::string g_load_error;
 
 void draw_schedule_plot(double progress) {
   const ImVec2 size(ImGui::GetContentRegionAvail().x, 160.0f);
@@ -103,17 +107,23 @@ void update_state_json() {
       {"grl_lambda", dida::grl_lambda(g_app.progress)},
       {"core_check", {{"ok", g_app.check.ok}, {"bytes", g_app.check.bytes}, {"detail", g_app.check.detail}}},
       {"button", {g_app.button_rect.x, g_app.button_rect.y, g_app.button_rect.z, g_app.button_rect.w}},
+      {"explorer", g_explorer.state()},
+      {"load_error", g_load_error},
   };
   g_app.state_json = s.dump();
 }
 
+// The canvas follows its CSS size. glfwSetWindowSize is not used for this: Emscripten's GLFW turns
+// a window as large as the screen into a fullscreen (and pointer-lock) request.
+int g_canvas_w = 1280, g_canvas_h = 800;
 void sync_canvas_size() {
   double css_w = 0, css_h = 0;
   emscripten_get_element_css_size("#canvas", &css_w, &css_h);
   int w = 0, h = 0;
-  glfwGetWindowSize(g_app.window, &w, &h);
-  if (static_cast<int>(css_w) != w || static_cast<int>(css_h) != h)
-    glfwSetWindowSize(g_app.window, static_cast<int>(css_w), static_cast<int>(css_h));
+  emscripten_get_canvas_element_size("#canvas", &w, &h);
+  if (css_w >= 1 && css_h >= 1 && (w != static_cast<int>(css_w) || h != static_cast<int>(css_h)))
+    emscripten_set_canvas_element_size("#canvas", static_cast<int>(css_w), static_cast<int>(css_h));
+  emscripten_get_canvas_element_size("#canvas", &g_canvas_w, &g_canvas_h);
 }
 
 void frame() {
@@ -121,6 +131,8 @@ void frame() {
   glfwPollEvents();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
+  ImGui::GetIO().DisplaySize = ImVec2(static_cast<float>(g_canvas_w), static_cast<float>(g_canvas_h));
+  ImGui::GetIO().DisplayFramebufferScale = ImVec2(1, 1);
   ImGui::NewFrame();
 
   ImGui::SetNextWindowPos(ImVec2(20, 20), ImGuiCond_FirstUseEver);
@@ -145,11 +157,10 @@ void frame() {
   ImGui::Text("clicked %d time(s)", g_app.clicks);
   draw_schedule_plot(g_app.progress);
   ImGui::End();
+  g_explorer.draw();
 
   ImGui::Render();
-  int fb_w = 0, fb_h = 0;
-  glfwGetFramebufferSize(g_app.window, &fb_w, &fb_h);
-  glViewport(0, 0, fb_w, fb_h);
+  glViewport(0, 0, g_canvas_w, g_canvas_h);
   glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
@@ -162,6 +173,23 @@ void frame() {
 extern "C" {
 // The app's state as JSON, for the page's scripts and the browser tests.
 EMSCRIPTEN_KEEPALIVE const char* dida_state_json() { return g_app.state_json.c_str(); }
+
+// Loads a model bundle and a sample set that the page fetched; returns "" or a one-line error.
+EMSCRIPTEN_KEEPALIVE const char* dida_load(const char* config, int config_len, const std::uint8_t* weights, int weights_len,
+                                           const std::uint8_t* samples, int samples_len, const char* origin) {
+  g_load_error = g_explorer.load(std::string(config, static_cast<std::size_t>(config_len)),
+                                 std::vector<std::uint8_t>(weights, weights + weights_len),
+                                 std::vector<std::uint8_t>(samples, samples + samples_len), origin);
+  update_state_json();
+  return g_load_error.c_str();
+}
+
+// Sample i's thumbnail rectangle in CSS pixels, as JSON [x, y, w, h] (empty before it is drawn).
+EMSCRIPTEN_KEEPALIVE const char* dida_thumbnail_json(int i) {
+  static std::string out;
+  out = nlohmann::json(g_explorer.thumbnail_rect(i)).dump();
+  return out.c_str();
+}
 }
 
 int main() {
@@ -181,6 +209,9 @@ int main() {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini in the browser
+  // Emscripten's GLFW maps cursor changes to pointer-lock requests, which browsers refuse
+  // without a gesture: leave the cursor to the page.
+  ImGui::GetIO().ConfigFlags |= ImGuiConfigFlags_NoMouseCursorChange;
   ImGui::StyleColorsDark();
   ImGui_ImplGlfw_InitForOpenGL(g_app.window, true);
   ImGui_ImplOpenGL3_Init("#version 300 es");

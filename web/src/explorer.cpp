@@ -1,0 +1,243 @@
+#include "explorer.hpp"
+
+#include <GLES3/gl3.h>
+#include <emscripten/emscripten.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "dida/projection.hpp"
+#include "imgui.h"
+
+namespace dida::web {
+namespace {
+
+ImU32 class_colour(int k) {
+  static const ImU32 kPalette[10] = {IM_COL32(31, 119, 180, 255), IM_COL32(255, 127, 14, 255), IM_COL32(44, 160, 44, 255),
+                                     IM_COL32(214, 39, 40, 255),  IM_COL32(148, 103, 189, 255), IM_COL32(140, 86, 75, 255),
+                                     IM_COL32(227, 119, 194, 255), IM_COL32(127, 127, 127, 255), IM_COL32(188, 189, 34, 255),
+                                     IM_COL32(23, 190, 207, 255)};
+  return kPalette[((k % 10) + 10) % 10];
+}
+const ImU32 kSourceColour = IM_COL32(90, 180, 255, 255), kTargetColour = IM_COL32(255, 170, 60, 255);
+
+}  // namespace
+
+std::string Explorer::load(const std::string& config_text, std::vector<std::uint8_t> weights,
+                           const std::vector<std::uint8_t>& sample_bytes, const std::string& origin) {
+  try {
+    auto model = std::make_unique<Model>(parse_bundle(config_text, std::move(weights), origin));
+    SampleSet s = read_sample_set(sample_bytes, "samples.safetensors");
+    const ModelConfig& c = model->config();
+    if (s.images.height != c.image_size || s.images.width != c.image_size || s.images.channels != c.in_channels)
+      return "samples.safetensors: images are " + std::to_string(s.images.height) + "x" + std::to_string(s.images.width) +
+             "x" + std::to_string(s.images.channels) + ", the model expects " + std::to_string(c.image_size) + "x" +
+             std::to_string(c.image_size) + "x" + std::to_string(c.in_channels);
+    const double t0 = emscripten_get_now();
+    const int n = s.images.size();
+    const auto out = model->forward(pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels));
+    forward_ms_ = emscripten_get_now() - t0;
+    predicted_.assign(static_cast<std::size_t>(n), 0);
+    confidence_.assign(static_cast<std::size_t>(n), 0.f);
+    for (int i = 0; i < n; ++i) {
+      const float* p = out.probs.row(i);
+      predicted_[static_cast<std::size_t>(i)] = static_cast<int>(std::max_element(p, p + out.probs.d) - p);
+      confidence_[static_cast<std::size_t>(i)] = p[predicted_[static_cast<std::size_t>(i)]];
+    }
+    inv_xy_ = pca_2d(out.p_inv.data, n, out.p_inv.d);
+    spe_xy_ = pca_2d(out.p_spe.data, n, out.p_spe.d);
+    model_ = std::move(model);
+    samples_ = std::move(s);
+    selected_ = -1;
+    build_atlas();
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+void Explorer::build_atlas() {
+  const Domain& d = samples_.images;
+  const int n = d.size();
+  atlas_cols_ = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
+  const int rows = (n + atlas_cols_ - 1) / atlas_cols_;
+  std::vector<std::uint8_t> rgba(static_cast<std::size_t>(atlas_cols_ * d.width) * rows * d.height * 4, 255);
+  for (int i = 0; i < n; ++i) {
+    const Image img = d.image(i);
+    const int ox = (i % atlas_cols_) * d.width, oy = (i / atlas_cols_) * d.height;
+    for (int y = 0; y < d.height; ++y)
+      for (int x = 0; x < d.width; ++x)
+        for (int c = 0; c < 3; ++c)
+          rgba[(static_cast<std::size_t>(oy + y) * atlas_cols_ * d.width + ox + x) * 4 + c] = img.at(y, x, d.channels == 3 ? c : 0);
+  }
+  if (texture_) glDeleteTextures(1, &texture_);
+  glGenTextures(1, &texture_);
+  glBindTexture(GL_TEXTURE_2D, texture_);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, atlas_cols_ * d.width, rows * d.height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+}
+
+nlohmann::json Explorer::state() const {
+  if (!model_) return nullptr;
+  int correct[2] = {0, 0}, count[2] = {0, 0};
+  for (std::size_t i = 0; i < predicted_.size(); ++i) {
+    const int dom = samples_.domains[i];
+    ++count[dom];
+    correct[dom] += predicted_[i] == samples_.images.labels[i];
+  }
+  return {{"method", model_->card().value("method", "")},
+          {"samples", samples_.images.size()},
+          {"predictions", predicted_},
+          {"source_accuracy", count[0] ? static_cast<double>(correct[0]) / count[0] : 0.0},
+          {"target_accuracy", count[1] ? static_cast<double>(correct[1]) / count[1] : 0.0},
+          {"forward_ms", forward_ms_},
+          {"selected", selected_},
+          {"colour_by_domain", colour_by_domain_}};
+}
+
+std::vector<float> Explorer::thumbnail_rect(int i) const {
+  if (i < 0 || static_cast<std::size_t>(i) >= thumb_rects_.size()) return {};
+  return thumb_rects_[static_cast<std::size_t>(i)];
+}
+
+void Explorer::draw_model_card() {
+  const auto& card = model_->card();
+  const auto data = card.value("data", nlohmann::json::object());
+  const auto metrics = card.value("metrics", nlohmann::json::object());
+  ImGui::Text("method: %s%s", card.value("method", "?").c_str(), card.value("oracle", false) ? " (ORACLE)" : "");
+  ImGui::Text("pair: %s -> %s", data.value("source", "?").c_str(), data.value("target", "?").c_str());
+  if (metrics.contains("target_test_accuracy"))
+    ImGui::Text("trained: target-test %.1f %%, source-val %.1f %%", 100 * metrics.value("target_test_accuracy", 0.0),
+                100 * metrics.value("source_val_accuracy", 0.0));
+  const auto s = state();
+  ImGui::Text("on these %d samples: source %.1f %%, target %.1f %%", samples_.images.size(),
+              100 * s["source_accuracy"].get<double>(), 100 * s["target_accuracy"].get<double>());
+  ImGui::Text("core (wasm) forward of all samples: %.1f ms", forward_ms_);
+}
+
+void Explorer::draw_samples() {
+  const Domain& d = samples_.images;
+  const float cell = 40.f;
+  const int per_row = std::max(1, static_cast<int>((ImGui::GetContentRegionAvail().x) / (cell + 4)));
+  thumb_rects_.assign(static_cast<std::size_t>(d.size()), {});
+  const float aw = static_cast<float>(atlas_cols_ * d.width);
+  const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
+  for (int dom = 0; dom < 2; ++dom) {
+    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(dom ? kTargetColour : kSourceColour), "%s: %s",
+                       dom ? "target" : "source", dom ? samples_.target.c_str() : samples_.source.c_str());
+    int k = 0;
+    for (int i = 0; i < d.size(); ++i) {
+      if (samples_.domains[static_cast<std::size_t>(i)] != dom) continue;
+      if (k % per_row) ImGui::SameLine(0, 4);
+      ++k;
+      const ImVec2 uv0((i % atlas_cols_) * d.width / aw, (i / atlas_cols_) * d.height / ah);
+      const ImVec2 uv1(uv0.x + d.width / aw, uv0.y + d.height / ah);
+      ImGui::PushID(i);
+      ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(cell, cell), uv0, uv1);
+      const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+      thumb_rects_[static_cast<std::size_t>(i)] = {a.x, a.y, b.x - a.x, b.y - a.y};
+      if (ImGui::IsItemClicked()) selected_ = i;
+      const bool wrong = predicted_[static_cast<std::size_t>(i)] != d.labels[static_cast<std::size_t>(i)];
+      ImDrawList* dl = ImGui::GetWindowDrawList();
+      if (wrong) dl->AddRect(a, b, IM_COL32(255, 60, 60, 255), 0, 0, 2.f);
+      if (i == selected_) dl->AddRect(ImVec2(a.x - 2, a.y - 2), ImVec2(b.x + 2, b.y + 2), IM_COL32(255, 255, 255, 255), 0, 0, 2.f);
+      char label[32];
+      std::snprintf(label, sizeof label, "%s", d.classes[static_cast<std::size_t>(predicted_[static_cast<std::size_t>(i)])].c_str());
+      dl->AddText(ImVec2(a.x + 2, b.y - 14), wrong ? IM_COL32(255, 90, 90, 255) : IM_COL32(120, 255, 120, 255), label);
+      if (ImGui::IsItemHovered()) {
+        ImGui::BeginTooltip();
+        ImGui::Text("true %s, predicted %s (%.0f %%)", d.classes[static_cast<std::size_t>(d.labels[static_cast<std::size_t>(i)])].c_str(),
+                    label, 100 * confidence_[static_cast<std::size_t>(i)]);
+        ImGui::EndTooltip();
+      }
+      ImGui::PopID();
+    }
+  }
+}
+
+void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, float width, float height) {
+  ImGui::BeginGroup();
+  ImGui::TextUnformatted(title);
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImGui::InvisibleButton(title, ImVec2(width, height));
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p1(p0.x + width, p0.y + height);
+  dl->AddRectFilled(p0, p1, IM_COL32(24, 26, 32, 255));
+  dl->AddRect(p0, p1, IM_COL32(90, 90, 100, 255));
+  const int n = static_cast<int>(xy.size() / 2);
+  float minx = 1e30f, maxx = -1e30f, miny = 1e30f, maxy = -1e30f;
+  for (int i = 0; i < n; ++i) {
+    minx = std::min(minx, xy[2 * i]), maxx = std::max(maxx, xy[2 * i]);
+    miny = std::min(miny, xy[2 * i + 1]), maxy = std::max(maxy, xy[2 * i + 1]);
+  }
+  const float pad = 10.f;
+  auto at = [&](int i) {
+    return ImVec2(p0.x + pad + (xy[2 * i] - minx) / std::max(maxx - minx, 1e-6f) * (width - 2 * pad),
+                  p1.y - pad - (xy[2 * i + 1] - miny) / std::max(maxy - miny, 1e-6f) * (height - 2 * pad));
+  };
+  const ImVec2 mouse = ImGui::GetIO().MousePos;
+  int nearest = -1;
+  float best = 36.f;
+  for (int i = 0; i < n; ++i) {
+    const ImVec2 q = at(i);
+    const int dom = samples_.domains[static_cast<std::size_t>(i)];
+    const ImU32 col = colour_by_domain_ ? (dom ? kTargetColour : kSourceColour) : class_colour(samples_.images.labels[static_cast<std::size_t>(i)]);
+    if (dom) dl->AddRectFilled(ImVec2(q.x - 2.5f, q.y - 2.5f), ImVec2(q.x + 2.5f, q.y + 2.5f), col);
+    else dl->AddCircleFilled(q, 3.f, col);
+    const float dd = (q.x - mouse.x) * (q.x - mouse.x) + (q.y - mouse.y) * (q.y - mouse.y);
+    if (ImGui::IsItemHovered() && dd < best) best = dd, nearest = i;
+  }
+  if (selected_ >= 0 && selected_ < n) dl->AddCircle(at(selected_), 7.f, IM_COL32(255, 255, 255, 255), 0, 2.f);
+  dl->AddText(ImVec2(p0.x + 4, p1.y - 16), IM_COL32(150, 150, 160, 255), "PC 1");
+  dl->AddText(ImVec2(p0.x + 4, p0.y + 2), IM_COL32(150, 150, 160, 255), "PC 2");
+  if (nearest >= 0) {
+    hovered_ = nearest;
+    if (ImGui::IsItemClicked()) selected_ = nearest;
+    const Domain& d = samples_.images;
+    ImGui::BeginTooltip();
+    const float aw = static_cast<float>(atlas_cols_ * d.width);
+    const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
+    const ImVec2 uv0((nearest % atlas_cols_) * d.width / aw, (nearest / atlas_cols_) * d.height / ah);
+    ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(64, 64), uv0,
+                 ImVec2(uv0.x + d.width / aw, uv0.y + d.height / ah));
+    ImGui::Text("%s, true %s, predicted %s", samples_.domains[static_cast<std::size_t>(nearest)] ? "target" : "source",
+                d.classes[static_cast<std::size_t>(d.labels[static_cast<std::size_t>(nearest)])].c_str(),
+                d.classes[static_cast<std::size_t>(predicted_[static_cast<std::size_t>(nearest)])].c_str());
+    ImGui::EndTooltip();
+  }
+  ImGui::EndGroup();
+}
+
+void Explorer::draw() {
+  if (!model_) return;
+  const ImVec2 display = ImGui::GetIO().DisplaySize;
+  ImGui::SetNextWindowPos(ImVec2(20, 420), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(560, std::max(200.f, display.y - 440)), ImGuiCond_FirstUseEver);
+  ImGui::Begin("Model and samples");
+  draw_model_card();
+  ImGui::Separator();
+  draw_samples();
+  ImGui::End();
+
+  ImGui::SetNextWindowPos(ImVec2(600, 20), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(std::max(400.f, display.x - 620), 420), ImGuiCond_FirstUseEver);
+  ImGui::Begin("Embeddings (PCA)");
+  ImGui::TextUnformatted("colour by:");
+  ImGui::SameLine();
+  if (ImGui::RadioButton("class", !colour_by_domain_)) colour_by_domain_ = false;
+  ImGui::SameLine();
+  if (ImGui::RadioButton("domain", colour_by_domain_)) colour_by_domain_ = true;
+  ImGui::SameLine();
+  ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kSourceColour), "  o source");
+  ImGui::SameLine();
+  ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kTargetColour), "  # target");
+  const float w = (ImGui::GetContentRegionAvail().x - 12) / 2, h = std::max(150.f, ImGui::GetContentRegionAvail().y - 24);
+  draw_scatter("z_inv (domain-invariant): should cluster by class", inv_xy_, w, h);
+  ImGui::SameLine(0, 12);
+  draw_scatter("z_spe (domain-specific): should separate the domains", spe_xy_, w, h);
+  ImGui::End();
+}
+
+}  // namespace dida::web

@@ -1,0 +1,45 @@
+#pragma once
+// The explorer: a trained model and a sample set, run by the core in wasm, shown as a sample grid
+// with predictions and two linked scatter plots (z_inv, z_spe).
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dida/data.hpp"
+#include "dida/inference.hpp"
+
+namespace dida::web {
+
+class Explorer {
+ public:
+  // Loads a bundle (config.json text + model.safetensors bytes) and a sample set; runs the model
+  // on every sample and projects z_inv and z_spe with PCA. Returns "" or a one-line error.
+  std::string load(const std::string& config_text, std::vector<std::uint8_t> weights,
+                   const std::vector<std::uint8_t>& samples, const std::string& origin);
+  bool loaded() const { return model_ != nullptr; }
+  void draw();  // the ImGui windows
+  nlohmann::json state() const;
+  // Screen rectangle (CSS pixels) of sample i's thumbnail in the grid, for tests.
+  std::vector<float> thumbnail_rect(int i) const;
+
+ private:
+  void build_atlas();
+  void draw_model_card();
+  void draw_samples();
+  void draw_scatter(const char* title, const std::vector<float>& xy, float width, float height);
+
+  std::unique_ptr<Model> model_;
+  SampleSet samples_;
+  std::vector<int> predicted_;
+  std::vector<float> confidence_;
+  std::vector<float> inv_xy_, spe_xy_;  // n x 2
+  unsigned texture_ = 0;
+  int atlas_cols_ = 0;
+  int selected_ = -1, hovered_ = -1;
+  bool colour_by_domain_ = false;
+  std::vector<std::vector<float>> thumb_rects_;
+  double forward_ms_ = 0;
+};
+
+}  // namespace dida::web
