@@ -52,6 +52,7 @@
     // The app's state: version, core check, clicks, button rectangle (CSS pixels), frames.
     state: () => JSON.parse(window.Module.UTF8ToString(window.Module._dida_state_json())),
     loadState: () => loadState,
+    setProjection: (name) => window.Module._dida_set_projection(name === 'tsne' ? 1 : 0),
     thumbnail: (i) => JSON.parse(window.Module.UTF8ToString(window.Module._dida_thumbnail_json(i))),
   };
 })();

@@ -59,6 +59,17 @@ test('the page predicts as `dida predict` (core native) for the same images', as
   }
 });
 
+test('t-SNE runs in the page with progress, and PCA comes back', async () => {
+  const { page } = site;
+  await page.evaluate(() => window.dida.setProjection('tsne'));
+  await page.waitForFunction(() => window.dida.state().explorer.tsne_iteration >= 100, null, { timeout: 60000 });
+  const s = (await page.evaluate(() => window.dida.state())).explorer;
+  assert.equal(s.projection, 'tsne');
+  await page.screenshot({ path: screenshotPath('explorer-tsne.png') });
+  await page.evaluate(() => window.dida.setProjection('pca'));
+  assert.equal((await page.evaluate(() => window.dida.state())).explorer.projection, 'pca');
+});
+
 test('clicking a sample selects it; the explorer is drawn', async () => {
   const { page } = site;
   const k = 3;

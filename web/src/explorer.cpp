@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "dida/projection.hpp"
 #include "imgui.h"
 
 namespace dida::web {
@@ -44,8 +43,12 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
       predicted_[static_cast<std::size_t>(i)] = static_cast<int>(std::max_element(p, p + out.probs.d) - p);
       confidence_[static_cast<std::size_t>(i)] = p[predicted_[static_cast<std::size_t>(i)]];
     }
-    inv_xy_ = pca_2d(out.p_inv.data, n, out.p_inv.d);
-    spe_xy_ = pca_2d(out.p_spe.data, n, out.p_spe.d);
+    inv_feat_ = out.p_inv.data, spe_feat_ = out.p_spe.data;
+    inv_dim_ = out.p_inv.d, spe_dim_ = out.p_spe.d;
+    inv_xy_ = inv_pca_ = pca_2d(inv_feat_, n, inv_dim_);
+    spe_xy_ = spe_pca_ = pca_2d(spe_feat_, n, spe_dim_);
+    use_tsne_ = false;
+    tsne_inv_.reset(), tsne_spe_.reset();
     model_ = std::move(model);
     samples_ = std::move(s);
     selected_ = -1;
@@ -94,7 +97,9 @@ nlohmann::json Explorer::state() const {
           {"target_accuracy", count[1] ? static_cast<double>(correct[1]) / count[1] : 0.0},
           {"forward_ms", forward_ms_},
           {"selected", selected_},
-          {"colour_by_domain", colour_by_domain_}};
+          {"colour_by_domain", colour_by_domain_},
+          {"projection", use_tsne_ ? "tsne" : "pca"},
+          {"tsne_iteration", tsne_inv_ ? tsne_inv_->iteration() : 0}};
 }
 
 std::vector<float> Explorer::thumbnail_rect(int i) const {
@@ -190,8 +195,8 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
     if (ImGui::IsItemHovered() && dd < best) best = dd, nearest = i;
   }
   if (selected_ >= 0 && selected_ < n) dl->AddCircle(at(selected_), 7.f, IM_COL32(255, 255, 255, 255), 0, 2.f);
-  dl->AddText(ImVec2(p0.x + 4, p1.y - 16), IM_COL32(150, 150, 160, 255), "PC 1");
-  dl->AddText(ImVec2(p0.x + 4, p0.y + 2), IM_COL32(150, 150, 160, 255), "PC 2");
+  dl->AddText(ImVec2(p0.x + 4, p1.y - 16), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 1" : "PC 1");
+  dl->AddText(ImVec2(p0.x + 4, p0.y + 2), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 2" : "PC 2");
   if (nearest >= 0) {
     hovered_ = nearest;
     if (ImGui::IsItemClicked()) selected_ = nearest;
@@ -210,6 +215,20 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
   ImGui::EndGroup();
 }
 
+void Explorer::set_projection(bool tsne) {
+  if (!model_) return;
+  use_tsne_ = tsne;
+  if (!tsne) {
+    inv_xy_ = inv_pca_, spe_xy_ = spe_pca_;
+    return;
+  }
+  if (!tsne_inv_) {
+    const int n = samples_.images.size();
+    tsne_inv_ = std::make_unique<Tsne>(inv_feat_, n, inv_dim_);
+    tsne_spe_ = std::make_unique<Tsne>(spe_feat_, n, spe_dim_);
+  }
+}
+
 void Explorer::draw() {
   if (!model_) return;
   const ImVec2 display = ImGui::GetIO().DisplaySize;
@@ -223,7 +242,24 @@ void Explorer::draw() {
 
   ImGui::SetNextWindowPos(ImVec2(600, 20), ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowSize(ImVec2(std::max(400.f, display.x - 620), 420), ImGuiCond_FirstUseEver);
-  ImGui::Begin("Embeddings (PCA)");
+  ImGui::Begin("Embeddings");
+  ImGui::TextUnformatted("projection:");
+  ImGui::SameLine();
+  if (ImGui::RadioButton("PCA", !use_tsne_)) set_projection(false);
+  ImGui::SameLine();
+  if (ImGui::RadioButton("t-SNE", use_tsne_) && !use_tsne_) set_projection(true);
+  if (use_tsne_ && tsne_inv_) {
+    if (tsne_inv_->iteration() < tsne_inv_->total_iterations()) {
+      tsne_inv_->step(5);
+      tsne_spe_->step(5);
+    }
+    inv_xy_ = tsne_inv_->embedding(), spe_xy_ = tsne_spe_->embedding();
+    ImGui::SameLine();
+    ImGui::ProgressBar(static_cast<float>(tsne_inv_->iteration()) / tsne_inv_->total_iterations(), ImVec2(160, 0));
+  }
+  ImGui::SameLine();
+  ImGui::TextUnformatted("   ");
+  ImGui::SameLine();
   ImGui::TextUnformatted("colour by:");
   ImGui::SameLine();
   if (ImGui::RadioButton("class", !colour_by_domain_)) colour_by_domain_ = false;

@@ -8,6 +8,7 @@
 
 #include "dida/data.hpp"
 #include "dida/inference.hpp"
+#include "dida/projection.hpp"
 
 namespace dida::web {
 
@@ -20,6 +21,8 @@ class Explorer {
   bool loaded() const { return model_ != nullptr; }
   void draw();  // the ImGui windows
   nlohmann::json state() const;
+  // "pca" or "tsne" (t-SNE starts, a few iterations per frame).
+  void set_projection(bool tsne);
   // Screen rectangle (CSS pixels) of sample i's thumbnail in the grid, for tests.
   std::vector<float> thumbnail_rect(int i) const;
 
@@ -33,7 +36,12 @@ class Explorer {
   SampleSet samples_;
   std::vector<int> predicted_;
   std::vector<float> confidence_;
-  std::vector<float> inv_xy_, spe_xy_;  // n x 2
+  std::vector<float> inv_xy_, spe_xy_;  // n x 2, what the plots show
+  std::vector<float> inv_pca_, spe_pca_, inv_feat_, spe_feat_;
+  int inv_dim_ = 0, spe_dim_ = 0;
+  // t-SNE runs a few iterations per frame so the page stays responsive.
+  std::unique_ptr<Tsne> tsne_inv_, tsne_spe_;
+  bool use_tsne_ = false;
   unsigned texture_ = 0;
   int atlas_cols_ = 0;
   int selected_ = -1, hovered_ = -1;

@@ -184,6 +184,9 @@ EMSCRIPTEN_KEEPALIVE const char* dida_load(const char* config, int config_len, c
   return g_load_error.c_str();
 }
 
+// 0: PCA, 1: t-SNE (computed by the core, a few iterations per frame).
+EMSCRIPTEN_KEEPALIVE void dida_set_projection(int tsne) { g_explorer.set_projection(tsne != 0); }
+
 // Sample i's thumbnail rectangle in CSS pixels, as JSON [x, y, w, h] (empty before it is drawn).
 EMSCRIPTEN_KEEPALIVE const char* dida_thumbnail_json(int i) {
   static std::string out;
