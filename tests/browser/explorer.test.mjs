@@ -59,6 +59,14 @@ test('the page predicts as `dida predict` (core native) for the same images', as
   }
 });
 
+test('the swap grid renders: cells differ from each other and from a blank image', async () => {
+  const swap = (await site.page.evaluate(() => window.dida.state())).explorer.swap;
+  assert.equal(swap.rows.length, 4);
+  assert.equal(swap.cols.length, 4);
+  assert.ok(swap.min_pair_mean_abs_diff > 0.5, `cells too alike: ${swap.min_pair_mean_abs_diff}`);
+  assert.ok(swap.min_cell_std > 1, `a cell looks blank: ${swap.min_cell_std}`);
+});
+
 test('t-SNE runs in the page with progress, and PCA comes back', async () => {
   const { page } = site;
   await page.evaluate(() => window.dida.setProjection('tsne'));

@@ -53,10 +53,111 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
     samples_ = std::move(s);
     selected_ = -1;
     build_atlas();
+    swap_rows_.clear(), swap_cols_.clear();
+    for (int i = 0; i < n; ++i) {
+      auto& v = samples_.domains[static_cast<std::size_t>(i)] == 0 ? swap_rows_ : swap_cols_;
+      if (v.size() < 4) v.push_back(i);
+    }
+    if (model_->config().pixel_decoder) compute_swap();
     return "";
   } catch (const std::exception& e) {
     return e.what();
   }
+}
+
+void Explorer::compute_swap() {
+  const Domain& d = samples_.images;
+  const int r = static_cast<int>(swap_rows_.size()), c = static_cast<int>(swap_cols_.size());
+  if (r == 0 || c == 0) return;
+  std::vector<std::uint8_t> content, style;
+  for (int i = 0; i < r; ++i)
+    for (int j = 0; j < c; ++j) {
+      const auto a = d.image(swap_rows_[static_cast<std::size_t>(i)]), b = d.image(swap_cols_[static_cast<std::size_t>(j)]);
+      content.insert(content.end(), a.pixels.begin(), a.pixels.end());
+      style.insert(style.end(), b.pixels.begin(), b.pixels.end());
+    }
+  const double t0 = emscripten_get_now();
+  const Tensor4 out = model_->swap(pixels_to_input(content, r * c, d.height, d.width, d.channels),
+                                   pixels_to_input(style, r * c, d.height, d.width, d.channels));
+  swap_ms_ = emscripten_get_now() - t0;
+  swap_pixels_ = output_to_pixels(out);
+  // How different the cells are from each other and from a blank image (for readouts and tests).
+  const int cells = r * c;
+  const std::size_t cell_bytes = swap_pixels_.size() / static_cast<std::size_t>(cells);
+  swap_min_pair_diff_ = 1e9, swap_min_std_ = 1e9;
+  for (int a = 0; a < cells; ++a) {
+    double sum = 0, sq = 0;
+    for (std::size_t k = 0; k < cell_bytes; ++k) {
+      const double v = swap_pixels_[a * cell_bytes + k];
+      sum += v, sq += v * v;
+    }
+    const double mean = sum / cell_bytes;
+    swap_min_std_ = std::min(swap_min_std_, std::sqrt(std::max(0.0, sq / cell_bytes - mean * mean)));
+    for (int b = a + 1; b < cells; ++b) {
+      double diff = 0;
+      for (std::size_t k = 0; k < cell_bytes; ++k)
+        diff += std::abs(static_cast<int>(swap_pixels_[a * cell_bytes + k]) - static_cast<int>(swap_pixels_[b * cell_bytes + k]));
+      swap_min_pair_diff_ = std::min(swap_min_pair_diff_, diff / cell_bytes);
+    }
+  }
+  // Texture: r rows x c columns of cells, RGBA.
+  const int w = c * out.w, h = r * out.h;
+  std::vector<std::uint8_t> rgba(static_cast<std::size_t>(w) * h * 4, 255);
+  for (int i = 0; i < r; ++i)
+    for (int j = 0; j < c; ++j)
+      for (int y = 0; y < out.h; ++y)
+        for (int x = 0; x < out.w; ++x)
+          for (int ch = 0; ch < 3; ++ch)
+            rgba[(static_cast<std::size_t>(i * out.h + y) * w + j * out.w + x) * 4 + ch] =
+                swap_pixels_[(static_cast<std::size_t>(i * c + j) * out.h * out.w + y * out.w + x) * out.c + (out.c == 3 ? ch : 0)];
+  if (!swap_texture_) glGenTextures(1, &swap_texture_);
+  glBindTexture(GL_TEXTURE_2D, swap_texture_);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+}
+
+void Explorer::draw_swap() {
+  const Domain& d = samples_.images;
+  const int r = static_cast<int>(swap_rows_.size()), c = static_cast<int>(swap_cols_.size());
+  if (!swap_texture_ || r == 0 || c == 0) return;
+  const float cell = 64.f;
+  const float aw = static_cast<float>(atlas_cols_ * d.width);
+  const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
+  auto thumb = [&](int i) {
+    const ImVec2 uv0((i % atlas_cols_) * d.width / aw, (i / atlas_cols_) * d.height / ah);
+    ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(cell, cell), uv0,
+                 ImVec2(uv0.x + d.width / aw, uv0.y + d.height / ah));
+  };
+  ImGui::TextWrapped("Each cell is R(z_inv(row), z_spe(column)): the content of a source sample in the style of a "
+                     "target sample. Select a sample, then:");
+  if (ImGui::Button("use selected as content row") && selected_ >= 0) {
+    swap_rows_[static_cast<std::size_t>(next_row_)] = selected_;
+    next_row_ = (next_row_ + 1) % r;
+    compute_swap();
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("use selected as style column") && selected_ >= 0) {
+    swap_cols_[static_cast<std::size_t>(next_col_)] = selected_;
+    next_col_ = (next_col_ + 1) % c;
+    compute_swap();
+  }
+  ImGui::Dummy(ImVec2(cell, cell));
+  for (int j = 0; j < c; ++j) {
+    ImGui::SameLine();
+    thumb(swap_cols_[static_cast<std::size_t>(j)]);
+  }
+  for (int i = 0; i < r; ++i) {
+    thumb(swap_rows_[static_cast<std::size_t>(i)]);
+    for (int j = 0; j < c; ++j) {
+      ImGui::SameLine();
+      ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(swap_texture_)), ImVec2(cell, cell),
+                   ImVec2(static_cast<float>(j) / c, static_cast<float>(i) / r),
+                   ImVec2(static_cast<float>(j + 1) / c, static_cast<float>(i + 1) / r));
+    }
+  }
+  ImGui::Text("core (wasm): %d swaps in %.1f ms", r * c, swap_ms_);
 }
 
 void Explorer::build_atlas() {
@@ -99,6 +200,8 @@ nlohmann::json Explorer::state() const {
           {"selected", selected_},
           {"colour_by_domain", colour_by_domain_},
           {"projection", use_tsne_ ? "tsne" : "pca"},
+          {"swap", {{"rows", swap_rows_}, {"cols", swap_cols_}, {"min_pair_mean_abs_diff", swap_min_pair_diff_},
+                    {"min_cell_std", swap_min_std_}, {"ms", swap_ms_}}},
           {"tsne_iteration", tsne_inv_ ? tsne_inv_->iteration() : 0}};
 }
 
@@ -274,6 +377,14 @@ void Explorer::draw() {
   ImGui::SameLine(0, 12);
   draw_scatter("z_spe (domain-specific): should separate the domains", spe_xy_, w, h);
   ImGui::End();
+
+  if (model_->config().pixel_decoder) {
+    ImGui::SetNextWindowPos(ImVec2(600, 460), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowSize(ImVec2(420, 420), ImGuiCond_FirstUseEver);
+    ImGui::Begin("Swap: content x style");
+    draw_swap();
+    ImGui::End();
+  }
 }
 
 }  // namespace dida::web

@@ -30,6 +30,8 @@ class Explorer {
   void build_atlas();
   void draw_model_card();
   void draw_samples();
+  void compute_swap();
+  void draw_swap();
   void draw_scatter(const char* title, const std::vector<float>& xy, float width, float height);
 
   std::unique_ptr<Model> model_;
@@ -48,6 +50,12 @@ class Explorer {
   bool colour_by_domain_ = false;
   std::vector<std::vector<float>> thumb_rects_;
   double forward_ms_ = 0;
+  // Swap grid: rows are contents (source samples), columns styles (target samples).
+  std::vector<int> swap_rows_, swap_cols_;
+  std::vector<std::uint8_t> swap_pixels_;  // rows*cols images, NHWC
+  unsigned swap_texture_ = 0;
+  double swap_min_pair_diff_ = 0, swap_min_std_ = 0, swap_ms_ = 0;
+  int next_row_ = 0, next_col_ = 0;
 };
 
 }  // namespace dida::web
