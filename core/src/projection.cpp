@@ -100,7 +100,10 @@ Tsne::Tsne(const std::vector<float>& x, int n, int d, const TsneOptions& o) : n_
 
 bool Tsne::step(int steps) {
   const int n = n_;
-  std::vector<double> q(static_cast<std::size_t>(n) * n), grad(static_cast<std::size_t>(n) * 2);
+  q_.resize(static_cast<std::size_t>(n) * n);
+  grad_.resize(static_cast<std::size_t>(n) * 2);
+  std::vector<double>& q = q_;
+  std::vector<double>& grad = grad_;
   for (int s = 0; s < steps && iter_ < options_.iterations; ++s, ++iter_) {
     const double exaggeration = iter_ < options_.exaggeration_iterations ? options_.early_exaggeration : 1.0;
     const double momentum = iter_ < options_.exaggeration_iterations ? 0.5 : 0.8;

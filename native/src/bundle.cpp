@@ -26,15 +26,6 @@ void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card) 
   write_file_atomic(dir + "/config.json", text.data(), text.size());
 }
 
-std::string resolve_bundle_dir(const std::string& path) {
-  if (fs::exists(fs::path(path) / "config.json") && fs::exists(fs::path(path) / "model.safetensors")) return path;
-  if (fs::exists(fs::path(path) / "bundle" / "model.safetensors")) return (fs::path(path) / "bundle").string();
-  if (fs::exists(fs::path(path) / "checkpoint.pt"))
-    throw std::runtime_error(path + ": run has no bundle yet (it ends with one; resume it with dida train --resume " +
-                             path + ")");
-  throw std::runtime_error(path + ": not a run or bundle folder (expected config.json and model.safetensors)");
-}
-
 LoadedBundle load_bundle(const std::string& path) {
   // The core reads and validates the files; here the tensors go into the LibTorch module.
   const BundleData data = read_bundle(resolve_bundle_dir(path));

@@ -19,7 +19,5 @@ struct LoadedBundle {
 // Throws std::runtime_error naming the file and the tensor or field.
 LoadedBundle load_bundle(const std::string& dir);
 
-// A run folder (with bundle/) or a bundle folder -> the bundle folder.
-std::string resolve_bundle_dir(const std::string& path);
 
 }  // namespace dida

@@ -23,12 +23,6 @@
 
 namespace {
 
-// The project root: where `make deps` put node_modules/ and .deps/. $DIDA_ROOT overrides.
-std::string project_root() {
-  if (const char* r = std::getenv("DIDA_ROOT"); r && *r) return r;
-  return DIDA_SOURCE_DIR;
-}
-
 struct PairArgs {
   std::string source = "mnist", target = "mnistm";
   std::uint64_t seed = dida::kDefaultDataSeed;
@@ -58,7 +52,7 @@ dida::DomainPair load_pair(const PairArgs& a) {
   o.cache_dir = a.no_cache ? "" : a.cache_dir;
   const auto t0 = std::chrono::steady_clock::now();
   std::cerr << "data: " << a.source << " -> " << a.target << " (seed " << a.seed << ") ..." << std::flush;
-  dida::DomainPair p = dida::build_pair(a.source, a.target, dida::DataSources::from_root(project_root()), o);
+  dida::DomainPair p = dida::build_pair(a.source, a.target, dida::DataSources::from_environment(DIDA_SOURCE_DIR), o);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cerr << (p.from_cache ? " loaded from cache" : " built") << " in " << std::fixed << std::setprecision(2) << s
             << " s: source " << p.source_train.size() << " train + " << p.source_val.size() << " val, target "
@@ -110,9 +104,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
 
 // `dida predict`: the core's forward pass on image files; no LibTorch is loaded.
 int predict(const std::string& path, const std::vector<std::string>& images, bool json) {
-  namespace fs = std::filesystem;
-  const std::string dir = fs::exists(fs::path(path) / "bundle" / "model.safetensors") ? path + "/bundle" : path;
-  const dida::Model model = dida::Model::load(dir);
+  const dida::Model model = dida::Model::load(dida::resolve_bundle_dir(path));
   const dida::ModelConfig& c = model.config();
   const auto names = model.class_names();
   nlohmann::json out = nlohmann::json::array();
@@ -312,8 +304,7 @@ int main(int argc, char** argv) {
     if (pred->parsed()) return predict(predict_bundle, predict_images, predict_json);
     if (exp_onnx->parsed()) {
 #ifdef DIDA_HAVE_ONNX
-      namespace fs = std::filesystem;
-      const std::string dir = fs::exists(fs::path(export_bundle) / "bundle" / "model.safetensors") ? export_bundle + "/bundle" : export_bundle;
+      const std::string dir = dida::resolve_bundle_dir(export_bundle);
       const auto r = dida::export_onnx(dir, export_onnx_out.empty() ? dir + "/model.onnx" : export_onnx_out);
       std::cout << "wrote " << r.path << " (" << r.bytes << " bytes, crc32 " << std::hex << std::setw(8) << std::setfill('0')
                 << r.crc32 << std::dec << "); checksum recorded in " << dir << "/config.json\n";

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -99,6 +100,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, s
 void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
+
+// Loss terms, in the order losses() returns them, and which of them each staged step optimises
+// (METHOD.md): 1: L_task + L_adv + L_dom; 2: L_task + L_dom + L_mi + L_rel; 3: L_rec.
+enum Term { kTask, kAdv, kDom, kMi, kRec, kRel, kOrth, kTerms };
+const std::vector<std::vector<int>> kStageTerms = {{kTask, kAdv, kDom}, {kTask, kDom, kMi, kRel}, {kRec}};
 
 class Trainer {
  public:
@@ -205,14 +211,12 @@ class Trainer {
       total.backward();
       opts_[0]->step();
     } else {
-      // 1: everything on L_task + L_adv + L_dom; 2: I, S, C, D_spe, T on L_task + L_dom + L_mi + L_rel;
-      // 3: I, S, R on L_rec.
-      const std::vector<std::vector<int>> picks = {{0, 1, 2}, {0, 2, 3, 5}, {4}};
+      // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups).
       for (std::size_t s = 0; s < 3; ++s) {
         LossValues sv;
         auto terms = losses(xs, ys, xt, grl, perm, sv, static_cast<int>(s));
         torch::Tensor total = torch::zeros({}, xs.options());
-        for (int k : picks[s]) total = total + terms[static_cast<std::size_t>(k)];
+        for (int k : kStageTerms[s]) total = total + terms[static_cast<std::size_t>(k)];
         if (!total.requires_grad()) continue;
         const double tv = total.item<double>();
         if (!std::isfinite(tv)) return finite = false, v;
@@ -240,7 +244,7 @@ class Trainer {
   std::vector<torch::Tensor> losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
                                     const torch::Tensor& perm, LossValues& v, int stage = -1) {
     const auto zero = torch::zeros({}, xs.options());
-    std::vector<torch::Tensor> t(7, zero);
+    std::vector<torch::Tensor> t(kTerms, zero);
     const int64_t ns = xs.size(0);
     const auto x = w_.uses_target ? torch::cat({xs, xt}, 0) : xs;
     const Outputs out = net_->forward(x);
@@ -249,7 +253,10 @@ class Trainer {
     v.task = task.item<double>();
     if (!w_.uses_target) return t;
     const auto d = torch::cat({torch::zeros({ns}, torch::kLong), torch::ones({xt.size(0)}, torch::kLong)}).to(xs.device());
-    auto want = [&](int k) { return stage < 0 || (stage == 0 && k <= 2) || (stage == 1 && (k == 0 || k == 2 || k == 3 || k == 5)) || (stage == 2 && k == 4); };
+    auto want = [&](int k) {
+      return stage < 0 || std::count(kStageTerms[static_cast<std::size_t>(stage)].begin(),
+                                     kStageTerms[static_cast<std::size_t>(stage)].end(), k) > 0;
+    };
     if (w_.adv > 0 && want(1)) {
       auto adv = domain_loss(net_->dom_inv(grad_reverse(out.p_inv, grl)), d);
       if (out.z_inv1.defined()) adv = adv + domain_loss(net_->dom_inv1(grad_reverse(out.z_inv1.mean({2, 3}), grl)), d);
@@ -352,8 +359,7 @@ DomainPair pair_for(const TrainOptions& o) {
   po.seed = o.data_seed;
   po.max_per_domain = o.max_per_domain;
   po.cache_dir = o.cache_dir.empty() ? default_cache_dir() : (o.cache_dir == "none" ? "" : o.cache_dir);
-  const char* root = std::getenv("DIDA_ROOT");
-  return build_pair(o.source, o.target, DataSources::from_root(root && *root ? root : DIDA_SOURCE_DIR), po);
+  return build_pair(o.source, o.target, DataSources::from_environment(DIDA_SOURCE_DIR), po);
 }
 
 LossWeights weights_for(const TrainOptions& o) {

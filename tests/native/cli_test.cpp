@@ -87,7 +87,7 @@ TEST(Cli, PredictUsesTheCoreAndReportsJson) {
   EXPECT_NE(missing.output.find("/nonexistent.png: cannot open file"), std::string::npos) << missing.output;
   const Result bad_bundle = run_cli("predict /tmp " + png);
   EXPECT_NE(bad_bundle.status, 0);
-  EXPECT_NE(bad_bundle.output.find("/tmp/config.json"), std::string::npos) << bad_bundle.output;
+  EXPECT_NE(bad_bundle.output.find("/tmp: not a run or bundle folder"), std::string::npos) << bad_bundle.output;
   std::remove(png.c_str());
 }
 

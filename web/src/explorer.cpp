@@ -49,6 +49,13 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
     spe_xy_ = spe_pca_ = pca_2d(spe_feat_, n, spe_dim_);
     use_tsne_ = false;
     tsne_inv_.reset(), tsne_spe_.reset();
+    int correct[2] = {0, 0}, count[2] = {0, 0};
+    for (int i = 0; i < n; ++i) {
+      const int dom = s.domains[static_cast<std::size_t>(i)] ? 1 : 0;
+      ++count[dom];
+      correct[dom] += predicted_[static_cast<std::size_t>(i)] == s.images.labels[static_cast<std::size_t>(i)];
+    }
+    for (int dom = 0; dom < 2; ++dom) accuracy_[dom] = count[dom] ? static_cast<double>(correct[dom]) / count[dom] : 0.0;
     model_ = std::move(model);
     samples_ = std::move(s);
     selected_ = -1;
@@ -185,17 +192,11 @@ void Explorer::build_atlas() {
 
 nlohmann::json Explorer::state() const {
   if (!model_) return nullptr;
-  int correct[2] = {0, 0}, count[2] = {0, 0};
-  for (std::size_t i = 0; i < predicted_.size(); ++i) {
-    const int dom = samples_.domains[i];
-    ++count[dom];
-    correct[dom] += predicted_[i] == samples_.images.labels[i];
-  }
   return {{"method", model_->card().value("method", "")},
           {"samples", samples_.images.size()},
           {"predictions", predicted_},
-          {"source_accuracy", count[0] ? static_cast<double>(correct[0]) / count[0] : 0.0},
-          {"target_accuracy", count[1] ? static_cast<double>(correct[1]) / count[1] : 0.0},
+          {"source_accuracy", accuracy_[0]},
+          {"target_accuracy", accuracy_[1]},
           {"forward_ms", forward_ms_},
           {"selected", selected_},
           {"colour_by_domain", colour_by_domain_},
@@ -219,9 +220,8 @@ void Explorer::draw_model_card() {
   if (metrics.contains("target_test_accuracy"))
     ImGui::Text("trained: target-test %.1f %%, source-val %.1f %%", 100 * metrics.value("target_test_accuracy", 0.0),
                 100 * metrics.value("source_val_accuracy", 0.0));
-  const auto s = state();
-  ImGui::Text("on these %d samples: source %.1f %%, target %.1f %%", samples_.images.size(),
-              100 * s["source_accuracy"].get<double>(), 100 * s["target_accuracy"].get<double>());
+  ImGui::Text("on these %d samples: source %.1f %%, target %.1f %%", samples_.images.size(), 100 * accuracy_[0],
+              100 * accuracy_[1]);
   ImGui::Text("core (wasm) forward of all samples: %.1f ms", forward_ms_);
 }
 
@@ -301,7 +301,6 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
   dl->AddText(ImVec2(p0.x + 4, p1.y - 16), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 1" : "PC 1");
   dl->AddText(ImVec2(p0.x + 4, p0.y + 2), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 2" : "PC 2");
   if (nearest >= 0) {
-    hovered_ = nearest;
     if (ImGui::IsItemClicked()) selected_ = nearest;
     const Domain& d = samples_.images;
     ImGui::BeginTooltip();

@@ -46,7 +46,8 @@ class Explorer {
   bool use_tsne_ = false;
   unsigned texture_ = 0;
   int atlas_cols_ = 0;
-  int selected_ = -1, hovered_ = -1;
+  int selected_ = -1;
+  double accuracy_[2] = {0, 0};  // on the samples: source, target
   bool colour_by_domain_ = false;
   std::vector<std::vector<float>> thumb_rects_;
   double forward_ms_ = 0;

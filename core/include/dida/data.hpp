@@ -27,6 +27,8 @@ struct DataSources {
   // The layout `make deps` produces under the project root (node_modules/, .deps/) and the
   // system paths of the Debian packages.
   static DataSources from_root(const std::string& project_root);
+  // from_root($DIDA_ROOT), or from_root(fallback_root) when it is unset.
+  static DataSources from_environment(const std::string& fallback_root);
 };
 
 // A labelled (or unlabelled) image set in one layout: N images of height x width x channels.

@@ -44,6 +44,9 @@ struct BundleData {
 // line naming the file and the tensor or field: missing or extra tensors, wrong shapes or dtypes,
 // truncated data, unknown format, architecture or version.
 BundleData read_bundle(const std::string& dir);
+// A run folder (holding bundle/) or a bundle folder -> the bundle folder. Throws a one-line
+// std::runtime_error when `path` is neither.
+std::string resolve_bundle_dir(const std::string& path);
 BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin);
 
 class Model {

@@ -40,6 +40,7 @@ class Tsne {
   std::vector<double> p_;  // symmetric joint probabilities, n x n
   std::vector<float> y_;
   std::vector<double> gains_, velocity_;
+  std::vector<double> q_, grad_;  // per-iteration work buffers, kept across step() calls
   int iter_ = 0;
 };
 
