@@ -12,16 +12,18 @@ SITE_DIR := $(WASM_DIR)/site
 export NODE_PATH := /usr/share/nodejs
 export OMP_WAIT_POLICY := passive
 
-.PHONY: help deps native wasm site build test test-native test-wasm test-browser demo serve asan bench clean
+.PHONY: help deps native wasm site train-demo models build test test-native test-wasm test-browser demo serve asan bench clean
 
 help:
-	@echo "make demo          set up, build everything and serve the demo on http://127.0.0.1:$(PORT)"
+	@echo "make demo          set up, build, train the default model (once) and serve the demo on http://127.0.0.1:$(PORT)"
+	@echo "                   RETRAIN=1 trains again, PORT=N serves elsewhere"
 	@echo "make test          set up, build both builds and run every test (ctest, then node --test)"
 	@echo "make deps          install what is missing (Debian and npm packages, ImGui sources, data)"
 	@echo "make native|wasm   build one of the two builds (build/native, build/wasm)"
 	@echo "make serve         serve the built site without rebuilding"
 	@echo "make asan          build and run the core tests under AddressSanitizer (build/asan)"
 	@echo "make bench         mnist -> mnistm: source-only, dann, dida x 3 seeds (about 30 min)"
+	@echo "make models        retrain every shipped bundle in models/ with its card (about 10 min)"
 	@echo "make clean         remove build/"
 
 deps:
@@ -35,14 +37,32 @@ wasm: deps
 	@emcmake cmake -S . -B $(WASM_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
 	cmake --build $(WASM_DIR) -j$(JOBS)
 
-# The site's model and sample set. Until trained models ship in models/, the page shows the small
-# trained bundle of the parity tests. SITE_MODEL=path/to/bundle chooses another.
-SITE_MODEL ?= tests/fixtures/parity/trained
+# The site: the web app plus the shipped models (models/), their sample sets and ONNX Runtime Web,
+# and the model `make demo` trained, when there is one (listed first in the page's picker).
+DEMO_RUN ?= runs/demo
+DEMO_BUNDLE := $(DEMO_RUN)/bundle
 site: native wasm
-	@mkdir -p $(SITE_DIR)/models/default
-	@cp $(SITE_MODEL)/config.json $(SITE_MODEL)/model.safetensors $(SITE_DIR)/models/default/
-	@$(NATIVE_DIR)/bin/dida data samples --source mnist --target mnistm --n 100 --out $(SITE_DIR)/samples.safetensors > /dev/null
-	@printf '{"models": [{"name": "default", "path": "models/default"}], "samples": "samples.safetensors"}\n' > $(SITE_DIR)/models/index.json
+	@node scripts/build_site.mjs --site $(SITE_DIR) --dida $(NATIVE_DIR)/bin/dida --models models \
+	  $(if $(wildcard $(DEMO_BUNDLE)/model.onnx),--demo $(DEMO_BUNDLE))
+
+# The default model: mnist -> mnistm, dida, the small configuration (configs/small.toml). Trained
+# once; `make demo RETRAIN=1` trains again. An interrupted training resumes from its checkpoint.
+# DIDA_DEMO_TRAIN_FLAGS adds flags (the end-to-end test gives a tiny budget this way).
+RETRAIN ?= 0
+DIDA_DEMO_TRAIN_FLAGS ?=
+train-demo: native
+	@if [ "$(RETRAIN)" = 1 ]; then rm -rf $(DEMO_RUN); fi
+	@if [ -f $(DEMO_BUNDLE)/model.onnx ]; then \
+	  echo "demo: using the model trained before in $(DEMO_RUN) (make demo RETRAIN=1 trains again)"; \
+	elif [ -f $(DEMO_RUN)/checkpoint.pt ] && [ ! -f $(DEMO_BUNDLE)/config.json ]; then \
+	  echo "demo: resuming the interrupted training in $(DEMO_RUN)"; \
+	  $(NATIVE_DIR)/bin/dida train --resume $(DEMO_RUN) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
+	else \
+	  rm -rf $(DEMO_RUN); \
+	  echo "demo: training the default model (mnist -> mnistm, dida; a few minutes on 2 cores)"; \
+	  $(NATIVE_DIR)/bin/dida train --config configs/small.toml --source mnist --target mnistm --method dida --seed 1 \
+	    --out $(DEMO_RUN) $(DIDA_DEMO_TRAIN_FLAGS) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
+	fi
 
 build: native wasm site
 
@@ -60,8 +80,14 @@ test: build
 	ctest --test-dir $(WASM_DIR) --output-on-failure
 	node --test --test-timeout=300000 tests/browser/ tests/node/
 
-demo: build
-	node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
+demo: native wasm
+	@$(MAKE) --no-print-directory train-demo
+	@$(MAKE) --no-print-directory site
+	@node -e 'const c = require("./$(DEMO_BUNDLE)/config.json"), m = c.metrics || {}; \
+	  console.log(`demo: model $${c.data.source} -> $${c.data.target} ($${c.method}): target-test ` + \
+	  `$${(100 * m.target_test_accuracy).toFixed(1)} %, source-val $${(100 * m.source_val_accuracy).toFixed(1)} % ` + \
+	  `(dida eval $(DEMO_BUNDLE) for more)`)'
+	@exec node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
 
 serve:
 	node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
@@ -73,6 +99,9 @@ asan: deps
 
 bench: native
 	$(NATIVE_DIR)/bin/dida bench --source mnist --target mnistm --methods source-only,dann,dida --seeds 1,2,3 --epochs 10 --out runs/bench
+
+models: native
+	node scripts/ship_models.mjs
 
 clean:
 	rm -rf build

@@ -1,5 +1,6 @@
-// The page around dida's canvas: the Emscripten Module, load status, and window.dida, the small
-// JS hook through which readouts and tests see the app's state.
+// The page around dida's canvas: the Emscripten Module, the model picker's loading, ONNX Runtime
+// Web (the second engine, loaded on demand from ort/), touch input, and window.dida, the small JS
+// hook through which readouts, benchmarks and tests see the app's state.
 'use strict';
 (function () {
   const status = document.getElementById('status');
@@ -8,6 +9,7 @@
     status.className = 'error';
   };
   window.addEventListener('error', (e) => showError(e.message));
+  const t0 = performance.now();
 
   let ready = false;
   window.Module = {
@@ -17,42 +19,172 @@
     onRuntimeInitialized: () => {
       ready = true;
       status.className = 'hidden';
-      loadModel().catch((e) => showError(String(e)));
+      start().catch((e) => showError(String(e.message || e)));
     },
     onAbort: (what) => showError(String(what)),
   };
+  const M = () => window.Module;
+  const copyIn = (bytes) => { const p = M()._malloc(bytes.length); M().HEAPU8.set(bytes, p); return p; };
+  const withString = (s, fn) => {
+    const n = M().lengthBytesUTF8(s) + 1, p = M()._malloc(n);
+    M().stringToUTF8(s, p, n);
+    try { return fn(p); } finally { M()._free(p); }
+  };
 
-  // The first model listed in models/index.json and the sample set, handed to the core in wasm.
-  let loadState = 'none';
   async function fetchBytes(url) {
     const r = await fetch(url);
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
     return new Uint8Array(await r.arrayBuffer());
   }
-  async function loadModel() {
-    const index = await (await fetch('models/index.json')).json();
+
+  // models/index.json: { models: [{ name, label, path, samples, ... }] }. ?model=NAME picks one.
+  let index = { models: [] };
+  let current = -1, loadState = 'none', firstPredictionMs = null;
+  const sampleCache = new Map();
+  async function start() {
+    const r = await fetch('models/index.json');
+    if (!r.ok) { loadState = 'no model shipped'; return; }
+    index = await r.json();
     if (!index.models || index.models.length === 0) { loadState = 'no model shipped'; return; }
-    const m = index.models[0];
-    loadState = 'loading ' + m.path;
-    const [config, weights, samples] = await Promise.all([
-      fetchBytes(`${m.path}/config.json`), fetchBytes(`${m.path}/model.safetensors`), fetchBytes(index.samples)]);
-    const M = window.Module;
-    const copy = (bytes) => { const p = M._malloc(bytes.length); M.HEAPU8.set(bytes, p); return p; };
-    const pc = copy(config), pw = copy(weights), ps = copy(samples);
-    const originBytes = M.lengthBytesUTF8(m.path) + 1, po = M._malloc(originBytes);
-    M.stringToUTF8(m.path, po, originBytes);
-    const err = M.UTF8ToString(M._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po));
-    [pc, pw, ps, po].forEach((p) => M._free(p));
-    loadState = err ? 'error: ' + err : 'loaded ' + m.path;
-    if (err) showError(err);
+    const wanted = new URLSearchParams(location.search).get('model');
+    const i = Math.max(0, index.models.findIndex((m) => m.name === wanted));
+    await selectModel(i);
+    if (new URLSearchParams(location.search).get('engine') === 'ort') await setEngine('ort');
   }
+
+  async function selectModel(i) {
+    const m = index.models[i];
+    if (!m) throw new Error(`no model ${i}`);
+    loadState = 'loading ' + m.path;
+    const samplesUrl = m.samples || index.samples;
+    if (!sampleCache.has(samplesUrl)) sampleCache.set(samplesUrl, fetchBytes(samplesUrl));
+    const [config, weights, samples] = await Promise.all([
+      fetchBytes(`${m.path}/config.json`), fetchBytes(`${m.path}/model.safetensors`), sampleCache.get(samplesUrl)]);
+    const pc = copyIn(config), pw = copyIn(weights), ps = copyIn(samples);
+    const err = withString(m.path, (po) =>
+      M().UTF8ToString(M()._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po)));
+    [pc, pw, ps].forEach((p) => M()._free(p));
+    if (err) { loadState = 'error: ' + err; showError(err); return; }
+    current = i;
+    if (firstPredictionMs === null) firstPredictionMs = performance.now() - t0;
+    withString(JSON.stringify(index.models.map((x) => x.label || x.name)), (p) => M()._dida_set_models(p, i));
+    loadState = 'loaded ' + m.path;
+    if (engine === 'ort') await runOrt();
+  }
+
+  // ONNX Runtime Web: its script and wasm come from ort/ on this origin, loaded when first chosen.
+  // Threads need cross-origin isolation (COOP/COEP); without it ORT runs on one thread.
+  let ortLoading = null, engine = 'core';
+  const sessions = new Map();
+  const ortStatus = (s) => withString(s, (p) => M()._dida_set_ort_status(p));
+  function loadOrt() {
+    if (!ortLoading) {
+      ortLoading = new Promise((resolve, reject) => {
+        const s = document.createElement('script');
+        s.src = 'ort/ort.wasm.min.js';
+        s.onload = () => {
+          window.ort.env.wasm.wasmPaths = new URL('ort/', location.href).href;
+          window.ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+          resolve(window.ort);
+        };
+        s.onerror = () => reject(new Error('ort/ort.wasm.min.js could not be loaded'));
+        document.head.appendChild(s);
+      });
+    }
+    return ortLoading;
+  }
+  async function ortSession(m) {
+    if (!sessions.has(m.path)) {
+      const ort = await loadOrt();
+      sessions.set(m.path, fetchBytes(`${m.path}/model.onnx`).then((bytes) =>
+        ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })));
+    }
+    return sessions.get(m.path);
+  }
+  // The samples as the core prepared them (N x C x S x S), tiled to `batch` images.
+  function inputTensor(ort, batch) {
+    const [n, c, h, w] = window.dida.state().explorer.input_shape, size = c * h * w;
+    const p = M()._dida_input() >> 2, all = M().HEAPF32.slice(p, p + n * size);
+    const data = new Float32Array(batch * size);
+    for (let i = 0; i < batch; ++i) data.set(all.subarray((i % n) * size, (i % n + 1) * size), i * size);
+    return new ort.Tensor('float32', data, [batch, c, h, w]);
+  }
+  // The model's inputs: the images, and the style images of its swap output (the same images here).
+  const feedsFor = (session, x) => Object.fromEntries(session.inputNames.map((name) => [name, x]));
+  async function runOrt() {
+    ortStatus('loading ONNX Runtime Web');
+    const ort = await loadOrt();
+    const session = await ortSession(index.models[current]);
+    const feeds = feedsFor(session, inputTensor(ort, window.dida.state().explorer.input_shape[0]));
+    await session.run(feeds);  // warm-up
+    const s = performance.now();
+    const out = await session.run(feeds);
+    const ms = performance.now() - s;
+    const pp = copyIn(new Uint8Array(out.probs.data.buffer, out.probs.data.byteOffset, out.probs.data.byteLength));
+    const pi = copyIn(new Uint8Array(out.z_inv.data.buffer, out.z_inv.data.byteOffset, out.z_inv.data.byteLength));
+    const pz = copyIn(new Uint8Array(out.z_spe.data.buffer, out.z_spe.data.byteOffset, out.z_spe.data.byteLength));
+    M()._dida_set_ort_outputs(ms, ort.env.wasm.numThreads, pp, pi, pz);
+    [pp, pi, pz].forEach((p) => M()._free(p));
+  }
+  async function setEngine(name) {
+    engine = name === 'ort' ? 'ort' : 'core';
+    if (engine === 'ort') {
+      try {
+        await runOrt();
+      } catch (e) {
+        engine = 'core';
+        ortStatus('failed: ' + (e.message || e));
+        console.warn('ONNX Runtime Web: ' + (e.message || e));
+        return;
+      }
+    }
+    M()._dida_use_engine(engine === 'ort' ? 1 : 0);
+  }
+
+  // Touch: Emscripten's GLFW takes no coordinates from touch events, so a touch becomes the mouse
+  // events it understands, at the touch's position.
+  const canvas = document.getElementById('canvas');
+  function touchToMouse(e) {
+    const t = e.changedTouches[0];
+    if (!t) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    const opts = { clientX: t.clientX, clientY: t.clientY, screenX: t.screenX, screenY: t.screenY, button: 0,
+                   bubbles: true, cancelable: true, view: window };
+    canvas.dispatchEvent(new MouseEvent('mousemove', opts));
+    if (e.type === 'touchstart') canvas.dispatchEvent(new MouseEvent('mousedown', { ...opts, buttons: 1 }));
+    if (e.type === 'touchend' || e.type === 'touchcancel') canvas.dispatchEvent(new MouseEvent('mouseup', opts));
+  }
+  for (const type of ['touchstart', 'touchmove', 'touchend', 'touchcancel'])
+    window.addEventListener(type, (e) => { if (e.target === canvas) touchToMouse(e); }, { capture: true, passive: false });
 
   window.dida = {
     ready: () => ready,
-    // The app's state: version, core check, clicks, button rectangle (CSS pixels), frames.
-    state: () => JSON.parse(window.Module.UTF8ToString(window.Module._dida_state_json())),
+    // The app's state: version, core check, clicks, button rectangle (CSS pixels), frames, explorer.
+    state: () => JSON.parse(M().UTF8ToString(M()._dida_state_json())),
     loadState: () => loadState,
-    setProjection: (name) => window.Module._dida_set_projection(name === 'tsne' ? 1 : 0),
-    thumbnail: (i) => JSON.parse(window.Module.UTF8ToString(window.Module._dida_thumbnail_json(i))),
+    models: () => index.models,
+    current: () => current,
+    firstPredictionMs: () => firstPredictionMs,
+    selectModel: (i) => selectModel(i).catch((e) => showError(String(e.message || e))),
+    setEngine,
+    setProjection: (name) => M()._dida_set_projection(name === 'tsne' ? 1 : 0),
+    thumbnail: (i) => JSON.parse(M().UTF8ToString(M()._dida_thumbnail_json(i))),
+    // Benchmarks: median ms of one forward pass over `batch` images (the samples, tiled).
+    benchCore: (batch, reps) => M()._dida_bench_core(batch, reps),
+    benchOrt: async (batch, reps) => {
+      const ort = await loadOrt();
+      const session = await ortSession(index.models[current]);
+      const feeds = feedsFor(session, inputTensor(ort, batch));
+      await session.run(feeds);
+      const ms = [];
+      for (let r = 0; r < reps; ++r) {
+        const s = performance.now();
+        await session.run(feeds);
+        ms.push(performance.now() - s);
+      }
+      ms.sort((a, b) => a - b);
+      return { ms: ms[ms.length >> 1], threads: ort.env.wasm.numThreads };
+    },
   };
 })();

@@ -10,10 +10,12 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 #include "dida/data.hpp"
 #include "dida/inference.hpp"
+#include "dida/safetensors.hpp"
 #include "dida/native/options.hpp"
 #include "dida/version.hpp"
 #include "torch_loader.hpp"
@@ -138,6 +140,42 @@ int predict(const std::string& path, const std::vector<std::string>& images, boo
   return failures ? 1 : 0;
 }
 
+// `dida predict BUNDLE --samples FILE`: accuracy per domain on a sample set (the page's), by the core.
+int predict_samples(const std::string& path, const std::string& samples_file, bool json) {
+  const dida::Model model = dida::Model::load(dida::resolve_bundle_dir(path));
+  const dida::SampleSet s = dida::read_sample_set(dida::read_file_bytes(samples_file), samples_file);
+  const dida::ModelConfig& c = model.config();
+  if (s.images.height != c.image_size || s.images.width != c.image_size || s.images.channels != c.in_channels)
+    throw std::runtime_error(samples_file + ": images are " + std::to_string(s.images.height) + "x" +
+                             std::to_string(s.images.width) + "x" + std::to_string(s.images.channels) +
+                             ", the model expects " + std::to_string(c.image_size) + "x" + std::to_string(c.image_size) +
+                             "x" + std::to_string(c.in_channels));
+  const int n = s.images.size();
+  const auto o = model.forward(dida::pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels));
+  int correct[2] = {0, 0}, count[2] = {0, 0};
+  std::vector<int> predicted(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const float* p = o.probs.row(i);
+    predicted[static_cast<std::size_t>(i)] = static_cast<int>(std::max_element(p, p + o.probs.d) - p);
+    const int dom = s.domains[static_cast<std::size_t>(i)] ? 1 : 0;
+    ++count[dom];
+    correct[dom] += predicted[static_cast<std::size_t>(i)] == s.images.labels[static_cast<std::size_t>(i)];
+  }
+  auto acc = [&](int d) { return count[d] ? static_cast<double>(correct[d]) / count[d] : 0.0; };
+  if (json) {
+    std::cout << nlohmann::json{{"samples", samples_file}, {"source", s.source}, {"target", s.target},
+                                {"source_count", count[0]}, {"target_count", count[1]},
+                                {"source_accuracy", acc(0)}, {"target_accuracy", acc(1)}, {"predictions", predicted}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << std::fixed << std::setprecision(1) << samples_file << " (" << s.source << " -> " << s.target
+              << "): source " << 100 * acc(0) << " % of " << count[0] << ", target " << 100 * acc(1) << " % of "
+              << count[1] << "\n";
+  }
+  return 0;
+}
+
 // `train --config FILE` / `bench --config FILE`: the file's key = value pairs become options placed
 // before the command line's own, so that flags given on the command line win.
 std::vector<std::string> expand_config(int argc, char** argv) {
@@ -250,7 +288,10 @@ int main(int argc, char** argv) {
   bool predict_json = false;
   CLI::App* pred = app.add_subcommand("predict", "Classify image files with a bundle (core forward pass, no LibTorch)");
   pred->add_option("bundle", predict_bundle, "Bundle folder (or run folder)")->required();
-  pred->add_option("images", predict_images, "PNG / JPEG / BMP files")->required();
+  std::string predict_samples_file;
+  auto* pred_images = pred->add_option("images", predict_images, "PNG / JPEG / BMP files");
+  pred->add_option("--samples", predict_samples_file, "A sample set (dida data samples): accuracy per domain instead")
+      ->excludes(pred_images);
   pred->add_flag("--json", predict_json, "One JSON object per image: file, label, probs, logits, domain heads");
 
   CLI::App* data = app.add_subcommand("data", "Build, inspect and export the domains")->require_subcommand(1);
@@ -301,7 +342,14 @@ int main(int argc, char** argv) {
       std::cout << app.help();
       return 0;
     }
-    if (pred->parsed()) return predict(predict_bundle, predict_images, predict_json);
+    if (pred->parsed()) {
+      if (!predict_samples_file.empty()) return predict_samples(predict_bundle, predict_samples_file, predict_json);
+      if (predict_images.empty()) {
+        std::cerr << "dida predict: error: give image files or --samples FILE (see dida predict --help)\n";
+        return 2;
+      }
+      return predict(predict_bundle, predict_images, predict_json);
+    }
     if (exp_onnx->parsed()) {
 #ifdef DIDA_HAVE_ONNX
       const std::string dir = dida::resolve_bundle_dir(export_bundle);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "imgui.h"
 
@@ -32,33 +33,27 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
       return "samples.safetensors: images are " + std::to_string(s.images.height) + "x" + std::to_string(s.images.width) +
              "x" + std::to_string(s.images.channels) + ", the model expects " + std::to_string(c.image_size) + "x" +
              std::to_string(c.image_size) + "x" + std::to_string(c.in_channels);
-    const double t0 = emscripten_get_now();
     const int n = s.images.size();
-    const auto out = model->forward(pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels));
-    forward_ms_ = emscripten_get_now() - t0;
-    predicted_.assign(static_cast<std::size_t>(n), 0);
-    confidence_.assign(static_cast<std::size_t>(n), 0.f);
-    for (int i = 0; i < n; ++i) {
-      const float* p = out.probs.row(i);
-      predicted_[static_cast<std::size_t>(i)] = static_cast<int>(std::max_element(p, p + out.probs.d) - p);
-      confidence_[static_cast<std::size_t>(i)] = p[predicted_[static_cast<std::size_t>(i)]];
+    input_ = pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels);
+    const double t0 = emscripten_get_now();
+    const auto out = model->forward(input_);
+    core_.ms = emscripten_get_now() - t0;
+    core_.probs = out.probs.data, core_.z_inv = out.z_inv.data, core_.z_spe = out.z_spe.data;
+    core_.ready = true;
+    ort_ = EngineOutputs{};
+    engine_max_diff_ = -1;
+    ort_status_ = "not run on this model";
+    parameter_count_ = 0;
+    for (const auto& spec : parameter_specs(model->config())) {
+      std::int64_t v = 1;
+      for (const auto d : spec.shape) v *= d;
+      parameter_count_ += v;
     }
-    inv_feat_ = out.p_inv.data, spe_feat_ = out.p_spe.data;
-    inv_dim_ = out.p_inv.d, spe_dim_ = out.p_spe.d;
-    inv_xy_ = inv_pca_ = pca_2d(inv_feat_, n, inv_dim_);
-    spe_xy_ = spe_pca_ = pca_2d(spe_feat_, n, spe_dim_);
-    use_tsne_ = false;
-    tsne_inv_.reset(), tsne_spe_.reset();
-    int correct[2] = {0, 0}, count[2] = {0, 0};
-    for (int i = 0; i < n; ++i) {
-      const int dom = s.domains[static_cast<std::size_t>(i)] ? 1 : 0;
-      ++count[dom];
-      correct[dom] += predicted_[static_cast<std::size_t>(i)] == s.images.labels[static_cast<std::size_t>(i)];
-    }
-    for (int dom = 0; dom < 2; ++dom) accuracy_[dom] = count[dom] ? static_cast<double>(correct[dom]) / count[dom] : 0.0;
     model_ = std::move(model);
     samples_ = std::move(s);
     selected_ = -1;
+    engine_ = kCore;
+    apply_engine();
     build_atlas();
     swap_rows_.clear(), swap_cols_.clear();
     for (int i = 0; i < n; ++i) {
@@ -69,6 +64,110 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
     return "";
   } catch (const std::exception& e) {
     return e.what();
+  }
+}
+
+void Explorer::apply_engine() {
+  const EngineOutputs& e = engine_ == kOrt && ort_.ready ? ort_ : core_;
+  const Domain& d = samples_.images;
+  const int n = d.size(), k = model_->config().num_classes;
+  predicted_.assign(static_cast<std::size_t>(n), 0);
+  confidence_.assign(static_cast<std::size_t>(n), 0.f);
+  int correct[2] = {0, 0}, count[2] = {0, 0};
+  for (int i = 0; i < n; ++i) {
+    const float* p = e.probs.data() + static_cast<std::size_t>(i) * k;
+    const int best = static_cast<int>(std::max_element(p, p + k) - p);
+    predicted_[static_cast<std::size_t>(i)] = best;
+    confidence_[static_cast<std::size_t>(i)] = p[best];
+    const int dom = samples_.domains[static_cast<std::size_t>(i)] ? 1 : 0;
+    ++count[dom];
+    correct[dom] += best == d.labels[static_cast<std::size_t>(i)];
+  }
+  for (int dom = 0; dom < 2; ++dom) accuracy_[dom] = count[dom] ? static_cast<double>(correct[dom]) / count[dom] : 0.0;
+  // The plots show what the heads see: the maps pooled as the model pools them.
+  const ModelConfig& c = model_->config();
+  const int f = c.feature_channels(), fs = c.feature_size();
+  auto pooled = [&](const std::vector<float>& maps) {
+    Tensor4 z(n, f, fs, fs);
+    z.data = maps;
+    return model_->pool(z);
+  };
+  const Rows pi = pooled(e.z_inv), ps = pooled(e.z_spe);
+  inv_feat_ = pi.data, spe_feat_ = ps.data;
+  inv_dim_ = pi.d, spe_dim_ = ps.d;
+  inv_xy_ = inv_pca_ = pca_2d(inv_feat_, n, inv_dim_);
+  spe_xy_ = spe_pca_ = pca_2d(spe_feat_, n, spe_dim_);
+  const bool was_tsne = use_tsne_;
+  use_tsne_ = false;
+  tsne_inv_.reset(), tsne_spe_.reset();
+  if (was_tsne) set_projection(true);
+}
+
+void Explorer::set_models(std::vector<std::string> names, int current) {
+  model_names_ = std::move(names);
+  model_index_ = current;
+}
+
+void Explorer::set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv, const float* z_spe) {
+  if (!model_) return;
+  ort_.probs.assign(probs, probs + core_.probs.size());
+  ort_.z_inv.assign(z_inv, z_inv + core_.z_inv.size());
+  ort_.z_spe.assign(z_spe, z_spe + core_.z_spe.size());
+  ort_.ms = ms;
+  ort_.ready = true;
+  ort_threads_ = threads;
+  double m = 0;
+  auto cmp = [&m](const std::vector<float>& a, const std::vector<float>& b) {
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+  };
+  cmp(core_.probs, ort_.probs), cmp(core_.z_inv, ort_.z_inv), cmp(core_.z_spe, ort_.z_spe);
+  engine_max_diff_ = m;
+  ort_status_ = "ready";
+  if (engine_ == kOrt) apply_engine();
+}
+
+void Explorer::use_engine(Engine e) {
+  if (!model_ || (e == kOrt && !ort_.ready) || e == engine_) return;
+  engine_ = e;
+  apply_engine();
+}
+
+double Explorer::bench_core(int batch, int reps) const {
+  if (!model_ || batch < 1 || reps < 1) return -1;
+  const std::size_t per = input_.per_item();
+  Tensor4 x(batch, input_.c, input_.h, input_.w);
+  for (int i = 0; i < batch; ++i)
+    std::copy_n(input_.item(i % input_.n), per, x.item(i));
+  std::vector<double> ms;
+  model_->forward(x);  // warm-up: buffers sized once
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = emscripten_get_now();
+    model_->forward(x);
+    ms.push_back(emscripten_get_now() - t0);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+void Explorer::draw_engines() {
+  ImGui::TextUnformatted("engine:");
+  ImGui::SameLine();
+  if (ImGui::RadioButton("core (wasm)", engine_ == kCore) && engine_ != kCore) {
+    emscripten_run_script("window.dida && window.dida.setEngine('core')");
+  }
+  ImGui::SameLine();
+  if (ImGui::RadioButton("ONNX Runtime Web", engine_ == kOrt) && engine_ != kOrt) {
+    emscripten_run_script("window.dida && window.dida.setEngine('ort')");
+  }
+  const int n = samples_.images.size();
+  ImGui::Text("core (wasm): %d images in %.1f ms", n, core_.ms);
+  if (ort_.ready) {
+    ImGui::Text("ONNX Runtime Web: %d images in %.1f ms (%d thread%s)", n, ort_.ms, ort_threads_, ort_threads_ == 1 ? "" : "s");
+    const bool ok = engine_max_diff_ < 1e-4;
+    ImGui::TextColored(ok ? ImVec4(0.4f, 0.9f, 0.4f, 1) : ImVec4(1, 0.5f, 0.4f, 1), "max |core - ORT| = %.2e (probs, z_inv, z_spe)",
+                       engine_max_diff_);
+  } else {
+    ImGui::TextDisabled("ONNX Runtime Web: %s", ort_status_.c_str());
   }
 }
 
@@ -129,7 +228,7 @@ void Explorer::draw_swap() {
   const Domain& d = samples_.images;
   const int r = static_cast<int>(swap_rows_.size()), c = static_cast<int>(swap_cols_.size());
   if (!swap_texture_ || r == 0 || c == 0) return;
-  const float cell = 64.f;
+  const float cell = S(56.f);
   const float aw = static_cast<float>(atlas_cols_ * d.width);
   const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
   auto thumb = [&](int i) {
@@ -197,7 +296,13 @@ nlohmann::json Explorer::state() const {
           {"predictions", predicted_},
           {"source_accuracy", accuracy_[0]},
           {"target_accuracy", accuracy_[1]},
-          {"forward_ms", forward_ms_},
+          {"forward_ms", core_.ms},
+          {"engine", engine_ == kOrt ? "ort" : "core"},
+          {"input_shape", {input_.n, input_.c, input_.h, input_.w}},
+          {"ort", {{"status", ort_status_}, {"ready", ort_.ready}, {"ms", ort_.ms}, {"threads", ort_threads_}}},
+          {"engine_max_diff", engine_max_diff_},
+          {"model_index", model_index_},
+          {"models", model_names_},
           {"selected", selected_},
           {"colour_by_domain", colour_by_domain_},
           {"projection", use_tsne_ ? "tsne" : "pca"},
@@ -212,23 +317,48 @@ std::vector<float> Explorer::thumbnail_rect(int i) const {
 }
 
 void Explorer::draw_model_card() {
+  if (!model_names_.empty()) {
+    ImGui::SetNextItemWidth(S(300));
+    const int current = std::clamp(model_index_, 0, static_cast<int>(model_names_.size()) - 1);
+    if (ImGui::BeginCombo("model", model_names_[static_cast<std::size_t>(current)].c_str())) {
+      for (int i = 0; i < static_cast<int>(model_names_.size()); ++i) {
+        if (ImGui::Selectable(model_names_[static_cast<std::size_t>(i)].c_str(), i == current) && i != current) {
+          char call[64];  // the page fetches the bundle and hands it back through dida_load
+          std::snprintf(call, sizeof call, "window.dida && window.dida.selectModel(%d)", i);
+          emscripten_run_script(call);
+        }
+      }
+      ImGui::EndCombo();
+    }
+  }
   const auto& card = model_->card();
   const auto data = card.value("data", nlohmann::json::object());
   const auto metrics = card.value("metrics", nlohmann::json::object());
-  ImGui::Text("method: %s%s", card.value("method", "?").c_str(), card.value("oracle", false) ? " (ORACLE)" : "");
-  ImGui::Text("pair: %s -> %s", data.value("source", "?").c_str(), data.value("target", "?").c_str());
+  const auto training = card.value("training", nlohmann::json::object());
+  const auto options = training.value("options", nlohmann::json::object());
+  const ModelConfig& c = model_->config();
+  ImGui::Text("method: %s%s    pair: %s -> %s", card.value("method", "?").c_str(),
+              card.value("oracle", false) ? " (ORACLE: trained with target labels)" : "", data.value("source", "?").c_str(),
+              data.value("target", "?").c_str());
   if (metrics.contains("target_test_accuracy"))
-    ImGui::Text("trained: target-test %.1f %%, source-val %.1f %%", 100 * metrics.value("target_test_accuracy", 0.0),
-                100 * metrics.value("source_val_accuracy", 0.0));
+    ImGui::Text("accuracy: target-test %.1f %% (%d images), source-val %.1f %%", 100 * metrics.value("target_test_accuracy", 0.0),
+                data.value("target_test", 0), 100 * metrics.value("source_val_accuracy", 0.0));
+  if (!training.empty())
+    ImGui::Text("trained: %d epochs x %d iterations, batch %d+%d, seed %d\n         %.0f s on %s, %d threads (%.0f images/s)",
+                options.value("epochs", 0), options.value("iters_per_epoch", 0), options.value("batch_size", 0),
+                options.value("batch_size", 0), options.value("seed", 0), training.value("seconds_this_session", 0.0),
+                training.value("device", "?").c_str(), training.value("threads", 0), training.value("images_per_s", 0.0));
+  ImGui::Text("network: width %d, %s pooling, %s, %lld values", c.width, c.pool.c_str(), c.variant.c_str(),
+              static_cast<long long>(parameter_count_));
   ImGui::Text("on these %d samples: source %.1f %%, target %.1f %%", samples_.images.size(), 100 * accuracy_[0],
               100 * accuracy_[1]);
-  ImGui::Text("core (wasm) forward of all samples: %.1f ms", forward_ms_);
+  draw_engines();
 }
 
 void Explorer::draw_samples() {
   const Domain& d = samples_.images;
-  const float cell = 40.f;
-  const int per_row = std::max(1, static_cast<int>((ImGui::GetContentRegionAvail().x) / (cell + 4)));
+  const float cell = S(40.f);
+  const int per_row = std::max(1, static_cast<int>((ImGui::GetContentRegionAvail().x) / (cell + S(4))));
   thumb_rects_.assign(static_cast<std::size_t>(d.size()), {});
   const float aw = static_cast<float>(atlas_cols_ * d.width);
   const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
@@ -238,7 +368,7 @@ void Explorer::draw_samples() {
     int k = 0;
     for (int i = 0; i < d.size(); ++i) {
       if (samples_.domains[static_cast<std::size_t>(i)] != dom) continue;
-      if (k % per_row) ImGui::SameLine(0, 4);
+      if (k % per_row) ImGui::SameLine(0, S(4));
       ++k;
       const ImVec2 uv0((i % atlas_cols_) * d.width / aw, (i / atlas_cols_) * d.height / ah);
       const ImVec2 uv1(uv0.x + d.width / aw, uv0.y + d.height / ah);
@@ -249,11 +379,11 @@ void Explorer::draw_samples() {
       if (ImGui::IsItemClicked()) selected_ = i;
       const bool wrong = predicted_[static_cast<std::size_t>(i)] != d.labels[static_cast<std::size_t>(i)];
       ImDrawList* dl = ImGui::GetWindowDrawList();
-      if (wrong) dl->AddRect(a, b, IM_COL32(255, 60, 60, 255), 0, 0, 2.f);
-      if (i == selected_) dl->AddRect(ImVec2(a.x - 2, a.y - 2), ImVec2(b.x + 2, b.y + 2), IM_COL32(255, 255, 255, 255), 0, 0, 2.f);
+      if (wrong) dl->AddRect(a, b, IM_COL32(255, 60, 60, 255), 0, 0, S(2.f));
+      if (i == selected_) dl->AddRect(ImVec2(a.x - S(2), a.y - S(2)), ImVec2(b.x + S(2), b.y + S(2)), IM_COL32(255, 255, 255, 255), 0, 0, S(2.f));
       char label[32];
       std::snprintf(label, sizeof label, "%s", d.classes[static_cast<std::size_t>(predicted_[static_cast<std::size_t>(i)])].c_str());
-      dl->AddText(ImVec2(a.x + 2, b.y - 14), wrong ? IM_COL32(255, 90, 90, 255) : IM_COL32(120, 255, 120, 255), label);
+      dl->AddText(ImVec2(a.x + S(2), b.y - ImGui::GetFontSize() - S(1)), wrong ? IM_COL32(255, 90, 90, 255) : IM_COL32(120, 255, 120, 255), label);
       if (ImGui::IsItemHovered()) {
         ImGui::BeginTooltip();
         ImGui::Text("true %s, predicted %s (%.0f %%)", d.classes[static_cast<std::size_t>(d.labels[static_cast<std::size_t>(i)])].c_str(),
@@ -280,26 +410,26 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
     minx = std::min(minx, xy[2 * i]), maxx = std::max(maxx, xy[2 * i]);
     miny = std::min(miny, xy[2 * i + 1]), maxy = std::max(maxy, xy[2 * i + 1]);
   }
-  const float pad = 10.f;
+  const float pad = S(10.f);
   auto at = [&](int i) {
     return ImVec2(p0.x + pad + (xy[2 * i] - minx) / std::max(maxx - minx, 1e-6f) * (width - 2 * pad),
                   p1.y - pad - (xy[2 * i + 1] - miny) / std::max(maxy - miny, 1e-6f) * (height - 2 * pad));
   };
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   int nearest = -1;
-  float best = 36.f;
+  float best = S(6.f) * S(6.f);
   for (int i = 0; i < n; ++i) {
     const ImVec2 q = at(i);
     const int dom = samples_.domains[static_cast<std::size_t>(i)];
     const ImU32 col = colour_by_domain_ ? (dom ? kTargetColour : kSourceColour) : class_colour(samples_.images.labels[static_cast<std::size_t>(i)]);
-    if (dom) dl->AddRectFilled(ImVec2(q.x - 2.5f, q.y - 2.5f), ImVec2(q.x + 2.5f, q.y + 2.5f), col);
-    else dl->AddCircleFilled(q, 3.f, col);
+    if (dom) dl->AddRectFilled(ImVec2(q.x - S(2.5f), q.y - S(2.5f)), ImVec2(q.x + S(2.5f), q.y + S(2.5f)), col);
+    else dl->AddCircleFilled(q, S(3.f), col);
     const float dd = (q.x - mouse.x) * (q.x - mouse.x) + (q.y - mouse.y) * (q.y - mouse.y);
     if (ImGui::IsItemHovered() && dd < best) best = dd, nearest = i;
   }
-  if (selected_ >= 0 && selected_ < n) dl->AddCircle(at(selected_), 7.f, IM_COL32(255, 255, 255, 255), 0, 2.f);
-  dl->AddText(ImVec2(p0.x + 4, p1.y - 16), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 1" : "PC 1");
-  dl->AddText(ImVec2(p0.x + 4, p0.y + 2), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 2" : "PC 2");
+  if (selected_ >= 0 && selected_ < n) dl->AddCircle(at(selected_), S(7.f), IM_COL32(255, 255, 255, 255), 0, S(2.f));
+  dl->AddText(ImVec2(p0.x + S(4), p1.y - ImGui::GetFontSize() - S(2)), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 1" : "PC 1");
+  dl->AddText(ImVec2(p0.x + S(4), p0.y + S(2)), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 2" : "PC 2");
   if (nearest >= 0) {
     if (ImGui::IsItemClicked()) selected_ = nearest;
     const Domain& d = samples_.images;
@@ -307,7 +437,7 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
     const float aw = static_cast<float>(atlas_cols_ * d.width);
     const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
     const ImVec2 uv0((nearest % atlas_cols_) * d.width / aw, (nearest / atlas_cols_) * d.height / ah);
-    ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(64, 64), uv0,
+    ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(S(64), S(64)), uv0,
                  ImVec2(uv0.x + d.width / aw, uv0.y + d.height / ah));
     ImGui::Text("%s, true %s, predicted %s", samples_.domains[static_cast<std::size_t>(nearest)] ? "target" : "source",
                 d.classes[static_cast<std::size_t>(d.labels[static_cast<std::size_t>(nearest)])].c_str(),
@@ -334,16 +464,16 @@ void Explorer::set_projection(bool tsne) {
 void Explorer::draw() {
   if (!model_) return;
   const ImVec2 display = ImGui::GetIO().DisplaySize;
-  ImGui::SetNextWindowPos(ImVec2(20, 420), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(560, std::max(200.f, display.y - 440)), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(S(20), S(300)), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(S(560), std::max(S(200), display.y - S(320))), ImGuiCond_FirstUseEver);
   ImGui::Begin("Model and samples");
   draw_model_card();
   ImGui::Separator();
   draw_samples();
   ImGui::End();
 
-  ImGui::SetNextWindowPos(ImVec2(600, 20), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(std::max(400.f, display.x - 620), 420), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(S(600), S(20)), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(std::max(S(400), display.x - S(620)), S(420)), ImGuiCond_FirstUseEver);
   ImGui::Begin("Embeddings");
   ImGui::TextUnformatted("projection:");
   ImGui::SameLine();
@@ -357,7 +487,7 @@ void Explorer::draw() {
     }
     inv_xy_ = tsne_inv_->embedding(), spe_xy_ = tsne_spe_->embedding();
     ImGui::SameLine();
-    ImGui::ProgressBar(static_cast<float>(tsne_inv_->iteration()) / tsne_inv_->total_iterations(), ImVec2(160, 0));
+    ImGui::ProgressBar(static_cast<float>(tsne_inv_->iteration()) / tsne_inv_->total_iterations(), ImVec2(S(160), 0));
   }
   ImGui::SameLine();
   ImGui::TextUnformatted("   ");
@@ -371,15 +501,24 @@ void Explorer::draw() {
   ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kSourceColour), "  o source");
   ImGui::SameLine();
   ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kTargetColour), "  # target");
-  const float w = (ImGui::GetContentRegionAvail().x - 12) / 2, h = std::max(150.f, ImGui::GetContentRegionAvail().y - 24);
+  if (!colour_by_domain_) {  // the class legend
+    ImGui::SameLine();
+    ImGui::TextUnformatted("   classes:");
+    for (int k = 0; k < static_cast<int>(samples_.images.classes.size()) && k < 10; ++k) {
+      ImGui::SameLine();
+      ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(class_colour(k)), "%s", samples_.images.classes[static_cast<std::size_t>(k)].c_str());
+    }
+  }
+  const float w = (ImGui::GetContentRegionAvail().x - S(12)) / 2,
+              h = std::max(S(150), ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing());
   draw_scatter("z_inv (domain-invariant): should cluster by class", inv_xy_, w, h);
-  ImGui::SameLine(0, 12);
+  ImGui::SameLine(0, S(12));
   draw_scatter("z_spe (domain-specific): should separate the domains", spe_xy_, w, h);
   ImGui::End();
 
   if (model_->config().pixel_decoder) {
-    ImGui::SetNextWindowPos(ImVec2(600, 460), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(420, 420), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowPos(ImVec2(S(600), S(460)), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowSize(ImVec2(S(420), std::max(S(300), display.y - S(480))), ImGuiCond_FirstUseEver);
     ImGui::Begin("Swap: content x style");
     draw_swap();
     ImGui::End();

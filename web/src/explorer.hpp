@@ -1,6 +1,7 @@
 #pragma once
 // The explorer: a trained model and a sample set, run by the core in wasm, shown as a sample grid
 // with predictions and two linked scatter plots (z_inv, z_spe).
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,8 +24,24 @@ class Explorer {
   nlohmann::json state() const;
   // "pca" or "tsne" (t-SNE starts, a few iterations per frame).
   void set_projection(bool tsne);
-  // Screen rectangle (CSS pixels) of sample i's thumbnail in the grid, for tests.
+  // Screen rectangle (ImGui pixels) of sample i's thumbnail in the grid, for tests.
   std::vector<float> thumbnail_rect(int i) const;
+
+  // Sizes in the UI are multiplied by this (the device pixel ratio: ImGui works in device pixels).
+  void set_ui_scale(float s) { scale_ = s; }
+  // The bundles the page lists (names shown in the picker) and which one is loaded.
+  void set_models(std::vector<std::string> names, int current);
+
+  // Engines. The core (wasm) always runs; ONNX Runtime Web's outputs for the same input arrive
+  // from the page. The chosen engine drives predictions and plots.
+  enum Engine { kCore = 0, kOrt = 1 };
+  const Tensor4& input() const { return input_; }
+  // probs: n x classes; z_inv, z_spe: the maps, n x f x s x s (NCHW), as the ONNX model outputs them.
+  void set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv, const float* z_spe);
+  void set_ort_status(std::string s) { ort_status_ = std::move(s); }
+  void use_engine(Engine e);
+  // Median milliseconds of the core's forward pass over `batch` images (the samples, tiled).
+  double bench_core(int batch, int reps) const;
 
  private:
   void build_atlas();
@@ -33,6 +50,16 @@ class Explorer {
   void compute_swap();
   void draw_swap();
   void draw_scatter(const char* title, const std::vector<float>& xy, float width, float height);
+  void draw_engines();
+  void apply_engine();  // predictions, accuracies and projections from the chosen engine's outputs
+  float S(float v) const { return v * scale_; }
+
+  // One engine's outputs on all samples.
+  struct EngineOutputs {
+    std::vector<float> probs, z_inv, z_spe;
+    double ms = 0;
+    bool ready = false;
+  };
 
   std::unique_ptr<Model> model_;
   SampleSet samples_;
@@ -50,7 +77,16 @@ class Explorer {
   double accuracy_[2] = {0, 0};  // on the samples: source, target
   bool colour_by_domain_ = false;
   std::vector<std::vector<float>> thumb_rects_;
-  double forward_ms_ = 0;
+  Tensor4 input_;  // the samples as the model's input
+  EngineOutputs core_, ort_;
+  Engine engine_ = kCore;
+  double engine_max_diff_ = -1;  // max |core - ORT| over probs, z_inv, z_spe; -1 before ORT ran
+  int ort_threads_ = 0;
+  std::string ort_status_ = "not loaded";
+  float scale_ = 1.f;
+  std::int64_t parameter_count_ = 0;  // values in the bundle
+  std::vector<std::string> model_names_;
+  int model_index_ = 0;
   // Swap grid: rows are contents (source samples), columns styles (target samples).
   std::vector<int> swap_rows_, swap_cols_;
   std::vector<std::uint8_t> swap_pixels_;  // rows*cols images, NHWC

@@ -5,6 +5,7 @@
 #include <emscripten/emscripten.h>
 #include <emscripten/html5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -60,15 +61,18 @@ struct App {
 };
 
 App g_app;
+int g_canvas_w = 1280, g_canvas_h = 800;  // the canvas's drawing buffer
+float g_scale = 1.f;  // device pixel ratio: ImGui works in device pixels, sizes are scaled by it
 dida::web::Explorer g_explorer;
 std::string g_load_error;
 
 void draw_schedule_plot(double progress) {
-  const ImVec2 size(ImGui::GetContentRegionAvail().x, 160.0f);
+  const float k = g_scale;
+  const ImVec2 size(ImGui::GetContentRegionAvail().x, std::max(60.f * k, ImGui::GetContentRegionAvail().y));
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   ImGui::InvisibleButton("schedule_plot", size);
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  const float left = 34.0f, bottom = 20.0f, top = 6.0f, right = 8.0f;
+  const float left = 34.0f * k, bottom = 20.0f * k, top = 6.0f * k, right = 8.0f * k;
   const ImVec2 a(p0.x + left, p0.y + top), b(p0.x + size.x - right, p0.y + size.y - bottom);
   dl->AddRectFilled(a, b, IM_COL32(28, 30, 36, 255));
   dl->AddRect(a, b, IM_COL32(90, 90, 100, 255));
@@ -79,22 +83,22 @@ void draw_schedule_plot(double progress) {
     const double v = t / 4.0;
     char label[16];
     std::snprintf(label, sizeof label, "%.2f", v);
-    dl->AddText(ImVec2(p0.x, to_screen(0, v).y - 7), IM_COL32(170, 170, 180, 255), label);
+    dl->AddText(ImVec2(p0.x, to_screen(0, v).y - 7 * k), IM_COL32(170, 170, 180, 255), label);
     dl->AddLine(to_screen(0, v), to_screen(1, v), IM_COL32(60, 60, 70, 255));
   }
-  dl->AddText(ImVec2(a.x, b.y + 3), IM_COL32(170, 170, 180, 255), "progress p: 0");
-  dl->AddText(ImVec2(b.x - 10, b.y + 3), IM_COL32(170, 170, 180, 255), "1");
+  dl->AddText(ImVec2(a.x, b.y + 3 * k), IM_COL32(170, 170, 180, 255), "progress p: 0");
+  dl->AddText(ImVec2(b.x - 10 * k, b.y + 3 * k), IM_COL32(170, 170, 180, 255), "1");
   std::vector<ImVec2> grl, lr;
   for (int i = 0; i <= 100; ++i) {
     const double p = i / 100.0;
     grl.push_back(to_screen(p, dida::grl_lambda(p)));
     lr.push_back(to_screen(p, dida::lr_factor(p)));
   }
-  dl->AddPolyline(grl.data(), static_cast<int>(grl.size()), IM_COL32(255, 170, 60, 255), 0, 2.0f);
-  dl->AddPolyline(lr.data(), static_cast<int>(lr.size()), IM_COL32(90, 180, 255, 255), 0, 2.0f);
-  dl->AddLine(to_screen(progress, 0), to_screen(progress, 1), IM_COL32(230, 230, 230, 160), 1.5f);
-  dl->AddText(ImVec2(b.x - 150, a.y + 4), IM_COL32(255, 170, 60, 255), "GRL weight lambda_p");
-  dl->AddText(ImVec2(b.x - 150, a.y + 20), IM_COL32(90, 180, 255, 255), "learning-rate factor");
+  dl->AddPolyline(grl.data(), static_cast<int>(grl.size()), IM_COL32(255, 170, 60, 255), 0, 2.0f * k);
+  dl->AddPolyline(lr.data(), static_cast<int>(lr.size()), IM_COL32(90, 180, 255, 255), 0, 2.0f * k);
+  dl->AddLine(to_screen(progress, 0), to_screen(progress, 1), IM_COL32(230, 230, 230, 160), 1.5f * k);
+  dl->AddText(ImVec2(b.x - 150 * k, a.y + 4 * k), IM_COL32(255, 170, 60, 255), "GRL weight lambda_p");
+  dl->AddText(ImVec2(b.x - 150 * k, a.y + 4 * k + ImGui::GetFontSize()), IM_COL32(90, 180, 255, 255), "learning-rate factor");
 }
 
 void update_state_json() {
@@ -106,23 +110,45 @@ void update_state_json() {
       {"progress", g_app.progress},
       {"grl_lambda", dida::grl_lambda(g_app.progress)},
       {"core_check", {{"ok", g_app.check.ok}, {"bytes", g_app.check.bytes}, {"detail", g_app.check.detail}}},
-      {"button", {g_app.button_rect.x, g_app.button_rect.y, g_app.button_rect.z, g_app.button_rect.w}},
+      {"button", {g_app.button_rect.x / g_scale, g_app.button_rect.y / g_scale, g_app.button_rect.z / g_scale,
+                  g_app.button_rect.w / g_scale}},
+      {"device_pixel_ratio", g_scale},
+      {"canvas", {g_canvas_w, g_canvas_h}},
       {"explorer", g_explorer.state()},
       {"load_error", g_load_error},
   };
   g_app.state_json = s.dump();
 }
 
-// The canvas follows its CSS size. glfwSetWindowSize is not used for this: Emscripten's GLFW turns
-// a window as large as the screen into a fullscreen (and pointer-lock) request.
-int g_canvas_w = 1280, g_canvas_h = 800;
+// The canvas follows its CSS size, at the device pixel ratio so text is crisp on HiDPI screens.
+// ImGui works in device pixels (Emscripten's GLFW reports the mouse in canvas pixels), with the
+// font and style scaled by the ratio. glfwSetWindowSize is not used: Emscripten's GLFW turns a
+// window as large as the screen into a fullscreen (and pointer-lock) request.
+void apply_ui_scale(float scale) {
+  g_scale = scale;
+  ImGuiStyle style;
+  ImGui::StyleColorsDark(&style);
+  style.ScaleAllSizes(scale);
+  ImGui::GetStyle() = style;
+  ImGuiIO& io = ImGui::GetIO();
+  io.Fonts->Clear();
+  ImFontConfig font;
+  font.SizePixels = std::round(13.f * scale);
+  io.Fonts->AddFontDefault(&font);
+  ImGui_ImplOpenGL3_DestroyFontsTexture();
+  ImGui_ImplOpenGL3_CreateFontsTexture();
+  g_explorer.set_ui_scale(scale);
+}
+
 void sync_canvas_size() {
+  const float dpr = std::clamp(static_cast<float>(emscripten_get_device_pixel_ratio()), 1.f, 4.f);
+  if (std::abs(dpr - g_scale) > 1e-3f) apply_ui_scale(dpr);
   double css_w = 0, css_h = 0;
   emscripten_get_element_css_size("#canvas", &css_w, &css_h);
+  const int want_w = static_cast<int>(std::lround(css_w * dpr)), want_h = static_cast<int>(std::lround(css_h * dpr));
   int w = 0, h = 0;
   emscripten_get_canvas_element_size("#canvas", &w, &h);
-  if (css_w >= 1 && css_h >= 1 && (w != static_cast<int>(css_w) || h != static_cast<int>(css_h)))
-    emscripten_set_canvas_element_size("#canvas", static_cast<int>(css_w), static_cast<int>(css_h));
+  if (want_w >= 1 && want_h >= 1 && (w != want_w || h != want_h)) emscripten_set_canvas_element_size("#canvas", want_w, want_h);
   emscripten_get_canvas_element_size("#canvas", &g_canvas_w, &g_canvas_h);
 }
 
@@ -135,8 +161,8 @@ void frame() {
   ImGui::GetIO().DisplayFramebufferScale = ImVec2(1, 1);
   ImGui::NewFrame();
 
-  ImGui::SetNextWindowPos(ImVec2(20, 20), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(560, 380), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(20 * g_scale, 20 * g_scale), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(560 * g_scale, 260 * g_scale), ImGuiCond_FirstUseEver);
   ImGui::Begin("dida");
   ImGui::Text("dida %s, core built for %s", dida::version(), dida::build_kind());
   ImGui::Separator();
@@ -190,9 +216,37 @@ EMSCRIPTEN_KEEPALIVE void dida_set_projection(int tsne) { g_explorer.set_project
 // Sample i's thumbnail rectangle in CSS pixels, as JSON [x, y, w, h] (empty before it is drawn).
 EMSCRIPTEN_KEEPALIVE const char* dida_thumbnail_json(int i) {
   static std::string out;
-  out = nlohmann::json(g_explorer.thumbnail_rect(i)).dump();
+  auto r = g_explorer.thumbnail_rect(i);
+  for (auto& v : r) v /= g_scale;
+  out = nlohmann::json(r).dump();
   return out.c_str();
 }
+
+// The model picker's entries (a JSON array of names) and the one loaded.
+EMSCRIPTEN_KEEPALIVE void dida_set_models(const char* names_json, int current) {
+  g_explorer.set_models(nlohmann::json::parse(names_json).get<std::vector<std::string>>(), current);
+}
+
+// The samples as the model's input (N x C x S x S floats), for ONNX Runtime Web.
+EMSCRIPTEN_KEEPALIVE const float* dida_input() { return g_explorer.input().data.data(); }
+EMSCRIPTEN_KEEPALIVE int dida_input_length() { return static_cast<int>(g_explorer.input().data.size()); }
+
+// ONNX Runtime Web's outputs on dida_input(): probs, z_inv and z_spe maps; ms: its latency.
+EMSCRIPTEN_KEEPALIVE void dida_set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv,
+                                               const float* z_spe) {
+  g_explorer.set_ort_outputs(ms, threads, probs, z_inv, z_spe);
+  update_state_json();
+}
+EMSCRIPTEN_KEEPALIVE void dida_set_ort_status(const char* status) { g_explorer.set_ort_status(status); }
+
+// 0: the core drives the page, 1: ONNX Runtime Web (once its outputs arrived).
+EMSCRIPTEN_KEEPALIVE void dida_use_engine(int engine) {
+  g_explorer.use_engine(engine == 1 ? dida::web::Explorer::kOrt : dida::web::Explorer::kCore);
+  update_state_json();
+}
+
+// Median ms of the core's forward pass over `batch` images (benchmarks).
+EMSCRIPTEN_KEEPALIVE double dida_bench_core(int batch, int reps) { return g_explorer.bench_core(batch, reps); }
 }
 
 int main() {
@@ -215,9 +269,10 @@ int main() {
   // Emscripten's GLFW maps cursor changes to pointer-lock requests, which browsers refuse
   // without a gesture: leave the cursor to the page.
   ImGui::GetIO().ConfigFlags |= ImGuiConfigFlags_NoMouseCursorChange;
-  ImGui::StyleColorsDark();
   ImGui_ImplGlfw_InitForOpenGL(g_app.window, true);
   ImGui_ImplOpenGL3_Init("#version 300 es");
+  ImGui_ImplOpenGL3_CreateDeviceObjects();
+  apply_ui_scale(std::clamp(static_cast<float>(emscripten_get_device_pixel_ratio()), 1.f, 4.f));
   g_app.check = run_core_check();
   update_state_json();
   emscripten_set_main_loop(frame, 0, false);

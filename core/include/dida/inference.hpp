@@ -70,6 +70,8 @@ class Model {
   Tensor4 reconstruct_pixels(const Tensor4& z_inv, const Tensor4& z_spe) const;  // [-1, 1]
   // Content of `content` in the style of `style`: R_pix(z_inv(content), z_spe(style)), pairwise.
   Tensor4 swap(const Tensor4& content, const Tensor4& style) const;
+  // z_inv or z_spe maps -> what the heads see (global average or flattened, as config().pool says).
+  Rows pool(const Tensor4& z) const;
 
  private:
   struct Conv {
@@ -87,7 +89,6 @@ class Model {
   Tensor4 apply(const Conv& c, const Tensor4& x, bool relu) const;
   Rows apply(const Linear& l, const Rows& x, bool relu) const;
   Rows head(const Linear& fc1, const Linear& fc2, const Rows& x) const;
-  Rows pool(const Tensor4& z) const;
 
   ModelConfig config_;
   nlohmann::json card_;

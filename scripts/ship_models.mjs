@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// Trains the bundles shipped in models/: every benchmark pair x {dida, dann, source-only}, with the
+// small configuration (configs/small.toml), exports ONNX and writes a model card for each.
+//   node scripts/ship_models.mjs [--pairs mnist:mnistm,...] [--methods dida,...] [--seed N] [--out models]
+// Each bundle: config.json, model.safetensors, model.onnx, card.json (the figures) and README.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PAIRS, SAMPLES_PER_DOMAIN, pairName, writeSampleSet } from './site_lib.mjs';
+
+const METHODS = ['dida', 'dann', 'source-only'];
+
+function parseArgs(argv) {
+  const a = { pairs: PAIRS.map((p) => `${p.source}:${p.target}`), methods: METHODS, seed: 1, out: 'models',
+              dida: process.env.DIDA || 'build/native/bin/dida', config: 'configs/small.toml', extra: [] };
+  for (let i = 0; i < argv.length; ++i) {
+    const k = argv[i], v = () => { if (i + 1 >= argv.length) throw new Error(`${k} needs a value`); return argv[++i]; };
+    if (k === '--help' || k === '-h') { a.help = true; }
+    else if (k === '--pairs') a.pairs = v().split(',');
+    else if (k === '--methods') a.methods = v().split(',');
+    else if (k === '--seed') a.seed = Number(v());
+    else if (k === '--out') a.out = v();
+    else if (k === '--dida') a.dida = v();
+    else if (k === '--config') a.config = v();
+    else if (k === '--') { a.extra = argv.slice(i + 1); break; }
+    else throw new Error(`unknown argument ${k} (see --help)`);
+  }
+  return a;
+}
+
+// Each built-in domain's provenance block from `dida data list`.
+function provenance(dida) {
+  const text = execFileSync(dida, ['data', 'list'], { encoding: 'utf8' });
+  const blocks = {};
+  let current = null;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)\s+\d+\s+\d+\s+\S+\s+(.*)$/.exec(line);
+    if (m && m[1] !== 'domain') { current = m[1]; blocks[current] = [m[2].trim()]; }
+    else if (current && /^\s{10,}\S/.test(line)) blocks[current].push(line.trim());
+    else current = null;
+  }
+  return blocks;
+}
+
+const pct = (x) => (100 * x).toFixed(1) + ' %';
+
+export function renderCard(card) {
+  const e = card.eval, s = card.samples;
+  const lines = [
+    `# ${card.source} → ${card.target}, ${card.method}`,
+    '',
+    `A ${card.method} model (dida's small configuration, \`${card.config_file}\`) trained on labelled ` +
+      `${card.source} images and unlabelled ${card.target} images. Target labels were used for evaluation only.`,
+    '',
+    '| | |', '|---|---|',
+    `| command | \`${card.command}\` |`,
+    `| export | \`${card.export_command}\` |`,
+    `| seed | ${card.seed} (data seed ${card.data_seed}) |`,
+    `| machine | ${card.machine} |`,
+    `| training time | ${card.train_seconds.toFixed(0)} s (${card.images_per_s.toFixed(0)} images/s), ${card.date} |`,
+    `| software | dida ${card.dida_version}, LibTorch ${card.libtorch} |`,
+    '',
+    '## Evaluation (`dida eval --json`)',
+    '',
+    '| measure | value |', '|---|---|',
+    `| target-test accuracy (${e.target_images} images) | ${pct(e.target_accuracy)} |`,
+    `| source-val accuracy (${e.source_images} images) | ${pct(e.source_accuracy)} |`,
+    `| domain probe on z_inv (0.5 = invariant) | ${e.domain_probe_inv.toFixed(3)} |`,
+    `| domain probe on z_spe | ${e.domain_probe_spe.toFixed(3)} |`,
+    `| class probe on z_spe | ${e.class_probe_spe.toFixed(3)} |`,
+    `| A-distance z_inv / z_spe | ${e.a_distance_inv.toFixed(3)} / ${e.a_distance_spe.toFixed(3)} |`,
+    `| MI estimate (KSG, nats) | ${e.mi_estimate.toFixed(3)} |`,
+    '',
+    `## On the page's sample set`,
+    '',
+    `\`${card.samples_command}\`, then \`dida predict BUNDLE --samples FILE\` (the core's forward pass):`,
+    `source ${pct(s.source_accuracy)} of ${s.source_count}, target ${pct(s.target_accuracy)} of ${s.target_count}.`,
+    '',
+    '## Files',
+    '',
+    '| file | bytes |', '|---|---|',
+    ...Object.entries(card.files).map(([f, b]) => `| ${f} | ${b.toLocaleString('en-US')} |`),
+    '',
+    `model.onnx CRC-32: \`${card.onnx_crc32}\` (also recorded in config.json).`,
+    '',
+    '## Data',
+    '',
+    ...[card.source, card.target].map((d) => `- **${d}**: ${(card.provenance[d] || ['(not a built-in domain)']).join('; ')}`),
+    '',
+    'See docs/DATA.md for how the domains are built and split.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', opts.capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
+  return r.stdout;
+}
+
+function main() {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.help) {
+    console.log('usage: node scripts/ship_models.mjs [--pairs S:T,...] [--methods M,...] [--seed N] [--out DIR]\n' +
+                '                                   [--config FILE] [--dida PATH] [-- extra train flags]\n' +
+                'Trains, exports and writes a model card for each pair x method into DIR/<source>-<target>-<method>/.');
+    return;
+  }
+  const prov = provenance(a.dida);
+  const version = run(a.dida, ['--version'], { capture: true }).split('\n')[0].trim();
+  const cpu = os.cpus();
+  const total = a.pairs.length * a.methods.length;
+  let k = 0;
+  for (const p of a.pairs) {
+    const [source, target] = p.split(':');
+    const samples = join('build', 'samples', `${pairName(source, target)}.safetensors`);
+    writeSampleSet(a.dida, source, target, samples);
+    for (const method of a.methods) {
+      ++k;
+      const name = `${pairName(source, target)}-${method}`;
+      const runDir = join('runs', 'models', name), out = join(a.out, name);
+      const trainArgs = ['train', '--config', a.config, '--source', source, '--target', target, '--method', method,
+                         '--seed', String(a.seed), ...a.extra, '--out', runDir];
+      console.error(`\n[${k}/${total}] ${name}: dida ${trainArgs.join(' ')}`);
+      run(a.dida, trainArgs);
+      mkdirSync(out, { recursive: true });
+      for (const f of ['config.json', 'model.safetensors']) cpSync(join(runDir, 'bundle', f), join(out, f));
+      run(a.dida, ['export', out]);
+      const evalJson = JSON.parse(run(a.dida, ['eval', out, '--json'], { capture: true }));
+      const sampleJson = JSON.parse(run(a.dida, ['predict', out, '--samples', samples, '--json'], { capture: true }));
+      delete sampleJson.predictions;
+      sampleJson.samples = samples;
+      const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+      const files = {};
+      for (const f of ['config.json', 'model.safetensors', 'model.onnx']) files[f] = statSync(join(out, f)).size;
+      const card = {
+        name, source, target, method, seed: a.seed, data_seed: config.training.options.data_seed,
+        config_file: a.config,
+        command: `dida ${trainArgs.join(' ')}`,
+        export_command: `dida export ${out}`,
+        samples_command: `dida data samples --source ${source} --target ${target} --n ${SAMPLES_PER_DOMAIN} --out FILE`,
+        machine: `${cpu[0]?.model?.trim() || 'unknown CPU'}, ${config.training.threads} threads used (of ${cpu.length}), ` +
+                 `${config.training.device}, ${os.platform()} ${os.arch()}`,
+        train_seconds: config.training.seconds_this_session, images_per_s: config.training.images_per_s,
+        date: new Date().toISOString().slice(0, 10), dida_version: version.replace(/^dida\s+/, '').split(/[ ,]/)[0],
+        libtorch: config.training.libtorch, eval: evalJson, samples: sampleJson, files,
+        onnx_crc32: config.onnx?.crc32 ?? '', provenance: { [source]: prov[source], [target]: prov[target] },
+      };
+      writeFileSync(join(out, 'card.json'), JSON.stringify(card, null, 2) + '\n');
+      writeFileSync(join(out, 'README.md'), renderCard(card));
+      console.error(`[${k}/${total}] ${name}: target-test ${pct(evalJson.target_accuracy)}, ` +
+                    `samples source ${pct(sampleJson.source_accuracy)} target ${pct(sampleJson.target_accuracy)} -> ${out}`);
+    }
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    main();
+  } catch (e) {
+    console.error('ship_models: error: ' + e.message);
+    process.exit(1);
+  }
+}

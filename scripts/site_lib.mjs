@@ -1,0 +1,23 @@
+// What the site build and the shipped models share: the benchmark pairs and the page's sample sets.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export const PAIRS = [
+  { source: 'mnist', target: 'mnistm' },
+  { source: 'syndigits', target: 'mnist' },
+  { source: 'optdigits', target: 'mnist' },
+  { source: 'fashion', target: 'fashionm' },
+];
+// Held-out images per domain in a page's sample set (source-val and target-test; default data seed).
+export const SAMPLES_PER_DOMAIN = 100;
+
+export const pairName = (source, target) => `${source}-${target}`;
+
+// Writes the sample set of a pair with `dida data samples`; throws with dida's message on failure.
+export function writeSampleSet(dida, source, target, path) {
+  mkdirSync(dirname(path), { recursive: true });
+  const r = spawnSync(dida, ['data', 'samples', '--source', source, '--target', target,
+                             '--n', String(SAMPLES_PER_DOMAIN), '--out', path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dida data samples ${source} -> ${target} failed: ${(r.stderr || '').trim()}`);
+}
