@@ -73,12 +73,12 @@ test-wasm: wasm
 	ctest --test-dir $(WASM_DIR) --output-on-failure
 
 test-browser: build
-	node --test --test-timeout=300000 tests/browser/ tests/node/
+	node --test --test-timeout=2400000 tests/browser/ tests/node/ tests/e2e/
 
 test: build
 	ctest --test-dir $(NATIVE_DIR) --output-on-failure
 	ctest --test-dir $(WASM_DIR) --output-on-failure
-	node --test --test-timeout=300000 tests/browser/ tests/node/
+	node --test --test-timeout=2400000 tests/browser/ tests/node/ tests/e2e/
 
 demo: native wasm
 	@$(MAKE) --no-print-directory train-demo

@@ -4,7 +4,7 @@
 //   node scripts/ship_models.mjs [--pairs mnist:mnistm,...] [--methods dida,...] [--seed N] [--out models]
 // Each bundle: config.json, model.safetensors, model.onnx, card.json (the figures) and README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ function parseArgs(argv) {
     else if (k === '--out') a.out = v();
     else if (k === '--dida') a.dida = v();
     else if (k === '--config') a.config = v();
+    else if (k === '--cards-only') a.cardsOnly = true;
     else if (k === '--') { a.extra = argv.slice(i + 1); break; }
     else throw new Error(`unknown argument ${k} (see --help)`);
   }
@@ -38,7 +39,7 @@ function provenance(dida) {
   for (const line of text.split('\n')) {
     const m = /^(\w+)\s+\d+\s+\d+\s+\S+\s+(.*)$/.exec(line);
     if (m && m[1] !== 'domain') { current = m[1]; blocks[current] = [m[2].trim()]; }
-    else if (current && /^\s{10,}\S/.test(line)) blocks[current].push(line.trim());
+    else if (current && /^\s{10,}\S/.test(line)) blocks[current].push(line.trim().replace(/:\s+/, ': '));
     else current = null;
   }
   return blocks;
@@ -87,7 +88,8 @@ export function renderCard(card) {
     '',
     '## Data',
     '',
-    ...[card.source, card.target].map((d) => `- **${d}**: ${(card.provenance[d] || ['(not a built-in domain)']).join('; ')}`),
+    ...[card.source, card.target].map((d) => `- **${d}**: ` +
+      (card.provenance[d] || ['(not a built-in domain)']).map((l) => l.replace(/:\s+/, ': ')).join('; ')),
     '',
     'See docs/DATA.md for how the domains are built and split.',
     '',
@@ -105,8 +107,17 @@ function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.help) {
     console.log('usage: node scripts/ship_models.mjs [--pairs S:T,...] [--methods M,...] [--seed N] [--out DIR]\n' +
-                '                                   [--config FILE] [--dida PATH] [-- extra train flags]\n' +
+                '                                   [--config FILE] [--dida PATH] [--cards-only] [-- extra train flags]\n' +
+                '--cards-only rewrites each README.md from its card.json without training.\n' +
                 'Trains, exports and writes a model card for each pair x method into DIR/<source>-<target>-<method>/.');
+    return;
+  }
+  if (a.cardsOnly) {
+    for (const p of a.pairs) for (const method of a.methods) {
+      const [source, target] = p.split(':');
+      const dir = join(a.out, `${pairName(source, target)}-${method}`);
+      writeFileSync(join(dir, 'README.md'), renderCard(JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'))));
+    }
     return;
   }
   const prov = provenance(a.dida);
@@ -122,9 +133,11 @@ function main() {
       ++k;
       const name = `${pairName(source, target)}-${method}`;
       const runDir = join('runs', 'models', name), out = join(a.out, name);
+      const pairFlags = PAIRS.find((q) => q.source === source && q.target === target)?.trainFlags || [];
       const trainArgs = ['train', '--config', a.config, '--source', source, '--target', target, '--method', method,
-                         '--seed', String(a.seed), ...a.extra, '--out', runDir];
+                         '--seed', String(a.seed), ...pairFlags, ...a.extra, '--out', runDir];
       console.error(`\n[${k}/${total}] ${name}: dida ${trainArgs.join(' ')}`);
+      rmSync(runDir, { recursive: true, force: true });  // a fresh run each time
       run(a.dida, trainArgs);
       mkdirSync(out, { recursive: true });
       for (const f of ['config.json', 'model.safetensors']) cpSync(join(runDir, 'bundle', f), join(out, f));

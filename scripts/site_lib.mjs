@@ -5,7 +5,9 @@ import { dirname } from 'node:path';
 
 export const PAIRS = [
   { source: 'mnist', target: 'mnistm' },
-  { source: 'syndigits', target: 'mnist' },
+  // Adversarial terms from the first step leave syndigits -> mnist at chance (docs/RESULTS.md): two
+  // epochs of the task loss first, and twice the epochs, as it learns slowly from there.
+  { source: 'syndigits', target: 'mnist', trainFlags: ['--warmup-epochs', '2', '--epochs', '20'] },
   { source: 'optdigits', target: 'mnist' },
   { source: 'fashion', target: 'fashionm' },
 ];

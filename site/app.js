@@ -9,7 +9,6 @@
     status.className = 'error';
   };
   window.addEventListener('error', (e) => showError(e.message));
-  const t0 = performance.now();
 
   let ready = false;
   window.Module = {
@@ -56,7 +55,8 @@
     const m = index.models[i];
     if (!m) throw new Error(`no model ${i}`);
     loadState = 'loading ' + m.path;
-    const samplesUrl = m.samples || index.samples;
+    // ?samples=URL: another sample set (same image size) for every model, e.g. a larger one.
+    const samplesUrl = new URLSearchParams(location.search).get('samples') || m.samples || index.samples;
     if (!sampleCache.has(samplesUrl)) sampleCache.set(samplesUrl, fetchBytes(samplesUrl));
     const [config, weights, samples] = await Promise.all([
       fetchBytes(`${m.path}/config.json`), fetchBytes(`${m.path}/model.safetensors`), sampleCache.get(samplesUrl)]);
@@ -66,7 +66,7 @@
     [pc, pw, ps].forEach((p) => M()._free(p));
     if (err) { loadState = 'error: ' + err; showError(err); return; }
     current = i;
-    if (firstPredictionMs === null) firstPredictionMs = performance.now() - t0;
+    if (firstPredictionMs === null) firstPredictionMs = performance.now();  // since navigation start
     withString(JSON.stringify(index.models.map((x) => x.label || x.name)), (p) => M()._dida_set_models(p, i));
     loadState = 'loaded ' + m.path;
     if (engine === 'ort') await runOrt();

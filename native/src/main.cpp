@@ -88,6 +88,8 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--pixel-rec-weight", o.pixel_rec_weight, "Weight of the pixel term inside L_rec")->capture_default_str()->group("Losses");
   cmd->add_option("--mine-ma-rate", o.mine_ma_rate, "MINE moving-average rate")->capture_default_str()->group("Losses");
   cmd->add_option("--grl-gamma", o.grl_gamma, "GRL schedule: lambda_p = 2/(1+exp(-gamma p)) - 1")->capture_default_str()->group("Losses");
+  cmd->add_option("--warmup-epochs", o.warmup_epochs, "First epochs with the task loss (and L_rec) only")
+      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
   cmd->add_option("--optimisation", o.optimisation, "joint (one step on the total) | staged (three steps per iteration)")
       ->capture_default_str()->check(CLI::IsMember({"joint", "staged"}))->group("Optimisation");
   cmd->add_option("--optimizer", o.optimizer, "adam | sgd")->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}))->group("Optimisation");

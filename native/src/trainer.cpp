@@ -203,7 +203,7 @@ class Trainer {
     LossValues v;
     finite = true;
     if (o_.optimisation == "joint") {
-      auto terms = losses(xs, ys, xt, grl, perm, v);
+      auto terms = losses(xs, ys, xt, grl, perm, v, -1, epoch < o_.warmup_epochs);
       const auto total = terms[0] + terms[1] + terms[2] + terms[3] + terms[4] + terms[5] + terms[6];
       v.total = total.item<double>();
       if (!std::isfinite(v.total)) return finite = false, v;
@@ -214,7 +214,7 @@ class Trainer {
       // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups).
       for (std::size_t s = 0; s < 3; ++s) {
         LossValues sv;
-        auto terms = losses(xs, ys, xt, grl, perm, sv, static_cast<int>(s));
+        auto terms = losses(xs, ys, xt, grl, perm, sv, static_cast<int>(s), epoch < o_.warmup_epochs);
         torch::Tensor total = torch::zeros({}, xs.options());
         for (int k : kStageTerms[s]) total = total + terms[static_cast<std::size_t>(k)];
         if (!total.requires_grad()) continue;
@@ -242,7 +242,7 @@ class Trainer {
  private:
   // Weighted loss terms [task, adv, dom, mi, rec, rel, orth]; `stage` < 0: joint.
   std::vector<torch::Tensor> losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
-                                    const torch::Tensor& perm, LossValues& v, int stage = -1) {
+                                    const torch::Tensor& perm, LossValues& v, int stage = -1, bool warmup = false) {
     const auto zero = torch::zeros({}, xs.options());
     std::vector<torch::Tensor> t(kTerms, zero);
     const int64_t ns = xs.size(0);
@@ -254,6 +254,7 @@ class Trainer {
     if (!w_.uses_target) return t;
     const auto d = torch::cat({torch::zeros({ns}, torch::kLong), torch::ones({xt.size(0)}, torch::kLong)}).to(xs.device());
     auto want = [&](int k) {
+      if (warmup && k != 4) return false;  // warm-up: the task loss and L_rec only
       return stage < 0 || std::count(kStageTerms[static_cast<std::size_t>(stage)].begin(),
                                      kStageTerms[static_cast<std::size_t>(stage)].end(), k) > 0;
     };
@@ -288,7 +289,7 @@ class Trainer {
       v.rel = rel.item<double>();
       t[5] = w_.rel * rel;
     }
-    if (w_.orth > 0 && stage < 0) {
+    if (w_.orth > 0 && stage < 0 && !warmup) {
       const auto orth = orthogonality_loss(out.p_inv, out.p_spe);
       v.orth = orth.item<double>();
       t[6] = w_.orth * orth;

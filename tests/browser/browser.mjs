@@ -10,35 +10,48 @@ export const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url)
 export const SITE = process.env.DIDA_SITE_DIR || join(ROOT, 'build/wasm/site');
 export const SCREENSHOTS = join(ROOT, 'build/screenshots');
 
-export async function openSite({ isolation = true, viewport = { width: 1280, height: 800 } } = {}) {
-  const server = await startServer({ root: SITE, port: 0, isolation });
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  // playwright gives every launch a fresh, temporary profile (user data dir).
-  let browser;
-  try {
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-quic',
-             '--no-first-run', '--disable-background-networking', '--disable-component-update',
-             '--disable-sync'],
-    });
-  } catch (e) {
-    server.close();
-    throw e;
-  }
-  const page = await browser.newPage({ viewport });
+// Debian's Chromium, headless, WebGL2 through SwiftShader. playwright gives every launch a fresh,
+// temporary profile (user data dir).
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-quic',
+           '--no-first-run', '--disable-background-networking', '--disable-component-update',
+           '--disable-sync'],
+  });
+}
+
+// A page that records console errors and requests leaving `origin`.
+export async function watchedPage(browser, origin, options = {}) {
+  const page = await browser.newPage(options);
   const consoleErrors = [];
   const foreignRequests = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) foreignRequests.push(r.url()); });
+  return { page, consoleErrors, foreignRequests };
+}
+
+// The built site on a free port, and a watched page in a fresh browser.
+export async function openSite({ isolation = true, viewport = { width: 1280, height: 800 }, deviceScaleFactor = 1,
+                                 hasTouch = false } = {}) {
+  const server = await startServer({ root: SITE, port: 0, isolation });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  let browser;
+  try {
+    browser = await launchBrowser();
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+  const watched = await watchedPage(browser, origin, { viewport, deviceScaleFactor, hasTouch });
   const close = async () => {
     await browser.close();
     server.closeAllConnections?.();
     await new Promise((r) => server.close(r));
   };
-  return { page, origin, consoleErrors, foreignRequests, close };
+  return { ...watched, origin, close };
 }
 
 // Waits until the app reports itself ready and has drawn a few frames.
@@ -67,4 +80,24 @@ export function pixelStats(pngBuffer) {
 export function screenshotPath(name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return join(SCREENSHOTS, name);
+}
+
+// The model the tests look at: a shipped, trained bundle (listed in the site's models/index.json).
+export const TEST_MODEL = 'mnist-mnistm-dida';
+
+// Opens the page with one model and waits until it is loaded (or failed to load).
+export async function openModel(site, model = TEST_MODEL, query = '') {
+  await site.page.goto(`${site.origin}/?model=${model}${query}`);
+  await waitForApp(site.page);
+  await site.page.waitForFunction(() => /^(loaded|error)/.test(window.dida.loadState()), null, { timeout: 30000 });
+  await site.page.waitForTimeout(300);  // a few frames with the explorer drawn
+}
+
+// Presses and releases the mouse at (x, y), with frames in between as a person's click has.
+export async function click(page, x, y) {
+  await page.mouse.move(x, y);
+  await page.waitForTimeout(100);
+  await page.mouse.down();
+  await page.waitForTimeout(100);
+  await page.mouse.up();
 }

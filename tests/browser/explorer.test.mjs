@@ -7,23 +7,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { openSite, waitForApp, pixelStats, screenshotPath, ROOT, SITE } from './browser.mjs';
+import { openSite, openModel, click, pixelStats, screenshotPath, ROOT, SITE, TEST_MODEL } from './browser.mjs';
 
 const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');
 let site;
 
 before(async () => {
   site = await openSite({ viewport: { width: 1400, height: 900 } });
-  await site.page.goto(site.origin + '/');
-  await waitForApp(site.page);
-  await site.page.waitForFunction(() => window.dida.loadState().startsWith('loaded') || window.dida.loadState().startsWith('error'),
-                                  null, { timeout: 30000 });
-  await site.page.waitForTimeout(300);  // a few frames with the explorer drawn
+  await openModel(site);
 });
 after(async () => { if (site) await site.close(); });
 
 function sampleImage(k) {
-  const buf = readFileSync(join(SITE, 'samples.safetensors'));
+  const entry = JSON.parse(readFileSync(join(SITE, 'models/index.json'))).models.find((m) => m.name === TEST_MODEL);
+  const buf = readFileSync(join(SITE, entry.samples));
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString());
   const [N, H, W, C] = header.images.shape;
@@ -38,12 +35,12 @@ function sampleImage(k) {
 }
 
 test('the model and the sample set load, and the core predicts every sample', async () => {
-  assert.equal(await site.page.evaluate(() => window.dida.loadState()), 'loaded models/default');
+  assert.equal(await site.page.evaluate(() => window.dida.loadState()), `loaded models/${TEST_MODEL}`);
   const s = (await site.page.evaluate(() => window.dida.state())).explorer;
   assert.ok(s, 'explorer state');
   assert.equal(s.predictions.length, s.samples);
   assert.ok(s.samples >= 100);
-  assert.ok(s.source_accuracy > 0.2, `source accuracy ${s.source_accuracy}`);
+  assert.ok(s.source_accuracy > 0.8, `source accuracy ${s.source_accuracy}`);
 });
 
 test('the page predicts as `dida predict` (core native) for the same images', async () => {
@@ -52,7 +49,7 @@ test('the page predicts as `dida predict` (core native) for the same images', as
   try {
     const ks = [0, 7, s.samples - 1];
     const files = ks.map((k) => { const f = join(dir, `sample-${k}.png`); writeFileSync(f, sampleImage(k)); return f; });
-    const out = JSON.parse(execFileSync(DIDA, ['predict', '--json', join(SITE, 'models/default'), ...files]).toString());
+    const out = JSON.parse(execFileSync(DIDA, ['predict', '--json', join(SITE, 'models', TEST_MODEL), ...files]).toString());
     ks.forEach((k, i) => assert.equal(s.predictions[k], out[i].class, `sample ${k}`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -83,11 +80,7 @@ test('clicking a sample selects it; the explorer is drawn', async () => {
   const k = 3;
   const rect = await page.evaluate((i) => window.dida.thumbnail(i), k);
   assert.equal(rect.length, 4, 'thumbnail rectangle');
-  await page.mouse.move(rect[0] + rect[2] / 2, rect[1] + rect[3] / 2);
-  await page.waitForTimeout(100);
-  await page.mouse.down();
-  await page.waitForTimeout(100);
-  await page.mouse.up();
+  await click(page, rect[0] + rect[2] / 2, rect[1] + rect[3] / 2);
   await page.waitForFunction((i) => window.dida.state().explorer.selected === i, k, { timeout: 5000 });
   const png = await page.screenshot({ path: screenshotPath('explorer.png') });
   const stats = pixelStats(png);

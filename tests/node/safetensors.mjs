@@ -1,4 +1,4 @@
-// Reading safetensors files in JavaScript (F32 tensors), for tests that compare engines.
+// Reading safetensors files in JavaScript (F32, U8 and I64 tensors), for tests that compare engines.
 import { readFileSync } from 'node:fs';
 
 export function readSafetensors(path) {
@@ -8,10 +8,11 @@ export function readSafetensors(path) {
   const out = {};
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    if (info.dtype !== 'F32') throw new Error(`${path}: tensor ${name} is ${info.dtype}, expected F32`);
+    const Type = { F32: Float32Array, U8: Uint8Array, I64: BigInt64Array }[info.dtype];
+    if (!Type) throw new Error(`${path}: tensor ${name} is ${info.dtype}, expected F32, U8 or I64`);
     const [begin, end] = info.data_offsets;
     const bytes = buf.subarray(8 + n + begin, 8 + n + end);
-    out[name] = { shape: info.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
+    out[name] = { shape: info.shape, data: new Type(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
   }
   return out;
 }

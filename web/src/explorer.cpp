@@ -461,19 +461,41 @@ void Explorer::set_projection(bool tsne) {
   }
 }
 
+void Explorer::begin_frame() {
+  const ImVec2 d = ImGui::GetIO().DisplaySize;
+  relayout_ = d.x != last_w_ || d.y != last_h_ || scale_ != last_scale_;
+  last_w_ = d.x, last_h_ = d.y, last_scale_ = scale_;
+}
+
+void Explorer::next_window(Window which) const {
+  const ImVec2 d = ImGui::GetIO().DisplaySize;
+  const float m = S(10), left = std::clamp(0.42f * d.x, std::min(S(360), d.x - 2 * m), S(640));
+  const float intro_h = S(250), right = d.x - left - 3 * m, top_h = std::max(S(240), 0.5f * d.y);
+  ImVec2 pos, size;
+  switch (which) {
+    case kIntro: pos = ImVec2(m, m), size = ImVec2(left, intro_h); break;
+    case kCard: pos = ImVec2(m, intro_h + 2 * m), size = ImVec2(left, std::max(S(200), d.y - intro_h - 3 * m)); break;
+    case kEmbeddings: pos = ImVec2(left + 2 * m, m), size = ImVec2(std::max(S(300), right), top_h); break;
+    case kSwap:
+      pos = ImVec2(left + 2 * m, top_h + 2 * m);
+      size = ImVec2(std::clamp(right, S(300), S(480)), std::max(S(200), d.y - top_h - 3 * m));
+      break;
+  }
+  const ImGuiCond cond = relayout_ ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
+  ImGui::SetNextWindowPos(pos, cond);
+  ImGui::SetNextWindowSize(size, cond);
+}
+
 void Explorer::draw() {
   if (!model_) return;
-  const ImVec2 display = ImGui::GetIO().DisplaySize;
-  ImGui::SetNextWindowPos(ImVec2(S(20), S(300)), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(S(560), std::max(S(200), display.y - S(320))), ImGuiCond_FirstUseEver);
+  next_window(kCard);
   ImGui::Begin("Model and samples");
   draw_model_card();
   ImGui::Separator();
   draw_samples();
   ImGui::End();
 
-  ImGui::SetNextWindowPos(ImVec2(S(600), S(20)), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(std::max(S(400), display.x - S(620)), S(420)), ImGuiCond_FirstUseEver);
+  next_window(kEmbeddings);
   ImGui::Begin("Embeddings");
   ImGui::TextUnformatted("projection:");
   ImGui::SameLine();
@@ -502,23 +524,21 @@ void Explorer::draw() {
   ImGui::SameLine();
   ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kTargetColour), "  # target");
   if (!colour_by_domain_) {  // the class legend
-    ImGui::SameLine();
-    ImGui::TextUnformatted("   classes:");
+    ImGui::TextUnformatted("classes:");
     for (int k = 0; k < static_cast<int>(samples_.images.classes.size()) && k < 10; ++k) {
       ImGui::SameLine();
       ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(class_colour(k)), "%s", samples_.images.classes[static_cast<std::size_t>(k)].c_str());
     }
   }
   const float w = (ImGui::GetContentRegionAvail().x - S(12)) / 2,
-              h = std::max(S(150), ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing());
-  draw_scatter("z_inv (domain-invariant): should cluster by class", inv_xy_, w, h);
+              h = std::max(S(150), ImGui::GetContentRegionAvail().y - 2 * ImGui::GetTextLineHeightWithSpacing() - S(4));
+  draw_scatter("z_inv, domain-invariant:\nshould cluster by class, domains mixed", inv_xy_, w, h);
   ImGui::SameLine(0, S(12));
-  draw_scatter("z_spe (domain-specific): should separate the domains", spe_xy_, w, h);
+  draw_scatter("z_spe, domain-specific:\nshould separate the domains", spe_xy_, w, h);
   ImGui::End();
 
   if (model_->config().pixel_decoder) {
-    ImGui::SetNextWindowPos(ImVec2(S(600), S(460)), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(S(420), std::max(S(300), display.y - S(480))), ImGuiCond_FirstUseEver);
+    next_window(kSwap);
     ImGui::Begin("Swap: content x style");
     draw_swap();
     ImGui::End();

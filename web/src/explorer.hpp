@@ -27,6 +27,12 @@ class Explorer {
   // Screen rectangle (ImGui pixels) of sample i's thumbnail in the grid, for tests.
   std::vector<float> thumbnail_rect(int i) const;
 
+  // The windows tile the canvas and are laid out again whenever its size changes; in between they
+  // can be moved. Call begin_frame() once per frame, then next_window(w) before each window.
+  enum Window { kIntro = 0, kCard = 1, kEmbeddings = 2, kSwap = 3 };
+  void begin_frame();
+  void next_window(Window w) const;
+
   // Sizes in the UI are multiplied by this (the device pixel ratio: ImGui works in device pixels).
   void set_ui_scale(float s) { scale_ = s; }
   // The bundles the page lists (names shown in the picker) and which one is loaded.
@@ -84,6 +90,8 @@ class Explorer {
   int ort_threads_ = 0;
   std::string ort_status_ = "not loaded";
   float scale_ = 1.f;
+  float last_w_ = 0, last_h_ = 0, last_scale_ = 0;
+  bool relayout_ = true;
   std::int64_t parameter_count_ = 0;  // values in the bundle
   std::vector<std::string> model_names_;
   int model_index_ = 0;

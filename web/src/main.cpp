@@ -101,11 +101,21 @@ void draw_schedule_plot(double progress) {
   dl->AddText(ImVec2(b.x - 150 * k, a.y + 4 * k + ImGui::GetFontSize()), IM_COL32(90, 180, 255, 255), "learning-rate factor");
 }
 
+// Milliseconds of work in frame() (ImGui, the explorer, GL calls), averaged over the last 60 frames.
+double g_frame_ms[60] = {0};
+double mean_frame_ms() {
+  const long n = std::min<long>(g_app.frames, 60);
+  double sum = 0;
+  for (long i = 0; i < n; ++i) sum += g_frame_ms[i];
+  return n ? sum / static_cast<double>(n) : 0.0;
+}
+
 void update_state_json() {
   nlohmann::json s = {
       {"version", dida::version()},
       {"build", dida::build_kind()},
       {"frames", g_app.frames},
+      {"frame_ms", mean_frame_ms()},
       {"clicks", g_app.clicks},
       {"progress", g_app.progress},
       {"grl_lambda", dida::grl_lambda(g_app.progress)},
@@ -153,6 +163,7 @@ void sync_canvas_size() {
 }
 
 void frame() {
+  const double t_start = emscripten_get_now();
   sync_canvas_size();
   glfwPollEvents();
   ImGui_ImplOpenGL3_NewFrame();
@@ -161,8 +172,8 @@ void frame() {
   ImGui::GetIO().DisplayFramebufferScale = ImVec2(1, 1);
   ImGui::NewFrame();
 
-  ImGui::SetNextWindowPos(ImVec2(20 * g_scale, 20 * g_scale), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(560 * g_scale, 260 * g_scale), ImGuiCond_FirstUseEver);
+  g_explorer.begin_frame();
+  g_explorer.next_window(dida::web::Explorer::kIntro);
   ImGui::Begin("dida");
   ImGui::Text("dida %s, core built for %s", dida::version(), dida::build_kind());
   ImGui::Separator();
@@ -190,6 +201,7 @@ void frame() {
   glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  g_frame_ms[g_app.frames % 60] = emscripten_get_now() - t_start;
   ++g_app.frames;
   update_state_json();
 }

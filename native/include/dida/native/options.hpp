@@ -27,6 +27,9 @@ struct TrainOptions {
   double pixel_rec_weight = 1.0;  // share of the pixel term inside L_rec (feature term weight 1)
   double mine_ma_rate = 0.01;     // MINE's moving average of the denominator
   double grl_gamma = 10.0;
+  // epochs at the start with the task loss only (and L_rec): the classifier learns before the
+  // adversarial terms act (see docs/RESULTS.md, syndigits -> mnist)
+  int warmup_epochs = 0;
   // optimisation
   std::string optimisation = "joint";  // joint | staged
   std::string optimizer = "adam";      // adam | sgd

@@ -1,0 +1,64 @@
+// The page's two engines and its model picker, in real Chromium: ONNX Runtime Web (loaded from the
+// site's own ort/ folder) gives the core's predictions within 1e-4, with and without cross-origin
+// isolation (without it ORT runs on one thread, as on any static host); picking another model loads it.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSite, openModel, screenshotPath, SITE } from './browser.mjs';
+
+const sites = [];
+after(async () => { for (const s of sites) await s.close(); });
+
+async function switchToOrt(page) {
+  const core = (await page.evaluate(() => window.dida.state())).explorer;
+  assert.equal(core.engine, 'core');
+  await page.evaluate(() => window.dida.setEngine('ort'));
+  await page.waitForFunction(() => window.dida.state().explorer.engine === 'ort' ||
+                                   window.dida.state().explorer.ort.status.startsWith('failed'), null, { timeout: 60000 });
+  const ort = (await page.evaluate(() => window.dida.state())).explorer;
+  assert.equal(ort.engine, 'ort', `ORT status: ${ort.ort.status}`);
+  return { core, ort };
+}
+
+for (const isolation of [true, false]) {
+  test(`ONNX Runtime Web predicts as the core, max |diff| < 1e-4 (${isolation ? 'cross-origin isolated' : 'plain static host'})`,
+       async () => {
+    const site = await openSite({ isolation, viewport: { width: 1400, height: 900 } });
+    sites.push(site);
+    await openModel(site);
+    assert.equal(await site.page.evaluate(() => self.crossOriginIsolated), isolation);
+    const { core, ort } = await switchToOrt(site.page);
+    assert.deepEqual(ort.predictions, core.predictions);
+    assert.ok(ort.engine_max_diff >= 0 && ort.engine_max_diff < 1e-4, `max diff ${ort.engine_max_diff}`);
+    assert.ok(ort.ort.ms > 0, 'ORT latency reported');
+    if (!isolation) assert.equal(ort.ort.threads, 1, 'single-threaded without isolation');
+    // Back to the core.
+    await site.page.evaluate(() => window.dida.setEngine('core'));
+    assert.equal((await site.page.evaluate(() => window.dida.state())).explorer.engine, 'core');
+    if (isolation) await site.page.screenshot({ path: screenshotPath('engines-ort.png') });
+    const urls = await site.page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.ok(urls.some((u) => u.endsWith('/ort/ort.wasm.min.js')), 'ORT script from the site');
+    assert.ok(urls.some((u) => u.endsWith('.wasm') && u.includes('/ort/')), 'ORT wasm from the site');
+    assert.deepEqual(site.consoleErrors, []);
+    assert.deepEqual(site.foreignRequests, []);
+  });
+}
+
+test('the model picker lists every shipped bundle and loads the one picked', async () => {
+  const site = await openSite({ viewport: { width: 1400, height: 900 } });
+  sites.push(site);
+  await openModel(site);
+  const index = JSON.parse(readFileSync(join(SITE, 'models/index.json'))).models;
+  const s = (await site.page.evaluate(() => window.dida.state())).explorer;
+  assert.equal(s.models.length, index.length);
+  assert.ok(index.length >= 3, `${index.length} models listed`);
+  const other = index.findIndex((m) => m.method !== s.method || m.source !== 'mnist');
+  assert.ok(other >= 0);
+  await site.page.evaluate((i) => window.dida.selectModel(i), other);
+  await site.page.waitForFunction((i) => window.dida.state().explorer.model_index === i, other, { timeout: 30000 });
+  const t = (await site.page.evaluate(() => window.dida.state())).explorer;
+  assert.equal(t.method, index[other].method);
+  assert.equal(await site.page.evaluate(() => window.dida.loadState()), `loaded ${index[other].path}`);
+  assert.deepEqual(site.consoleErrors, []);
+});

@@ -1,0 +1,82 @@
+// The bundles shipped in models/: each loads in the core and in onnxruntime-node, its ONNX file
+// matches the checksum recorded in config.json and card.json, and its accuracy on the page's sample
+// set matches its model card within TOLERANCE (one or two images of 100 may flip with the float
+// summation order of another machine; on the machine that wrote the card the figures are equal).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import ort from 'onnxruntime-node';
+import { readSafetensors, crc32 } from './safetensors.mjs';
+
+const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
+const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');
+const SITE = process.env.DIDA_SITE_DIR || join(ROOT, 'build/wasm/site');
+const MODELS = join(ROOT, 'models');
+const TOLERANCE = 0.02;
+const MAX_BUNDLE_BYTES = 1.5e6;
+
+const bundles = readdirSync(MODELS, { withFileTypes: true })
+  .filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+test('models/ ships every benchmark pair x {dida, dann, source-only}, and the site lists them', () => {
+  const pairs = ['mnist-mnistm', 'syndigits-mnist', 'optdigits-mnist', 'fashion-fashionm'];
+  const want = pairs.flatMap((p) => ['dida', 'dann', 'source-only'].map((m) => `${p}-${m}`)).sort();
+  assert.deepEqual(bundles, want);
+  const listed = JSON.parse(readFileSync(join(SITE, 'models/index.json'))).models.map((m) => m.name);
+  for (const b of bundles) assert.ok(listed.includes(b), `${b} not in the site's models/index.json`);
+});
+
+for (const name of bundles) {
+  test(`models/${name}: loads, checksum, accuracy as its card says`, async () => {
+    const dir = join(MODELS, name);
+    for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'README.md', 'card.json'])
+      assert.ok(existsSync(join(dir, f)), `${name}/${f} missing`);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
+    const onnx = readFileSync(join(dir, 'model.onnx'));
+    const sum = crc32(onnx).toString(16).padStart(8, '0');
+    assert.equal(config.onnx.crc32, sum, 'config.json checksum');
+    assert.equal(config.onnx.bytes, onnx.length);
+    assert.equal(card.onnx_crc32, sum, 'card.json checksum');
+    const bytes = ['config.json', 'model.safetensors', 'model.onnx'].reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+    assert.ok(bytes < MAX_BUNDLE_BYTES, `${name}: ${bytes} bytes`);
+
+    // The core (native) on the page's sample set.
+    const samplesFile = join(SITE, 'samples', `${card.source}-${card.target}.safetensors`);
+    const core = JSON.parse(execFileSync(DIDA, ['predict', dir, '--samples', samplesFile, '--json']).toString());
+    assert.equal(core.source_count, card.samples.source_count);
+    assert.equal(core.target_count, card.samples.target_count);
+    assert.ok(Math.abs(core.source_accuracy - card.samples.source_accuracy) <= TOLERANCE,
+              `source: ${core.source_accuracy} vs card ${card.samples.source_accuracy}`);
+    assert.ok(Math.abs(core.target_accuracy - card.samples.target_accuracy) <= TOLERANCE,
+              `target: ${core.target_accuracy} vs card ${card.samples.target_accuracy}`);
+
+    // onnxruntime-node on the same images predicts the same classes.
+    const s = readSafetensors(samplesFile);
+    const [n, h, w, c] = s.images.shape;
+    const x = new Float32Array(n * c * h * w);
+    for (let i = 0; i < n; i++)
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++)
+          for (let ch = 0; ch < c; ch++)
+            x[((i * c + ch) * h + y) * w + xx] = s.images.data[((i * h + y) * w + xx) * c + ch] / 127.5 - 1;
+    const session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
+    const t = new ort.Tensor('float32', x, [n, c, h, w]);
+    const out = await session.run({ input: t, style: t });
+    const k = out.probs.dims[1];
+    let differ = 0;
+    for (let i = 0; i < n; i++) {
+      const p = out.probs.data.subarray(i * k, (i + 1) * k);
+      if (p.indexOf(Math.max(...p)) !== core.predictions[i]) ++differ;
+    }
+    assert.equal(differ, 0, `${differ} of ${n} predictions differ between ONNX Runtime and the core`);
+
+    // The card's prose carries the same figures.
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    assert.ok(readme.includes(card.command), 'README.md shows the command');
+    assert.ok(readme.includes(`${(100 * card.eval.target_accuracy).toFixed(1)} %`), 'README.md shows the target accuracy');
+    assert.ok(readme.includes(`target ${(100 * card.samples.target_accuracy).toFixed(1)} % of ${card.samples.target_count}`));
+  });
+}
