@@ -2,11 +2,11 @@
 // Puts the models, sample sets and ONNX Runtime Web's files next to the built web app, so the site
 // folder is complete for any static host:
 //   SITE/models/<name>/{config.json, model.safetensors, model.onnx, README.md}, SITE/models/index.json
-//   SITE/samples/<source>-<target>.safetensors, SITE/ort/ (ONNX Runtime Web, wasm backend)
+//   SITE/samples/<source>-<target>.safetensors.gz, SITE/ort/ (ONNX Runtime Web, wasm backend)
 // usage: node scripts/build_site.mjs --site DIR [--dida PATH] [--models DIR] [--demo BUNDLE]
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PAIRS, pairName, writeSampleSet } from './site_lib.mjs';
+import { PAIRS, sampleFile, writeSampleSet } from './site_lib.mjs';
 
 const ORT_FILES = ['ort.wasm.min.js', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
 const BUNDLE_FILES = ['config.json', 'model.safetensors', 'model.onnx', 'README.md'];
@@ -34,7 +34,7 @@ function copyBundle(from, to) {
 function entry(name, label, config) {
   const data = config.data || {};
   return { name, label, path: `models/${name}`, method: config.method, source: data.source, target: data.target,
-           samples: `samples/${pairName(data.source, data.target)}.safetensors`,
+           samples: `samples/${sampleFile(data.source, data.target)}`,
            target_accuracy: config.metrics?.target_test_accuracy ?? null, onnx: Boolean(config.onnx) };
 }
 
@@ -68,7 +68,7 @@ function main() {
   }
   for (const pair of new Set(list.map((e) => `${e.source}:${e.target}`))) {
     const [s, t] = pair.split(':');
-    writeSampleSet(a.dida, s, t, join(samples, `${pairName(s, t)}.safetensors`));
+    writeSampleSet(a.dida, s, t, join(samples, sampleFile(s, t)));
   }
   writeFileSync(join(models, 'index.json'), JSON.stringify({ models: list }, null, 2) + '\n');
   const ortDir = join(a.site, 'ort'), ortSrc = resolve('node_modules/onnxruntime-web/dist');

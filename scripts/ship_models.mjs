@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PAIRS, SAMPLES_PER_DOMAIN, pairName, writeSampleSet } from './site_lib.mjs';
+import { PAIRS, SAMPLES_PER_DOMAIN, pairName, sampleFile, writeSampleSet } from './site_lib.mjs';
 
 const METHODS = ['dida', 'dann', 'source-only'];
 
@@ -103,20 +103,39 @@ function run(cmd, args, opts = {}) {
   return r.stdout;
 }
 
+const samplesCommand = (source, target) =>
+  `dida data samples --source ${source} --target ${target} --n ${SAMPLES_PER_DOMAIN} --out ${sampleFile(source, target)}`;
+
+// Accuracy per domain on the page's sample set, by the core (`dida predict --samples`).
+function sampleFigures(dida, bundle, samples) {
+  const r = JSON.parse(run(dida, ['predict', bundle, '--samples', samples, '--json'], { capture: true }));
+  delete r.predictions;
+  r.samples = samples;
+  return r;
+}
+
 function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.help) {
     console.log('usage: node scripts/ship_models.mjs [--pairs S:T,...] [--methods M,...] [--seed N] [--out DIR]\n' +
                 '                                   [--config FILE] [--dida PATH] [--cards-only] [-- extra train flags]\n' +
-                '--cards-only rewrites each README.md from its card.json without training.\n' +
+                '--cards-only recomputes the sample-set figures and rewrites the cards, without training.\n' +
                 'Trains, exports and writes a model card for each pair x method into DIR/<source>-<target>-<method>/.');
     return;
   }
   if (a.cardsOnly) {
-    for (const p of a.pairs) for (const method of a.methods) {
+    for (const p of a.pairs) {
       const [source, target] = p.split(':');
-      const dir = join(a.out, `${pairName(source, target)}-${method}`);
-      writeFileSync(join(dir, 'README.md'), renderCard(JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'))));
+      const samples = join('build', 'samples', sampleFile(source, target));
+      writeSampleSet(a.dida, source, target, samples);
+      for (const method of a.methods) {
+        const dir = join(a.out, `${pairName(source, target)}-${method}`);
+        const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
+        card.samples = sampleFigures(a.dida, dir, samples);
+        card.samples_command = samplesCommand(source, target);
+        writeFileSync(join(dir, 'card.json'), JSON.stringify(card, null, 2) + '\n');
+        writeFileSync(join(dir, 'README.md'), renderCard(card));
+      }
     }
     return;
   }
@@ -127,7 +146,7 @@ function main() {
   let k = 0;
   for (const p of a.pairs) {
     const [source, target] = p.split(':');
-    const samples = join('build', 'samples', `${pairName(source, target)}.safetensors`);
+    const samples = join('build', 'samples', sampleFile(source, target));
     writeSampleSet(a.dida, source, target, samples);
     for (const method of a.methods) {
       ++k;
@@ -143,9 +162,7 @@ function main() {
       for (const f of ['config.json', 'model.safetensors']) cpSync(join(runDir, 'bundle', f), join(out, f));
       run(a.dida, ['export', out]);
       const evalJson = JSON.parse(run(a.dida, ['eval', out, '--json'], { capture: true }));
-      const sampleJson = JSON.parse(run(a.dida, ['predict', out, '--samples', samples, '--json'], { capture: true }));
-      delete sampleJson.predictions;
-      sampleJson.samples = samples;
+      const sampleJson = sampleFigures(a.dida, out, samples);
       const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
       const files = {};
       for (const f of ['config.json', 'model.safetensors', 'model.onnx']) files[f] = statSync(join(out, f)).size;
@@ -154,7 +171,7 @@ function main() {
         config_file: a.config,
         command: `dida ${trainArgs.join(' ')}`,
         export_command: `dida export ${out}`,
-        samples_command: `dida data samples --source ${source} --target ${target} --n ${SAMPLES_PER_DOMAIN} --out FILE`,
+        samples_command: samplesCommand(source, target),
         machine: `${cpu[0]?.model?.trim() || 'unknown CPU'}, ${config.training.threads} threads used (of ${cpu.length}), ` +
                  `${config.training.device}, ${os.platform()} ${os.arch()}`,
         train_seconds: config.training.seconds_this_session, images_per_s: config.training.images_per_s,

@@ -11,8 +11,10 @@ export const PAIRS = [
   { source: 'optdigits', target: 'mnist' },
   { source: 'fashion', target: 'fashionm' },
 ];
-// Held-out images per domain in a page's sample set (source-val and target-test; default data seed).
-export const SAMPLES_PER_DOMAIN = 100;
+// Held-out images per domain in a page's sample set (source-val and target-test; default data seed),
+// written gzip-compressed (about half the bytes).
+export const SAMPLES_PER_DOMAIN = 200;
+export const sampleFile = (source, target) => `${pairName(source, target)}.safetensors.gz`;
 
 export const pairName = (source, target) => `${source}-${target}`;
 

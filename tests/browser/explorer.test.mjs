@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { gunzipSync } from 'node:zlib';
 import { openSite, openModel, click, pixelStats, screenshotPath, ROOT, SITE, TEST_MODEL } from './browser.mjs';
 
 const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');
@@ -20,7 +21,8 @@ after(async () => { if (site) await site.close(); });
 
 function sampleImage(k) {
   const entry = JSON.parse(readFileSync(join(SITE, 'models/index.json'))).models.find((m) => m.name === TEST_MODEL);
-  const buf = readFileSync(join(SITE, entry.samples));
+  const raw = readFileSync(join(SITE, entry.samples));
+  const buf = entry.samples.endsWith('.gz') ? gunzipSync(raw) : raw;
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString());
   const [N, H, W, C] = header.images.shape;

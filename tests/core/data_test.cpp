@@ -272,6 +272,17 @@ TEST(Data, SampleSetRoundTripAndBadFiles) {
   EXPECT_EQ(s.images.labels[5], a.target_test.labels[1]);
   EXPECT_EQ(s.source, "mnist");
   EXPECT_EQ(s.images.classes.size(), 10u);
+  // Written gzip-compressed when the name ends in .gz, read back the same.
+  write_sample_set(a, 4, dir.path("s.safetensors.gz"));
+  const auto gz = read_file_bytes(dir.path("s.safetensors.gz"));
+  EXPECT_TRUE(is_gzip(gz));
+  const SampleSet z = read_sample_set(gz, "s.safetensors.gz");
+  EXPECT_EQ(z.images.pixels, s.images.pixels);
+  EXPECT_EQ(z.domains, s.domains);
+  EXPECT_EQ(z.images.labels, s.images.labels);
+  auto cut = gz;
+  cut.resize(cut.size() / 2);
+  EXPECT_NE(error_of([&] { read_sample_set(cut, "cut.safetensors.gz"); }).find("cut.safetensors.gz"), std::string::npos);
   // Another safetensors file is not a sample set.
   SafeTensorsWriter w;
   w.add_f32("x", {1}, {1.f});

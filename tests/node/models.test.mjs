@@ -1,6 +1,6 @@
 // The bundles shipped in models/: each loads in the core and in onnxruntime-node, its ONNX file
 // matches the checksum recorded in config.json and card.json, and its accuracy on the page's sample
-// set matches its model card within TOLERANCE (one or two images of 100 may flip with the float
+// set matches its model card within TOLERANCE (a few images of 200 may flip with the float
 // summation order of another machine; on the machine that wrote the card the figures are equal).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');
 const SITE = process.env.DIDA_SITE_DIR || join(ROOT, 'build/wasm/site');
 const MODELS = join(ROOT, 'models');
-const TOLERANCE = 0.02;
+const TOLERANCE = 0.015;
 const MAX_BUNDLE_BYTES = 1.5e6;
 
 const bundles = readdirSync(MODELS, { withFileTypes: true })
@@ -44,7 +44,7 @@ for (const name of bundles) {
     assert.ok(bytes < MAX_BUNDLE_BYTES, `${name}: ${bytes} bytes`);
 
     // The core (native) on the page's sample set.
-    const samplesFile = join(SITE, 'samples', `${card.source}-${card.target}.safetensors`);
+    const samplesFile = join(SITE, 'samples', `${card.source}-${card.target}.safetensors.gz`);
     const core = JSON.parse(execFileSync(DIDA, ['predict', dir, '--samples', samplesFile, '--json']).toString());
     assert.equal(core.source_count, card.samples.source_count);
     assert.equal(core.target_count, card.samples.target_count);

@@ -1,8 +1,10 @@
 // Reading safetensors files in JavaScript (F32, U8 and I64 tensors), for tests that compare engines.
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 
 export function readSafetensors(path) {
-  const buf = readFileSync(path);
+  const raw = readFileSync(path);
+  const buf = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;  // .safetensors.gz
   const n = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + n).toString());
   const out = {};

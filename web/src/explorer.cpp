@@ -51,6 +51,8 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
     }
     model_ = std::move(model);
     samples_ = std::move(s);
+    for (int dom = 0; dom < 2; ++dom) domain_items_[dom].clear();
+    for (int i = 0; i < n; ++i) domain_items_[samples_.domains[static_cast<std::size_t>(i)] ? 1 : 0].push_back(i);
     selected_ = -1;
     engine_ = kCore;
     apply_engine();
@@ -357,40 +359,51 @@ void Explorer::draw_model_card() {
 
 void Explorer::draw_samples() {
   const Domain& d = samples_.images;
-  const float cell = S(40.f);
-  const int per_row = std::max(1, static_cast<int>((ImGui::GetContentRegionAvail().x) / (cell + S(4))));
+  const float cell = S(40.f), gap = S(4.f);
+  const int per_row = std::max(1, static_cast<int>((ImGui::GetContentRegionAvail().x + gap) / (cell + gap)));
   thumb_rects_.assign(static_cast<std::size_t>(d.size()), {});
   const float aw = static_cast<float>(atlas_cols_ * d.width);
   const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  auto draw_one = [&](int i) {
+    const ImVec2 uv0((i % atlas_cols_) * d.width / aw, (i / atlas_cols_) * d.height / ah);
+    const ImVec2 uv1(uv0.x + d.width / aw, uv0.y + d.height / ah);
+    ImGui::PushID(i);
+    ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(cell, cell), uv0, uv1);
+    const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    thumb_rects_[static_cast<std::size_t>(i)] = {a.x, a.y, b.x - a.x, b.y - a.y};
+    if (ImGui::IsItemClicked()) selected_ = i;
+    const int predicted = predicted_[static_cast<std::size_t>(i)];
+    const bool wrong = predicted != d.labels[static_cast<std::size_t>(i)];
+    if (wrong) dl->AddRect(a, b, IM_COL32(255, 60, 60, 255), 0, 0, S(2.f));
+    if (i == selected_) dl->AddRect(ImVec2(a.x - S(2), a.y - S(2)), ImVec2(b.x + S(2), b.y + S(2)), IM_COL32(255, 255, 255, 255), 0, 0, S(2.f));
+    const char* label = d.classes[static_cast<std::size_t>(predicted)].c_str();
+    dl->AddText(ImVec2(a.x + S(2), b.y - ImGui::GetFontSize() - S(1)), wrong ? IM_COL32(255, 90, 90, 255) : IM_COL32(120, 255, 120, 255), label);
+    if (ImGui::IsItemHovered()) {
+      ImGui::BeginTooltip();
+      ImGui::Text("true %s, predicted %s (%.0f %%)", d.classes[static_cast<std::size_t>(d.labels[static_cast<std::size_t>(i)])].c_str(),
+                  label, 100 * confidence_[static_cast<std::size_t>(i)]);
+      ImGui::EndTooltip();
+    }
+    ImGui::PopID();
+  };
   for (int dom = 0; dom < 2; ++dom) {
     ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(dom ? kTargetColour : kSourceColour), "%s: %s",
                        dom ? "target" : "source", dom ? samples_.target.c_str() : samples_.source.c_str());
-    int k = 0;
-    for (int i = 0; i < d.size(); ++i) {
-      if (samples_.domains[static_cast<std::size_t>(i)] != dom) continue;
-      if (k % per_row) ImGui::SameLine(0, S(4));
-      ++k;
-      const ImVec2 uv0((i % atlas_cols_) * d.width / aw, (i / atlas_cols_) * d.height / ah);
-      const ImVec2 uv1(uv0.x + d.width / aw, uv0.y + d.height / ah);
-      ImGui::PushID(i);
-      ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(cell, cell), uv0, uv1);
-      const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-      thumb_rects_[static_cast<std::size_t>(i)] = {a.x, a.y, b.x - a.x, b.y - a.y};
-      if (ImGui::IsItemClicked()) selected_ = i;
-      const bool wrong = predicted_[static_cast<std::size_t>(i)] != d.labels[static_cast<std::size_t>(i)];
-      ImDrawList* dl = ImGui::GetWindowDrawList();
-      if (wrong) dl->AddRect(a, b, IM_COL32(255, 60, 60, 255), 0, 0, S(2.f));
-      if (i == selected_) dl->AddRect(ImVec2(a.x - S(2), a.y - S(2)), ImVec2(b.x + S(2), b.y + S(2)), IM_COL32(255, 255, 255, 255), 0, 0, S(2.f));
-      char label[32];
-      std::snprintf(label, sizeof label, "%s", d.classes[static_cast<std::size_t>(predicted_[static_cast<std::size_t>(i)])].c_str());
-      dl->AddText(ImVec2(a.x + S(2), b.y - ImGui::GetFontSize() - S(1)), wrong ? IM_COL32(255, 90, 90, 255) : IM_COL32(120, 255, 120, 255), label);
-      if (ImGui::IsItemHovered()) {
-        ImGui::BeginTooltip();
-        ImGui::Text("true %s, predicted %s (%.0f %%)", d.classes[static_cast<std::size_t>(d.labels[static_cast<std::size_t>(i)])].c_str(),
-                    label, 100 * confidence_[static_cast<std::size_t>(i)]);
-        ImGui::EndTooltip();
+    const std::vector<int>& items = domain_items_[dom];
+    const int rows = (static_cast<int>(items.size()) + per_row - 1) / per_row;
+    // Only the rows in view are laid out: thousands of samples stay cheap.
+    ImGuiListClipper clipper;
+    clipper.Begin(rows, cell + ImGui::GetStyle().ItemSpacing.y);
+    while (clipper.Step()) {
+      for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
+        for (int c = 0; c < per_row; ++c) {
+          const std::size_t k = static_cast<std::size_t>(r * per_row + c);
+          if (k >= items.size()) break;
+          if (c) ImGui::SameLine(0, gap);
+          draw_one(items[k]);
+        }
       }
-      ImGui::PopID();
     }
   }
 }
@@ -418,15 +431,20 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   int nearest = -1;
   float best = S(6.f) * S(6.f);
+  const bool hovered = ImGui::IsItemHovered();
+  // Points without anti-aliased fringes: a third of the vertices, so thousands of points stay cheap.
+  const ImDrawListFlags flags = dl->Flags;
+  dl->Flags &= ~ImDrawListFlags_AntiAliasedFill;
   for (int i = 0; i < n; ++i) {
     const ImVec2 q = at(i);
     const int dom = samples_.domains[static_cast<std::size_t>(i)];
     const ImU32 col = colour_by_domain_ ? (dom ? kTargetColour : kSourceColour) : class_colour(samples_.images.labels[static_cast<std::size_t>(i)]);
     if (dom) dl->AddRectFilled(ImVec2(q.x - S(2.5f), q.y - S(2.5f)), ImVec2(q.x + S(2.5f), q.y + S(2.5f)), col);
-    else dl->AddCircleFilled(q, S(3.f), col);
+    else dl->AddNgonFilled(q, S(3.f), col, 8);
     const float dd = (q.x - mouse.x) * (q.x - mouse.x) + (q.y - mouse.y) * (q.y - mouse.y);
-    if (ImGui::IsItemHovered() && dd < best) best = dd, nearest = i;
+    if (hovered && dd < best) best = dd, nearest = i;
   }
+  dl->Flags = flags;
   if (selected_ >= 0 && selected_ < n) dl->AddCircle(at(selected_), S(7.f), IM_COL32(255, 255, 255, 255), 0, S(2.f));
   dl->AddText(ImVec2(p0.x + S(4), p1.y - ImGui::GetFontSize() - S(2)), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 1" : "PC 1");
   dl->AddText(ImVec2(p0.x + S(4), p0.y + S(2)), IM_COL32(150, 150, 160, 255), use_tsne_ ? "t-SNE 2" : "PC 2");

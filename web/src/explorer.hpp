@@ -70,6 +70,7 @@ class Explorer {
   std::unique_ptr<Model> model_;
   SampleSet samples_;
   std::vector<int> predicted_;
+  std::vector<int> domain_items_[2];  // sample indices of each domain, in order
   std::vector<float> confidence_;
   std::vector<float> inv_xy_, spe_xy_;  // n x 2, what the plots show
   std::vector<float> inv_pca_, spe_pca_, inv_feat_, spe_feat_;

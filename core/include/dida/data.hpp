@@ -113,7 +113,8 @@ Image pair_grid(const DomainPair& pair, int n);
 
 // The page's sample set: up to n held-out images per domain (source-val, target-test) with labels,
 // in one safetensors file: "images" U8 [N, H, W, C], "labels" I64 [N], "domains" I64 [N]
-// (0 source, 1 target); metadata: source, target, seed, classes (JSON).
+// (0 source, 1 target); metadata: source, target, seed, classes (JSON). A path ending in .gz is
+// written gzip-compressed; read_sample_set reads both.
 void write_sample_set(const DomainPair& pair, int n, const std::string& path);
 struct SampleSet {
   Domain images;                   // labels as in the file
