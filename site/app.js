@@ -39,16 +39,28 @@
   // models/index.json: { models: [{ name, label, path, samples, ... }] }. ?model=NAME picks one.
   let index = { models: [] };
   let current = -1, loadState = 'none', firstPredictionMs = null;
-  const sampleCache = new Map();
+  const params = new URLSearchParams(location.search);
+  // Files by URL, fetched once. The index, the first model and its samples are requested at once,
+  // while the wasm module is still compiling.
+  const files = new Map();
+  const getBytes = (url) => {
+    if (!files.has(url)) {
+      const p = fetchBytes(url);
+      p.catch(() => {});  // reported when awaited, not as an unhandled rejection
+      files.set(url, p);
+    }
+    return files.get(url);
+  };
+  const firstModelIndex = (idx) => Math.max(0, idx.models.findIndex((m) => m.name === params.get('model')));
+  const bundleUrls = (m) => [`${m.path}/config.json`, `${m.path}/model.safetensors`, params.get('samples') || m.samples || index.samples];
+  const indexRequest = fetch('models/index.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  indexRequest.then((idx) => { if (idx?.models?.length) bundleUrls(idx.models[firstModelIndex(idx)]).forEach(getBytes); });
   async function start() {
-    const r = await fetch('models/index.json');
-    if (!r.ok) { loadState = 'no model shipped'; return; }
-    index = await r.json();
-    if (!index.models || index.models.length === 0) { loadState = 'no model shipped'; return; }
-    const wanted = new URLSearchParams(location.search).get('model');
-    const i = Math.max(0, index.models.findIndex((m) => m.name === wanted));
-    await selectModel(i);
-    if (new URLSearchParams(location.search).get('engine') === 'ort') await setEngine('ort');
+    const idx = await indexRequest;
+    if (!idx || !idx.models || idx.models.length === 0) { loadState = 'no model shipped'; return; }
+    index = idx;
+    await selectModel(firstModelIndex(index));
+    if (params.get('engine') === 'ort') await setEngine('ort');
   }
 
   async function selectModel(i) {
@@ -56,10 +68,7 @@
     if (!m) throw new Error(`no model ${i}`);
     loadState = 'loading ' + m.path;
     // ?samples=URL: another sample set (same image size) for every model, e.g. a larger one.
-    const samplesUrl = new URLSearchParams(location.search).get('samples') || m.samples || index.samples;
-    if (!sampleCache.has(samplesUrl)) sampleCache.set(samplesUrl, fetchBytes(samplesUrl));
-    const [config, weights, samples] = await Promise.all([
-      fetchBytes(`${m.path}/config.json`), fetchBytes(`${m.path}/model.safetensors`), sampleCache.get(samplesUrl)]);
+    const [config, weights, samples] = await Promise.all(bundleUrls(m).map(getBytes));
     const pc = copyIn(config), pw = copyIn(weights), ps = copyIn(samples);
     const err = withString(m.path, (po) =>
       M().UTF8ToString(M()._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po)));
@@ -68,6 +77,12 @@
     current = i;
     if (firstPredictionMs === null) firstPredictionMs = performance.now();  // since navigation start
     withString(JSON.stringify(index.models.map((x) => x.label || x.name)), (p) => M()._dida_set_models(p, i));
+    loadState = 'predicting with ' + m.path;
+    // The core predicts the rest a chunk per frame; the plots and the swap grid follow.
+    await new Promise((resolve) => {
+      const poll = () => (window.dida.state().explorer?.core_ready ? resolve() : requestAnimationFrame(poll));
+      poll();
+    });
     loadState = 'loaded ' + m.path;
     if (engine === 'ort') await runOrt();
   }

@@ -35,11 +35,7 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
              std::to_string(c.image_size) + "x" + std::to_string(c.in_channels);
     const int n = s.images.size();
     input_ = pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels);
-    const double t0 = emscripten_get_now();
-    const auto out = model->forward(input_);
-    core_.ms = emscripten_get_now() - t0;
-    core_.probs = out.probs.data, core_.z_inv = out.z_inv.data, core_.z_spe = out.z_spe.data;
-    core_.ready = true;
+    core_ = EngineOutputs{};
     ort_ = EngineOutputs{};
     engine_max_diff_ = -1;
     ort_status_ = "not run on this model";
@@ -55,18 +51,48 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
     for (int i = 0; i < n; ++i) domain_items_[samples_.domains[static_cast<std::size_t>(i)] ? 1 : 0].push_back(i);
     selected_ = -1;
     engine_ = kCore;
-    apply_engine();
+    predicted_.assign(static_cast<std::size_t>(n), -1);
+    confidence_.assign(static_cast<std::size_t>(n), 0.f);
+    inv_xy_.clear(), spe_xy_.clear();
+    tsne_inv_.reset(), tsne_spe_.reset();
     build_atlas();
     swap_rows_.clear(), swap_cols_.clear();
     for (int i = 0; i < n; ++i) {
       auto& v = samples_.domains[static_cast<std::size_t>(i)] == 0 ? swap_rows_ : swap_cols_;
       if (v.size() < 4) v.push_back(i);
     }
-    if (model_->config().pixel_decoder) compute_swap();
+    swap_pixels_.clear();
+    predicted_count_ = 0;
+    accuracy_[0] = accuracy_[1] = 0;
+    predict_next(kFirstChunk);  // the first predictions at once, the rest a chunk per frame
     return "";
   } catch (const std::exception& e) {
     return e.what();
   }
+}
+
+void Explorer::predict_next(int count) {
+  if (!model_ || core_.ready) return;
+  const int n = input_.n, begin = predicted_count_, end = std::min(n, begin + count);
+  Tensor4 x(end - begin, input_.c, input_.h, input_.w);
+  std::copy_n(input_.item(begin), x.data.size(), x.data.data());
+  const double t0 = emscripten_get_now();
+  const auto out = model_->forward(x);
+  core_.ms += emscripten_get_now() - t0;
+  core_.probs.insert(core_.probs.end(), out.probs.data.begin(), out.probs.data.end());
+  core_.z_inv.insert(core_.z_inv.end(), out.z_inv.data.begin(), out.z_inv.data.end());
+  core_.z_spe.insert(core_.z_spe.end(), out.z_spe.data.begin(), out.z_spe.data.end());
+  for (int i = begin; i < end; ++i) {
+    const float* p = out.probs.row(i - begin);
+    const int best = static_cast<int>(std::max_element(p, p + out.probs.d) - p);
+    predicted_[static_cast<std::size_t>(i)] = best;
+    confidence_[static_cast<std::size_t>(i)] = p[best];
+  }
+  predicted_count_ = end;
+  if (end < n) return;
+  core_.ready = true;
+  apply_engine();
+  if (model_->config().pixel_decoder) compute_swap();
 }
 
 void Explorer::apply_engine() {
@@ -162,6 +188,10 @@ void Explorer::draw_engines() {
     emscripten_run_script("window.dida && window.dida.setEngine('ort')");
   }
   const int n = samples_.images.size();
+  if (!core_.ready) {
+    ImGui::Text("core (wasm): predicting, %d of %d images", predicted_count_, n);
+    return;
+  }
   ImGui::Text("core (wasm): %d images in %.1f ms", n, core_.ms);
   if (ort_.ready) {
     ImGui::Text("ONNX Runtime Web: %d images in %.1f ms (%d thread%s)", n, ort_.ms, ort_threads_, ort_threads_ == 1 ? "" : "s");
@@ -229,7 +259,7 @@ void Explorer::compute_swap() {
 void Explorer::draw_swap() {
   const Domain& d = samples_.images;
   const int r = static_cast<int>(swap_rows_.size()), c = static_cast<int>(swap_cols_.size());
-  if (!swap_texture_ || r == 0 || c == 0) return;
+  if (!swap_texture_ || swap_pixels_.empty() || r == 0 || c == 0) return;
   const float cell = S(56.f);
   const float aw = static_cast<float>(atlas_cols_ * d.width);
   const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
@@ -299,6 +329,8 @@ nlohmann::json Explorer::state() const {
           {"source_accuracy", accuracy_[0]},
           {"target_accuracy", accuracy_[1]},
           {"forward_ms", core_.ms},
+          {"predicted", predicted_count_},
+          {"core_ready", core_.ready},
           {"engine", engine_ == kOrt ? "ort" : "core"},
           {"input_shape", {input_.n, input_.c, input_.h, input_.w}},
           {"ort", {{"status", ort_status_}, {"ready", ort_.ready}, {"ms", ort_.ms}, {"threads", ort_threads_}}},
@@ -352,8 +384,9 @@ void Explorer::draw_model_card() {
                 training.value("device", "?").c_str(), training.value("threads", 0), training.value("images_per_s", 0.0));
   ImGui::Text("network: width %d, %s pooling, %s, %lld values", c.width, c.pool.c_str(), c.variant.c_str(),
               static_cast<long long>(parameter_count_));
-  ImGui::Text("on these %d samples: source %.1f %%, target %.1f %%", samples_.images.size(), 100 * accuracy_[0],
-              100 * accuracy_[1]);
+  if (core_.ready)
+    ImGui::Text("on these %d samples: source %.1f %%, target %.1f %%", samples_.images.size(), 100 * accuracy_[0],
+                100 * accuracy_[1]);
   draw_engines();
 }
 
@@ -374,6 +407,10 @@ void Explorer::draw_samples() {
     thumb_rects_[static_cast<std::size_t>(i)] = {a.x, a.y, b.x - a.x, b.y - a.y};
     if (ImGui::IsItemClicked()) selected_ = i;
     const int predicted = predicted_[static_cast<std::size_t>(i)];
+    if (predicted < 0) {  // not predicted yet
+      ImGui::PopID();
+      return;
+    }
     const bool wrong = predicted != d.labels[static_cast<std::size_t>(i)];
     if (wrong) dl->AddRect(a, b, IM_COL32(255, 60, 60, 255), 0, 0, S(2.f));
     if (i == selected_) dl->AddRect(ImVec2(a.x - S(2), a.y - S(2)), ImVec2(b.x + S(2), b.y + S(2)), IM_COL32(255, 255, 255, 255), 0, 0, S(2.f));
@@ -466,7 +503,7 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
 }
 
 void Explorer::set_projection(bool tsne) {
-  if (!model_) return;
+  if (!model_ || !core_.ready) return;
   use_tsne_ = tsne;
   if (!tsne) {
     inv_xy_ = inv_pca_, spe_xy_ = spe_pca_;
@@ -506,6 +543,7 @@ void Explorer::next_window(Window which) const {
 
 void Explorer::draw() {
   if (!model_) return;
+  if (!core_.ready) predict_next(kChunk);
   next_window(kCard);
   ImGui::Begin("Model and samples");
   draw_model_card();

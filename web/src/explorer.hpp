@@ -20,6 +20,7 @@ class Explorer {
   std::string load(const std::string& config_text, std::vector<std::uint8_t> weights,
                    const std::vector<std::uint8_t>& samples, const std::string& origin);
   bool loaded() const { return model_ != nullptr; }
+  bool predicted_all() const { return core_.ready; }
   void draw();  // the ImGui windows
   nlohmann::json state() const;
   // "pca" or "tsne" (t-SNE starts, a few iterations per frame).
@@ -57,7 +58,12 @@ class Explorer {
   void draw_swap();
   void draw_scatter(const char* title, const std::vector<float>& xy, float width, float height);
   void draw_engines();
-  void apply_engine();  // predictions, accuracies and projections from the chosen engine's outputs
+  void apply_engine();
+  // The core predicts the samples in chunks: the first at load, then one per frame, so the first
+  // predictions show at once and the page stays responsive; plots and swaps follow when all are in.
+  static constexpr int kFirstChunk = 32, kChunk = 64;
+  void predict_next(int count);
+  int predicted_count_ = 0;  // predictions, accuracies and projections from the chosen engine's outputs
   float S(float v) const { return v * scale_; }
 
   // One engine's outputs on all samples.

@@ -103,10 +103,12 @@ void draw_schedule_plot(double progress) {
 
 // Milliseconds of work in frame() (ImGui, the explorer, GL calls), averaged over the last 60 frames.
 double g_frame_ms[60] = {0};
-double mean_frame_ms() {
+double g_render_ms[60] = {0};  // of which: handing the draw lists to WebGL
+int g_vertices = 0;      // vertices drawn (last frame)
+double mean_of_last(const double* ms) {
   const long n = std::min<long>(g_app.frames, 60);
   double sum = 0;
-  for (long i = 0; i < n; ++i) sum += g_frame_ms[i];
+  for (long i = 0; i < n; ++i) sum += ms[i];
   return n ? sum / static_cast<double>(n) : 0.0;
 }
 
@@ -115,7 +117,9 @@ void update_state_json() {
       {"version", dida::version()},
       {"build", dida::build_kind()},
       {"frames", g_app.frames},
-      {"frame_ms", mean_frame_ms()},
+      {"frame_ms", mean_of_last(g_frame_ms)},
+      {"render_ms", mean_of_last(g_render_ms)},
+      {"vertices", g_vertices},
       {"clicks", g_app.clicks},
       {"progress", g_app.progress},
       {"grl_lambda", dida::grl_lambda(g_app.progress)},
@@ -197,11 +201,15 @@ void frame() {
   g_explorer.draw();
 
   ImGui::Render();
+  const double t_render = emscripten_get_now();
   glViewport(0, 0, g_canvas_w, g_canvas_h);
   glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
   g_frame_ms[g_app.frames % 60] = emscripten_get_now() - t_start;
+  g_render_ms[g_app.frames % 60] = emscripten_get_now() - t_render;
+  const ImDrawData* dd = ImGui::GetDrawData();
+  g_vertices = dd ? dd->TotalVtxCount : 0;
   ++g_app.frames;
   update_state_json();
 }
