@@ -59,7 +59,7 @@ train-demo: native
 	  $(NATIVE_DIR)/bin/dida train --resume $(DEMO_RUN) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
 	else \
 	  rm -rf $(DEMO_RUN); \
-	  echo "demo: training the default model (mnist -> mnistm, dida; a few minutes on 2 cores)"; \
+	  echo "demo: training the default model (mnist -> mnistm, dida; about a minute on 2 cores)"; \
 	  $(NATIVE_DIR)/bin/dida train --config configs/small.toml --source mnist --target mnistm --method dida --seed 1 \
 	    --out $(DEMO_RUN) $(DIDA_DEMO_TRAIN_FLAGS) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
 	fi
@@ -83,10 +83,7 @@ test: build
 demo: native wasm
 	@$(MAKE) --no-print-directory train-demo
 	@$(MAKE) --no-print-directory site
-	@node -e 'const c = require("./$(DEMO_BUNDLE)/config.json"), m = c.metrics || {}; \
-	  console.log(`demo: model $${c.data.source} -> $${c.data.target} ($${c.method}): target-test ` + \
-	  `$${(100 * m.target_test_accuracy).toFixed(1)} %, source-val $${(100 * m.source_val_accuracy).toFixed(1)} % ` + \
-	  `(dida eval $(DEMO_BUNDLE) for more)`)'
+	@node scripts/model_summary.mjs $(DEMO_BUNDLE)
 	@exec node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
 
 serve:

@@ -46,6 +46,7 @@ function startDemo(port, extraEnv = {}) {
 }
 
 async function stopDemo(demo, port) {
+  if (demo.child.exitCode !== null || demo.child.signalCode !== null) return;  // already gone (its error is reported)
   process.kill(-demo.child.pid, 'SIGINT');  // Ctrl-C reaches the whole foreground process group
   const result = await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r(null), 15000))]);
   assert.ok(result, 'make demo did not stop within 15 s of Ctrl-C');

@@ -243,6 +243,31 @@ TEST(Training, ASmallRunRaisesSourceAccuracy) {
   EXPECT_NEAR(accuracy(*b.net, images_to_tensor(pair.source_val), labels_to_tensor(pair.source_val), torch::kCPU), after, 1e-12);
 }
 
+TEST(Training, WarmupEpochsTrainTheTaskAndReconstructionOnly) {
+  TempDir dir("warmup");
+  TrainOptions o = tiny(dir.path("run"));
+  o.method = "dida";
+  o.epochs = 3;
+  o.iters_per_epoch = 4;
+  o.warmup_epochs = 2;
+  ASSERT_EQ(run_training(o, false), kTrainDone);
+  std::ifstream log(o.out + "/log.jsonl");
+  std::vector<nlohmann::json> epochs;
+  for (std::string line; std::getline(log, line);) epochs.push_back(nlohmann::json::parse(line)["losses"]);
+  ASSERT_EQ(epochs.size(), 3u);
+  for (int e = 0; e < 2; ++e) {  // warm-up: no adversarial, domain or MI term; the task and L_rec run
+    EXPECT_EQ(epochs[static_cast<std::size_t>(e)]["adv"].get<double>(), 0.0) << "epoch " << e + 1;
+    EXPECT_EQ(epochs[static_cast<std::size_t>(e)]["dom"].get<double>(), 0.0) << "epoch " << e + 1;
+    EXPECT_EQ(epochs[static_cast<std::size_t>(e)]["mi"].get<double>(), 0.0) << "epoch " << e + 1;
+    EXPECT_GT(epochs[static_cast<std::size_t>(e)]["task"].get<double>(), 0.0);
+    EXPECT_GT(epochs[static_cast<std::size_t>(e)]["rec"].get<double>(), 0.0);
+  }
+  EXPECT_GT(epochs[2]["adv"].get<double>(), 0.0);  // then every term
+  EXPECT_GT(epochs[2]["dom"].get<double>(), 0.0);
+  EXPECT_NE(epochs[2]["mi"].get<double>(), 0.0);
+  EXPECT_EQ(load_bundle(o.out).card["training"]["options"]["warmup_epochs"].get<int>(), 2);
+}
+
 TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
   TempDir dir("resume");
   for (const char* optimisation : {"joint", "staged"}) {
