@@ -52,7 +52,9 @@
     return files.get(url);
   };
   const firstModelIndex = (idx) => Math.max(0, idx.models.findIndex((m) => m.name === params.get('model')));
-  const bundleUrls = (m) => [`${m.path}/config.json`, `${m.path}/model.safetensors`, params.get('samples') || m.samples || index.samples];
+  let droppedSamples = null;  // a sample set dropped on the page: used for every model from then on
+  const bundleUrls = (m) => [`${m.path}/config.json`, `${m.path}/model.safetensors`,
+                             m.ownSamples || droppedSamples || params.get('samples') || m.samples || index.samples];
   const indexRequest = fetch('models/index.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
   indexRequest.then((idx) => { if (idx?.models?.length) bundleUrls(idx.models[firstModelIndex(idx)]).forEach(getBytes); });
   async function start() {
@@ -73,7 +75,11 @@
     const err = withString(m.path, (po) =>
       M().UTF8ToString(M()._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po)));
     [pc, pw, ps].forEach((p) => M()._free(p));
-    if (err) { loadState = 'error: ' + err; showError(err); return; }
+    if (err) {
+      loadState = 'error: ' + err;
+      if (current < 0) showError(err); else notify(err, true);  // the model shown before stays
+      return;
+    }
     current = i;
     if (firstPredictionMs === null) firstPredictionMs = performance.now();  // since navigation start
     withString(JSON.stringify(index.models.map((x) => x.label || x.name)), (p) => M()._dida_set_models(p, i));
@@ -111,7 +117,9 @@
   async function ortSession(m) {
     if (!sessions.has(m.path)) {
       const ort = await loadOrt();
-      sessions.set(m.path, fetchBytes(`${m.path}/model.onnx`).then((bytes) =>
+      if (m.dropped && !files.has(`${m.path}/model.onnx`))
+        throw new Error('ONNX Runtime Web needs the model.onnx of the dropped bundle: drop it with the others');
+      sessions.set(m.path, getBytes(`${m.path}/model.onnx`).then((bytes) =>
         ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })));
     }
     return sessions.get(m.path);
@@ -149,12 +157,80 @@
       } catch (e) {
         engine = 'core';
         ortStatus('failed: ' + (e.message || e));
-        console.warn('ONNX Runtime Web: ' + (e.message || e));
+        notify('ONNX Runtime Web: ' + (e.message || e), true);
         return;
       }
     }
     M()._dida_use_engine(engine === 'ort' ? 1 : 0);
   }
+
+  // A notice at the bottom of the page: what a dropped file did, or why it was refused.
+  const noticeEl = document.getElementById('notice');
+  let lastNotice = '', noticeTimer = 0;
+  function notify(text, isError = false) {
+    lastNotice = text;
+    noticeEl.textContent = text;
+    noticeEl.className = isError ? 'error' : '';
+    noticeEl.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { noticeEl.hidden = true; }, isError ? 15000 : 6000);
+  }
+  noticeEl.addEventListener('click', () => { noticeEl.hidden = true; });
+
+  // Files dropped on the page: a bundle (config.json + model.safetensors, model.onnx optional) joins
+  // the model picker; a sample set (dida data samples) replaces the samples. Anything else is refused
+  // with a message; the core's checks name the file and the problem.
+  const isGzip = (b) => b.length > 2 && b[0] === 0x1f && b[1] === 0x8b;
+  function safetensorsFormat(b) {
+    try {
+      const n = Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true));
+      if (n <= 0 || n > b.length - 8 || n > 1e8) return null;
+      return JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + n)))?.__metadata__?.format || '';
+    } catch { return null; }
+  }
+  let drops = 0;
+  async function handleDrop(list) {
+    const got = { other: [] };
+    for (const f of list) {
+      const b = new Uint8Array(await f.arrayBuffer());
+      if (f.name.endsWith('.json')) got.config = [f.name, b];
+      else if (f.name.endsWith('.onnx')) got.onnx = [f.name, b];
+      else if (isGzip(b) || safetensorsFormat(b) === 'dida-samples') got.samples = [f.name, b];
+      else if (safetensorsFormat(b) !== null) got.weights = [f.name, b];
+      else got.other.push(f.name);
+    }
+    const what = 'drop a bundle (config.json and model.safetensors, model.onnx optional) or a sample set';
+    if (got.other.length) return notify(`${got.other.join(', ')}: not a dida file: ${what}`, true);
+    if (Boolean(got.config) !== Boolean(got.weights))
+      return notify(`${(got.config || got.weights)[0]}: a bundle needs config.json and model.safetensors together: ${what}`, true);
+    if (!got.config && !got.samples) return notify(`nothing to load: ${what}`, true);
+    const id = `dropped-${++drops}`;
+    const keep = (suffix, entry) => { const p = Promise.resolve(entry[1]); files.set(`${id}/${suffix}`, p); return `${id}/${suffix}`; };
+    if (got.samples && !got.config) {
+      const before = droppedSamples;
+      droppedSamples = keep('samples', got.samples);
+      await selectModel(Math.max(current, 0));
+      if (loadState.startsWith('loaded')) notify(`${got.samples[0]}: sample set loaded`);
+      else droppedSamples = before;
+      return;
+    }
+    keep('config.json', got.config);
+    keep('model.safetensors', got.weights);
+    if (got.onnx) keep('model.onnx', got.onnx);
+    const entry = { name: id, label: `dropped: ${got.weights[0]}`, path: id, dropped: true,
+                    ownSamples: got.samples ? keep('samples', got.samples) : undefined,
+                    samples: index.models[Math.max(current, 0)]?.samples };
+    index.models.push(entry);
+    await selectModel(index.models.length - 1);
+    if (loadState.startsWith('loaded')) notify(`${got.weights[0]}: model loaded and added to the picker`);
+    else index.models.pop();
+  }
+  window.addEventListener('dragover', (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; });
+  window.addEventListener('drop', (e) => {
+    e.preventDefault();
+    if (!ready || !index.models) return notify('dida is still starting: drop again in a moment', true);
+    handleDrop([...e.dataTransfer.files]).catch((err) => notify(String(err.message || err), true));
+  });
 
   // Touch: Emscripten's GLFW takes no coordinates from touch events, so a touch becomes the mouse
   // events it understands, at the touch's position.
@@ -181,6 +257,8 @@
     models: () => index.models,
     current: () => current,
     firstPredictionMs: () => firstPredictionMs,
+    notice: () => lastNotice,
+    dropFiles: (list) => handleDrop(list),
     selectModel: (i) => selectModel(i).catch((e) => showError(String(e.message || e))),
     setEngine,
     setProjection: (name) => M()._dida_set_projection(name === 'tsne' ? 1 : 0),
