@@ -77,7 +77,7 @@ async function main() {
         const reps = batch === 1 ? REPS : Math.max(3, Math.round(REPS / 6));
         const core = [], ort = [];
         let threads = 1;
-        for (let round = 0; round < 3; ++round) {  // interleaved, so load on the machine hits both alike
+        for (let round = 0; round < 5; ++round) {  // interleaved, so load on the machine hits both alike
           core.push(await p.page.evaluate(([b, n]) => window.dida.benchCore(b, n), [batch, reps]));
           const o = await p.page.evaluate(([b, n]) => window.dida.benchOrt(b, n), [batch, reps]);
           ort.push(o.ms);
@@ -114,7 +114,8 @@ async function main() {
   const fmt = (x, d = 2) => x.toFixed(d);
   const lines = [
     `Chromium ${execFileSync('/usr/bin/chromium', ['--version']).toString().trim().replace(/^Chromium\s*/, '')}, ` +
-      `headless, SwiftShader; model ${MODEL}; medians`,
+      `headless, SwiftShader; model ${MODEL}; latency: median over 5 interleaved rounds of the mean of ${REPS} calls ` +
+      `(batch 1) or ${Math.max(3, Math.round(REPS / 6))} calls (batch 256)`,
     '',
     '| measure | core (wasm) | ONNX Runtime Web | core / ORT | goal |',
     '|---|---|---|---|---|',

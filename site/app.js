@@ -263,21 +263,17 @@
     setEngine,
     setProjection: (name) => M()._dida_set_projection(name === 'tsne' ? 1 : 0),
     thumbnail: (i) => JSON.parse(M().UTF8ToString(M()._dida_thumbnail_json(i))),
-    // Benchmarks: median ms of one forward pass over `batch` images (the samples, tiled).
+    // Benchmarks: mean ms of one forward pass over `batch` images (the samples, tiled), `reps` calls.
     benchCore: (batch, reps) => M()._dida_bench_core(batch, reps),
     benchOrt: async (batch, reps) => {
       const ort = await loadOrt();
       const session = await ortSession(index.models[current]);
       const feeds = feedsFor(session, inputTensor(ort, batch));
-      await session.run(feeds);
-      const ms = [];
-      for (let r = 0; r < reps; ++r) {
-        const s = performance.now();
-        await session.run(feeds);
-        ms.push(performance.now() - s);
-      }
-      ms.sort((a, b) => a - b);
-      return { ms: ms[ms.length >> 1], threads: ort.env.wasm.numThreads };
+      await session.run(feeds);  // warm-up
+      const start = performance.now();
+      for (let r = 0; r < reps; ++r) await session.run(feeds);
+      const ms = (performance.now() - start) / reps;
+      return { ms, threads: ort.env.wasm.numThreads };
     },
   };
 })();

@@ -47,7 +47,7 @@ class Explorer {
   void set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv, const float* z_spe);
   void set_ort_status(std::string s) { ort_status_ = std::move(s); }
   void use_engine(Engine e);
-  // Median milliseconds of the core's forward pass over `batch` images (the samples, tiled).
+  // Mean milliseconds of the core's forward pass over `batch` images (the samples, tiled), `reps` calls.
   double bench_core(int batch, int reps) const;
 
  private:
