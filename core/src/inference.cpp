@@ -1,5 +1,9 @@
 #include "dida/inference.hpp"
 
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -172,6 +176,49 @@ std::vector<std::string> Model::class_names() const {
   return names;
 }
 
+#ifdef __wasm_simd128__
+// C (m x n) = A (m x k) * B (k x n), all row-major, with WebAssembly SIMD. Eigen 3.4 has no
+// WebAssembly packet math, so its GEMM runs scalar there; this kernel keeps a 4 x 8 block of C in
+// registers and streams rows of B.
+static void gemm_simd(const float* a, const float* b, float* c, int m, int k, int n) {
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const float* a0 = a + static_cast<std::size_t>(i) * k;
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      const float* bp = b + j;
+      for (int p = 0; p < k; ++p, bp += n) {
+        const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+        const v128_t x0 = wasm_f32x4_splat(a0[p]), x1 = wasm_f32x4_splat(a0[k + p]);
+        const v128_t x2 = wasm_f32x4_splat(a0[2 * k + p]), x3 = wasm_f32x4_splat(a0[3 * k + p]);
+        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0)), c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
+        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0)), c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
+        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0)), c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
+        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0)), c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+      }
+      float* cp = c + static_cast<std::size_t>(i) * n + j;
+      wasm_v128_store(cp, c00), wasm_v128_store(cp + 4, c01);
+      wasm_v128_store(cp + n, c10), wasm_v128_store(cp + n + 4, c11);
+      wasm_v128_store(cp + 2 * n, c20), wasm_v128_store(cp + 2 * n + 4, c21);
+      wasm_v128_store(cp + 3 * n, c30), wasm_v128_store(cp + 3 * n + 4, c31);
+    }
+    for (; j < n; ++j)  // columns left over
+      for (int r = 0; r < 4; ++r) {
+        float sum = 0.f;
+        for (int p = 0; p < k; ++p) sum += a0[static_cast<std::size_t>(r) * k + p] * b[static_cast<std::size_t>(p) * n + j];
+        c[static_cast<std::size_t>(i + r) * n + j] = sum;
+      }
+  }
+  for (; i < m; ++i)  // rows left over
+    for (int j = 0; j < n; ++j) {
+      float sum = 0.f;
+      for (int p = 0; p < k; ++p) sum += a[static_cast<std::size_t>(i) * k + p] * b[static_cast<std::size_t>(p) * n + j];
+      c[static_cast<std::size_t>(i) * n + j] = sum;
+    }
+}
+#endif
+
 Tensor4 Model::apply(const Conv& c, const Tensor4& x, bool relu) const {
   if (x.c != c.in) throw std::invalid_argument("conv: input has " + std::to_string(x.c) + " channels, expected " + std::to_string(c.in));
   const int pad = c.k / 2, hw = x.h * x.w, kk = c.k * c.k;
@@ -211,7 +258,11 @@ Tensor4 Model::apply(const Conv& c, const Tensor4& x, bool relu) const {
           }
     }
     Eigen::Map<MatRM> out(result.data(), c.out, width);
+#ifdef __wasm_simd128__
+    gemm_simd(c.w.data(), cols.data(), result.data(), c.out, static_cast<int>(rows), width);
+#else
     out.noalias() = w * cols;
+#endif
     out.colwise() += bias;
     if (relu) out = out.cwiseMax(0.f);
     // [out][image][position] -> NCHW
