@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Puts the models, sample sets and ONNX Runtime Web's files next to the built web app, so the site
 // folder is complete for any static host:
-//   SITE/models/<name>/{config.json, model.safetensors, model.onnx, README.md}, SITE/models/index.json
+//   SITE/models/<name>/{config.json, model.safetensors (without the training-only T), model.onnx, README.md},
+//   SITE/models/index.json
 //   SITE/samples/<source>-<target>.safetensors.gz, SITE/ort/ (ONNX Runtime Web, wasm backend)
 // usage: node scripts/build_site.mjs --site DIR [--dida PATH] [--models DIR] [--demo BUNDLE]
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PAIRS, sampleFile, writeSampleSet } from './site_lib.mjs';
 
 const ORT_FILES = ['ort.wasm.min.js', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
-const BUNDLE_FILES = ['config.json', 'model.safetensors', 'model.onnx', 'README.md'];
 const METHOD_ORDER = ['dida', 'dann', 'source-only'];
 
 function parseArgs(argv) {
@@ -23,12 +24,38 @@ function parseArgs(argv) {
   return a;
 }
 
+// safetensors bytes without the tensors whose names start with `prefix` (offsets recomputed).
+export function withoutTensors(bytes, prefix) {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const kept = {}, parts = [];
+  let offset = 0;
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') { kept[name] = info; continue; }
+    if (name.startsWith(prefix)) continue;
+    const data = bytes.subarray(8 + n + info.data_offsets[0], 8 + n + info.data_offsets[1]);
+    kept[name] = { ...info, data_offsets: [offset, offset + data.length] };
+    parts.push(data);
+    offset += data.length;
+  }
+  let text = JSON.stringify(kept);
+  text += ' '.repeat((8 - (text.length % 8)) % 8);  // keeps the data 8-byte aligned
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+  return Buffer.concat([head, Buffer.from(text), ...parts]);
+}
+
+// A bundle as the page gets it: without the training-only MINE network T (mine.*), marked
+// "inference_only" in config.json (docs/BUNDLE.md); model.onnx and the card as they are.
 function copyBundle(from, to) {
   mkdirSync(to, { recursive: true });
-  for (const f of BUNDLE_FILES) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
-  if (!existsSync(join(to, 'config.json')) || !existsSync(join(to, 'model.safetensors')))
+  if (!existsSync(join(from, 'config.json')) || !existsSync(join(from, 'model.safetensors')))
     throw new Error(`${from} is not a bundle (config.json and model.safetensors are needed)`);
-  return JSON.parse(readFileSync(join(to, 'config.json'), 'utf8'));
+  for (const f of ['model.onnx', 'README.md']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
+  const config = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8'));
+  writeFileSync(join(to, 'model.safetensors'), withoutTensors(readFileSync(join(from, 'model.safetensors')), 'mine.'));
+  writeFileSync(join(to, 'config.json'), JSON.stringify({ ...config, inference_only: true }, null, 2) + '\n');
+  return config;
 }
 
 function entry(name, label, config) {
@@ -81,9 +108,11 @@ function main() {
               `ONNX Runtime Web in ${ortDir}`);
 }
 
-try {
-  main();
-} catch (e) {
-  console.error('build_site: error: ' + e.message);
-  process.exit(1);
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    main();
+  } catch (e) {
+    console.error('build_site: error: ' + e.message);
+    process.exit(1);
+  }
 }

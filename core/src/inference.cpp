@@ -77,9 +77,13 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(config_path + ": " + e.what());
   }
+  // "inference_only": true marks a bundle without the training-only MINE network T (mine.*), as the
+  // site ships them: nothing the core computes uses T.
+  const bool inference_only = b.card.value("inference_only", false);
   const SafeTensorsFile f = SafeTensorsFile::parse(std::move(weights), weights_path);
   std::set<std::string> expected;
   for (const auto& spec : parameter_specs(b.config)) {
+    if (inference_only && spec.name.rfind("mine.", 0) == 0) continue;
     expected.insert(spec.name);
     if (!f.contains(spec.name)) throw std::runtime_error(weights_path + ": missing tensor \"" + spec.name + "\"");
     const TensorInfo& info = f.info(spec.name);

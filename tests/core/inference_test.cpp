@@ -61,6 +61,32 @@ TEST(Inference, CoreMatchesLibTorchOnFreshAndTrainedBundles) {
   }
 }
 
+TEST(Inference, InferenceOnlyBundlesLeaveOutTheMineNetwork) {
+  const std::string dir = kFixtures + "/trained";
+  const auto full = SafeTensorsFile::load(dir + "/model.safetensors");
+  SafeTensorsWriter w;
+  int left_out = 0;
+  for (const auto& name : full.names()) {
+    if (name.rfind("mine.", 0) == 0) {
+      ++left_out;
+      continue;
+    }
+    w.add_f32(name, full.info(name).shape, full.to_f32(name));
+  }
+  ASSERT_GT(left_out, 0);
+  auto card = nlohmann::json::parse(read_text(dir + "/config.json"));
+  // Without the mark, a missing T is an error naming the tensor.
+  EXPECT_NE(error_of([&] { parse_bundle(card.dump(), w.to_bytes(), "site"); }).find("missing tensor \"mine."),
+            std::string::npos);
+  card["inference_only"] = true;
+  const Model stripped(parse_bundle(card.dump(), w.to_bytes(), "site"));
+  const Model m = Model::load(dir);
+  const auto ref = SafeTensorsFile::load(dir + "/reference.safetensors");
+  Tensor4 x(6, 3, 32, 32);
+  x.data = ref.to_f32("input");
+  EXPECT_EQ(stripped.forward(x).probs.data, m.forward(x).probs.data);
+}
+
 TEST(Inference, PixelConversionsRoundTrip) {
   std::vector<std::uint8_t> px = {0, 128, 255, 7, 9, 11};
   const Tensor4 t = pixels_to_input(px, 1, 1, 2, 3);  // NHWC 1x1x2x3 -> NCHW
