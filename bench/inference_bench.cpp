@@ -30,10 +30,13 @@ double median_ms(F&& f, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: inference_bench BUNDLE [--threads N] [--seconds S]\n";
-    return 2;
+  const std::string usage = "usage: inference_bench BUNDLE [--threads N] [--seconds S]\n"
+                            "Times LibTorch and the core on BUNDLE at batch 1 and 256; one JSON line per figure.\n";
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cerr << usage;
+    return argc < 2 ? 2 : 0;
   }
+  try {
   int threads = 1;
   double seconds = 2.0;
   for (int i = 2; i + 1 < argc; ++i) {
@@ -56,6 +59,10 @@ int main(int argc, char** argv) {
     const double t_core = median_ms([&] { auto o = core.forward(xc); (void)o.logits.data[0]; }, seconds);
     std::printf("{\"engine\": \"libtorch\", \"batch\": %d, \"ms\": %.4f, \"threads\": %d}\n", batch, t_torch, threads);
     std::printf("{\"engine\": \"core\", \"batch\": %d, \"ms\": %.4f, \"threads\": 1}\n", batch, t_core);
+  }
+  } catch (const std::exception& e) {
+    std::cerr << "inference_bench: error: " << e.what() << "\n";
+    return 1;
   }
   return 0;
 }
