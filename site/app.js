@@ -90,7 +90,7 @@
       poll();
     });
     loadState = 'loaded ' + m.path;
-    if (engine === 'ort') await runOrt();
+    if (engine === 'ort') await setEngine('ort');  // the engine chosen before drives the new model too
   }
 
   // ONNX Runtime Web: its script and wasm come from ort/ on this origin, loaded when first chosen.

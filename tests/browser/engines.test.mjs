@@ -45,6 +45,21 @@ for (const isolation of [true, false]) {
   });
 }
 
+test('with ONNX Runtime Web chosen, another model runs on it too', async () => {
+  const site = await openSite({ viewport: { width: 1400, height: 900 } });
+  sites.push(site);
+  await openModel(site);
+  await switchToOrt(site.page);
+  const index = JSON.parse(readFileSync(join(SITE, 'models/index.json'))).models;
+  const other = index.findIndex((m) => m.name === 'optdigits-mnist-dida');
+  await site.page.evaluate((i) => window.dida.selectModel(i), other);
+  await site.page.waitForFunction((i) => window.dida.state().explorer.model_index === i &&
+                                         window.dida.state().explorer.engine === 'ort', other, { timeout: 60000 });
+  const s = (await site.page.evaluate(() => window.dida.state())).explorer;
+  assert.ok(s.engine_max_diff >= 0 && s.engine_max_diff < 1e-4, `max diff ${s.engine_max_diff}`);
+  assert.deepEqual(site.consoleErrors, []);
+});
+
 test('the model picker lists every shipped bundle and loads the one picked', async () => {
   const site = await openSite({ viewport: { width: 1400, height: 900 } });
   sites.push(site);
