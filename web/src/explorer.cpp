@@ -451,15 +451,27 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
   dl->AddRectFilled(p0, p1, IM_COL32(24, 26, 32, 255));
   dl->AddRect(p0, p1, IM_COL32(90, 90, 100, 255));
   const int n = static_cast<int>(xy.size() / 2);
-  float minx = 1e30f, maxx = -1e30f, miny = 1e30f, maxy = -1e30f;
-  for (int i = 0; i < n; ++i) {
-    minx = std::min(minx, xy[2 * i]), maxx = std::max(maxx, xy[2 * i]);
-    miny = std::min(miny, xy[2 * i + 1]), maxy = std::max(maxy, xy[2 * i + 1]);
-  }
+  // Axes span the 1st to 99th percentile, so a few outliers do not squeeze the rest into a corner;
+  // points beyond are drawn on the border.
+  auto range = [&](int axis, float& lo, float& hi) {
+    thread_local std::vector<float> v;
+    v.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = xy[2 * static_cast<std::size_t>(i) + axis];
+    const std::size_t a = n >= 50 ? static_cast<std::size_t>(n) / 100 : 0, b = static_cast<std::size_t>(n) - 1 - a;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(a), v.end());
+    lo = v[a];
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(b), v.end());
+    hi = v[b];
+    const float margin = 0.03f * (hi - lo);
+    lo -= margin, hi += margin;
+  };
+  float minx = 0, maxx = 1, miny = 0, maxy = 1;
+  if (n > 0) range(0, minx, maxx), range(1, miny, maxy);
   const float pad = S(10.f);
   auto at = [&](int i) {
-    return ImVec2(p0.x + pad + (xy[2 * i] - minx) / std::max(maxx - minx, 1e-6f) * (width - 2 * pad),
-                  p1.y - pad - (xy[2 * i + 1] - miny) / std::max(maxy - miny, 1e-6f) * (height - 2 * pad));
+    const float u = std::clamp((xy[2 * i] - minx) / std::max(maxx - minx, 1e-6f), 0.f, 1.f);
+    const float v = std::clamp((xy[2 * i + 1] - miny) / std::max(maxy - miny, 1e-6f), 0.f, 1.f);
+    return ImVec2(p0.x + pad + u * (width - 2 * pad), p1.y - pad - v * (height - 2 * pad));
   };
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   int nearest = -1;
