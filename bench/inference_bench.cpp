@@ -27,25 +27,11 @@ double median_ms(F&& f, double seconds) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
-}  // namespace
-
-int main(int argc, char** argv) {
-  const std::string usage = "usage: inference_bench BUNDLE [--threads N] [--seconds S]\n"
-                            "Times LibTorch and the core on BUNDLE at batch 1 and 256; one JSON line per figure.\n";
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cerr << usage;
-    return argc < 2 ? 2 : 0;
-  }
-  try {
-  int threads = 1;
-  double seconds = 2.0;
-  for (int i = 2; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--threads") threads = std::stoi(argv[i + 1]);
-    if (std::string(argv[i]) == "--seconds") seconds = std::stod(argv[i + 1]);
-  }
+// Prints LibTorch's and the core's figures at batch 1 and 256.
+void run(const std::string& bundle, int threads, double seconds) {
   torch::set_num_threads(threads);
-  dida::LoadedBundle lt = dida::load_bundle(argv[1]);
-  const dida::Model core = dida::Model::load(dida::resolve_bundle_dir(argv[1]));
+  dida::LoadedBundle lt = dida::load_bundle(bundle);
+  const dida::Model core = dida::Model::load(dida::resolve_bundle_dir(bundle));
   const auto& c = core.config();
   for (int batch : {1, 256}) {
     const auto x = torch::rand({batch, c.in_channels, c.image_size, c.image_size}) * 2 - 1;
@@ -60,6 +46,27 @@ int main(int argc, char** argv) {
     std::printf("{\"engine\": \"libtorch\", \"batch\": %d, \"ms\": %.4f, \"threads\": %d}\n", batch, t_torch, threads);
     std::printf("{\"engine\": \"core\", \"batch\": %d, \"ms\": %.4f, \"threads\": 1}\n", batch, t_core);
   }
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cerr << "usage: inference_bench BUNDLE [--threads N] [--seconds S]\n"
+                 "Times LibTorch and the core on BUNDLE at batch 1 and 256; one JSON line per figure.\n";
+    return argc < 2 ? 2 : 0;
+  }
+  try {
+    int threads = 1;
+    double seconds = 2.0;
+    for (int i = 2; i + 1 < argc; ++i) {
+      try {
+        if (std::string(argv[i]) == "--threads") threads = std::stoi(argv[i + 1]);
+        if (std::string(argv[i]) == "--seconds") seconds = std::stod(argv[i + 1]);
+      } catch (const std::logic_error&) {
+        throw std::runtime_error(std::string(argv[i]) + ": not a number: " + argv[i + 1]);
+      }
+    }
+    run(argv[1], threads, seconds);
   } catch (const std::exception& e) {
     std::cerr << "inference_bench: error: " << e.what() << "\n";
     return 1;

@@ -65,6 +65,12 @@
     if (params.get('engine') === 'ort') await setEngine('ort');
   }
 
+  // The core predicts the samples a chunk per frame after a load; the plots and swap grid follow.
+  const coreReady = () => new Promise((resolve) => {
+    const poll = () => (window.dida.state().explorer?.core_ready ? resolve() : requestAnimationFrame(poll));
+    poll();
+  });
+
   async function selectModel(i) {
     const m = index.models[i];
     if (!m) throw new Error(`no model ${i}`);
@@ -84,11 +90,7 @@
     if (firstPredictionMs === null) firstPredictionMs = performance.now();  // since navigation start
     withString(JSON.stringify(index.models.map((x) => x.label || x.name)), (p) => M()._dida_set_models(p, i));
     loadState = 'predicting with ' + m.path;
-    // The core predicts the rest a chunk per frame; the plots and the swap grid follow.
-    await new Promise((resolve) => {
-      const poll = () => (window.dida.state().explorer?.core_ready ? resolve() : requestAnimationFrame(poll));
-      poll();
-    });
+    await coreReady();
     loadState = 'loaded ' + m.path;
     if (engine === 'ort') await setEngine('ort');  // the engine chosen before drives the new model too
   }
@@ -135,6 +137,7 @@
   // The model's inputs: the images, and the style images of its swap output (the same images here).
   const feedsFor = (session, x) => Object.fromEntries(session.inputNames.map((name) => [name, x]));
   async function runOrt() {
+    await coreReady();  // ORT's outputs are compared with the core's on all samples
     ortStatus('loading ONNX Runtime Web');
     const ort = await loadOrt();
     const session = await ortSession(index.models[current]);

@@ -39,8 +39,9 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
     ort_ = EngineOutputs{};
     engine_max_diff_ = -1;
     ort_status_ = "not run on this model";
-    parameter_count_ = 0;
+    parameter_count_ = 0;  // what inference uses: the training-only MINE network T is not counted
     for (const auto& spec : parameter_specs(model->config())) {
+      if (spec.name.rfind("mine.", 0) == 0) continue;
       std::int64_t v = 1;
       for (const auto d : spec.shape) v *= d;
       parameter_count_ += v;
@@ -137,7 +138,7 @@ void Explorer::set_models(std::vector<std::string> names, int current) {
 }
 
 void Explorer::set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv, const float* z_spe) {
-  if (!model_) return;
+  if (!model_ || !core_.ready) return;  // outputs for all samples, compared with the core's
   ort_.probs.assign(probs, probs + core_.probs.size());
   ort_.z_inv.assign(z_inv, z_inv + core_.z_inv.size());
   ort_.z_spe.assign(z_spe, z_spe + core_.z_spe.size());
@@ -174,6 +175,11 @@ double Explorer::bench_core(int batch, int reps) const {
 }
 
 void Explorer::draw_engines() {
+  const int n = samples_.images.size();
+  if (!core_.ready) {  // the engines are compared on all samples: the switch comes when the core has them
+    ImGui::Text("core (wasm): predicting, %d of %d images", predicted_count_, n);
+    return;
+  }
   ImGui::TextUnformatted("engine:");
   ImGui::SameLine();
   if (ImGui::RadioButton("core (wasm)", engine_ == kCore) && engine_ != kCore) {
@@ -182,11 +188,6 @@ void Explorer::draw_engines() {
   ImGui::SameLine();
   if (ImGui::RadioButton("ONNX Runtime Web", engine_ == kOrt) && engine_ != kOrt) {
     emscripten_run_script("window.dida && window.dida.setEngine('ort')");
-  }
-  const int n = samples_.images.size();
-  if (!core_.ready) {
-    ImGui::Text("core (wasm): predicting, %d of %d images", predicted_count_, n);
-    return;
   }
   ImGui::Text("core (wasm): %d images in %.1f ms", n, core_.ms);
   if (ort_.ready) {
@@ -378,7 +379,7 @@ void Explorer::draw_model_card() {
                 options.value("epochs", 0), options.value("iters_per_epoch", 0), options.value("batch_size", 0),
                 options.value("batch_size", 0), options.value("seed", 0), training.value("seconds_this_session", 0.0),
                 training.value("device", "?").c_str(), training.value("threads", 0), training.value("images_per_s", 0.0));
-  ImGui::Text("network: width %d, %s pooling, %s, %lld values", c.width, c.pool.c_str(), c.variant.c_str(),
+  ImGui::Text("network: width %d, %s pooling, %s, %lld values (without T)", c.width, c.pool.c_str(), c.variant.c_str(),
               static_cast<long long>(parameter_count_));
   if (core_.ready)
     ImGui::Text("on these %d samples: source %.1f %%, target %.1f %%", samples_.images.size(), 100 * accuracy_[0],

@@ -99,7 +99,7 @@ class Explorer {
   float scale_ = 1.f;
   float last_w_ = 0, last_h_ = 0, last_scale_ = 0;
   bool relayout_ = true;
-  std::int64_t parameter_count_ = 0;  // values in the bundle
+  std::int64_t parameter_count_ = 0;  // values inference uses (without T)
   std::vector<std::string> model_names_;
   int model_index_ = 0;
   // Swap grid: rows are contents (source samples), columns styles (target samples).

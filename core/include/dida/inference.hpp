@@ -4,8 +4,8 @@
 // class logits and probabilities, z_inv and z_spe (maps and pooled vectors), both domain heads,
 // the feature and pixel reconstructions, and the swap R(z_inv(a), z_spe(b)).
 //
-// Batch norm is folded into the preceding convolution at load time; convolutions run as one
-// GEMM per image (im2col). Results agree with LibTorch to ~1e-5 (tests/core/inference_test.cpp).
+// Batch norm is folded into the preceding convolution at load time; convolutions run as GEMMs
+// over im2col columns of a group of images (a WebAssembly SIMD kernel in wasm). Results agree with LibTorch to ~1e-5 (tests/core/inference_test.cpp).
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
