@@ -322,7 +322,7 @@ Model::Outputs Model::forward(const Tensor4& x) const {
                                 std::to_string(config_.image_size) + " x " + std::to_string(config_.image_size));
   Outputs o;
   Tensor4 h;
-  maxpool2(apply(e1_, x, true), h);
+  maxpool2(apply(e1_, config_.input_norm == "standardize" ? standardize_images(x) : x, true), h);
   if (config_.progressive) {
     const Tensor4 i1 = apply(inv1_, h, true);
     for (std::size_t j = 0; j < h.data.size(); ++j) h.data[j] += i1.data[j];  // only h + I1(h) flows on
@@ -366,6 +366,22 @@ Tensor4 Model::reconstruct_pixels(const Tensor4& z_inv, const Tensor4& z_spe) co
 
 Tensor4 Model::swap(const Tensor4& content, const Tensor4& style) const {
   return reconstruct_pixels(forward(content).z_inv, forward(style).z_spe);
+}
+
+Tensor4 standardize_images(const Tensor4& x) {
+  Tensor4 y = x;
+  const std::size_t n = x.per_item();
+  for (int i = 0; i < x.n; ++i) {
+    float* p = y.item(i);
+    double sum = 0;
+    for (std::size_t j = 0; j < n; ++j) sum += p[j];
+    const double mean = sum / static_cast<double>(n);
+    double sq = 0;
+    for (std::size_t j = 0; j < n; ++j) sq += (p[j] - mean) * (p[j] - mean);
+    const double inv = 1.0 / std::sqrt(sq / static_cast<double>(n) + ModelConfig::kInputNormEps);
+    for (std::size_t j = 0; j < n; ++j) p[j] = static_cast<float>((p[j] - mean) * inv);
+  }
+  return y;
 }
 
 Tensor4 pixels_to_input(const std::vector<std::uint8_t>& pixels, int n, int h, int w, int c) {

@@ -8,7 +8,8 @@ nlohmann::json ModelConfig::to_json() const {
   return {{"format_version", format_version}, {"architecture", architecture}, {"image_size", image_size},
           {"in_channels", in_channels},       {"num_classes", num_classes},   {"width", width},
           {"variant", variant},               {"progressive", progressive},   {"head_hidden", head_hidden},
-          {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool}};
+          {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool},
+          {"input_norm", input_norm}};
 }
 
 namespace {
@@ -38,6 +39,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   read(j, "mine_hidden", c.mine_hidden);
   read(j, "pixel_decoder", c.pixel_decoder);
   if (j.contains("pool")) read(j, "pool", c.pool);
+  if (j.contains("input_norm")) read(j, "input_norm", c.input_norm);  // absent in older bundles: "none"
   c.validate();
   return c;
 }
@@ -52,6 +54,8 @@ void ModelConfig::validate() const {
     throw std::invalid_argument("model config: variant must be \"branch\" or \"vector\", not \"" + variant + "\"");
   if (pool != "avg" && pool != "flatten")
     throw std::invalid_argument("model config: pool must be \"avg\" or \"flatten\", not \"" + pool + "\"");
+  if (input_norm != "none" && input_norm != "standardize")
+    throw std::invalid_argument("model config: input_norm must be \"none\" or \"standardize\", not \"" + input_norm + "\"");
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");

@@ -21,6 +21,8 @@ nlohmann::json EvalResult::to_json() const {
           {"domain_probe_inv", domain_probe_inv}, {"domain_probe_spe", domain_probe_spe},
           {"class_probe_spe", class_probe_spe},   {"mi_estimate", mi_estimate},
           {"a_distance_inv", a_distance_inv},     {"a_distance_spe", a_distance_spe},
+          {"swap_content_accuracy", swap_content_accuracy}, {"swap_style_accuracy", swap_style_accuracy},
+          {"reconstruction_psnr", reconstruction_psnr},     {"swap_pairs", swap_pairs},
           {"source_images", source_images},       {"target_images", target_images}};
 }
 
@@ -75,6 +77,37 @@ double probe_accuracy(const torch::Tensor& x_train, const torch::Tensor& y_train
   }
   torch::NoGradGuard guard;
   return (b.matmul(w) + bias).argmax(1).eq(y_test).to(torch::kFloat64).mean().item<double>();
+}
+
+double psnr(const torch::Tensor& x_hat, const torch::Tensor& x) {
+  const double mse = ((x_hat - x) * 127.5).pow(2).mean().item<double>();
+  return 10.0 * std::log10(255.0 * 255.0 / std::max(mse, 1e-10));
+}
+
+SwapParts swap_parts(DidaNetImpl& net) {
+  SwapParts p;
+  p.z_inv = [&net](const torch::Tensor& x) { return net.forward(x).z_inv; };
+  p.z_spe = [&net](const torch::Tensor& x) { return net.forward(x).z_spe; };
+  p.decode = [&net](const torch::Tensor& zi, const torch::Tensor& zs) { return net.reconstruct_pixels(zi, zs); };
+  p.class_logits = [&net](const torch::Tensor& x) { return net.forward(x).logits; };
+  p.style_logits = [&net](const torch::Tensor& x) { return net.dom_spe(net.forward(x).p_spe); };
+  return p;
+}
+
+void swap_measures(const SwapParts& parts, const torch::Tensor& a, const torch::Tensor& y_a, const torch::Tensor& b,
+                   const torch::Tensor& d_b, EvalResult& r) {
+  torch::NoGradGuard guard;
+  int64_t content = 0, style = 0;
+  for (int64_t i = 0; i < a.size(0); i += 250) {
+    const int64_t j = std::min(i + 250, a.size(0));
+    const auto swapped = parts.decode(parts.z_inv(a.slice(0, i, j)), parts.z_spe(b.slice(0, i, j)));
+    content += parts.class_logits(swapped).argmax(1).eq(y_a.slice(0, i, j)).sum().item<int64_t>();
+    style += parts.style_logits(swapped).argmax(1).eq(d_b.slice(0, i, j)).sum().item<int64_t>();
+  }
+  const double n = static_cast<double>(std::max<int64_t>(a.size(0), 1));
+  r.swap_pairs = static_cast<int>(a.size(0));
+  r.swap_content_accuracy = static_cast<double>(content) / n;
+  r.swap_style_accuracy = static_cast<double>(style) / n;
 }
 
 namespace {
@@ -159,6 +192,27 @@ EvalResult evaluate(const EvalOptions& eo) {
   auto pm = permutation(static_cast<int>(inv_all.size(0)), rng);
   pm.resize(std::min<std::size_t>(pm.size(), 1500));
   r.mi_estimate = ksg_mutual_information(project(take(inv_all, pm, 0, pm.size()), 2), project(take(spe_all, pm, 0, pm.size()), 2));
+
+  // The swap, both directions: source content in target style and target content in source style,
+  // n pairs each (the i-th of one shuffled domain with the i-th of the other).
+  if (net.config.pixel_decoder) {
+    const auto src_a = take(xs, ps, 0, all), src_y = take(ys, ps, 0, all);
+    const auto tgt_b = take(xt, pt, 0, all), tgt_y = take(yt, pt, 0, all);
+    const auto ones = torch::ones({static_cast<int64_t>(all)}, torch::kLong);
+    net.eval();
+    swap_measures(swap_parts(net), torch::cat({src_a, tgt_b}), torch::cat({src_y, tgt_y}), torch::cat({tgt_b, src_a}),
+                  torch::cat({ones, torch::zeros_like(ones)}), r);
+    torch::NoGradGuard guard;
+    const auto both = torch::cat({xs, xt});
+    std::vector<torch::Tensor> rec;
+    for (int64_t i = 0; i < both.size(0); i += 250) {
+      const auto o = net.forward(both.slice(0, i, std::min(i + 250, both.size(0))));
+      rec.push_back(net.reconstruct_pixels(o.z_inv, o.z_spe));
+    }
+    r.reconstruction_psnr = psnr(torch::cat(rec), both);
+  } else {
+    r.swap_content_accuracy = r.swap_style_accuracy = r.reconstruction_psnr = std::nan("");
+  }
   return r;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // `dida eval` and `dida bench`: accuracies and the disentanglement measures of METHOD.md.
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <torch/torch.h>
@@ -12,11 +13,34 @@ struct EvalResult {
   double target_accuracy = 0, source_accuracy = 0;
   double domain_probe_inv = 0, domain_probe_spe = 0, class_probe_spe = 0;
   double mi_estimate = 0, a_distance_inv = 0, a_distance_spe = 0;
+  // The split, measured through the pixel decoder (docs/RESULTS.md): the swap x_ab =
+  // R(z_inv(a), z_spe(b)) of image a with image b of the other domain, both directions, re-encoded.
+  // content: C on x_ab gives a's label; style: D_spe on x_ab gives b's domain. PSNR (dB, pixels in
+  // [0, 255]) of R(z_inv(x), z_spe(x)) against x. NaN for a model without a pixel decoder.
+  double swap_content_accuracy = 0, swap_style_accuracy = 0, reconstruction_psnr = 0;
+  int swap_pairs = 0;
   int source_images = 0, target_images = 0;
   nlohmann::json to_json() const;
 };
 
 EvalResult evaluate(const EvalOptions& options);
+
+// What the swap measures need of a network: its two encoders, its decoder and the two heads that
+// judge the re-encoded swap (class logits from an image, domain logits of D_spe from an image).
+struct SwapParts {
+  std::function<torch::Tensor(const torch::Tensor&)> z_inv, z_spe;
+  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> decode;
+  std::function<torch::Tensor(const torch::Tensor&)> class_logits, style_logits;
+};
+struct DidaNetImpl;
+SwapParts swap_parts(DidaNetImpl& net);
+// The swap measures of EvalResult on images (a, b) paired by index: a with label y_a, b from domain
+// d_b (0 source, 1 target). Sets swap_content_accuracy, swap_style_accuracy and swap_pairs.
+void swap_measures(const SwapParts& parts, const torch::Tensor& a, const torch::Tensor& y_a, const torch::Tensor& b,
+                   const torch::Tensor& d_b, EvalResult& r);
+// PSNR in dB of images in [-1, 1] against their reconstruction, pixel range 255 (mean squared error
+// over every value of the batch).
+double psnr(const torch::Tensor& x_hat, const torch::Tensor& x);
 
 // Logistic regression (softmax, L2) fitted on (x_train, y_train); accuracy on (x_test, y_test).
 double probe_accuracy(const torch::Tensor& x_train, const torch::Tensor& y_train, const torch::Tensor& x_test,

@@ -29,6 +29,18 @@ torch::Tensor feature_reconstruction_loss(const torch::Tensor& f_hat, const torc
   return (f_hat - f.detach()).pow(2).mean();
 }
 
+torch::Tensor pixel_mse(const torch::Tensor& x_hat, const torch::Tensor& x) { return (x_hat - x).pow(2).mean(); }
+
+torch::Tensor consistency_loss(const torch::Tensor& clean_logits, const torch::Tensor& strong_logits, double threshold,
+                               double* kept) {
+  const auto probs = torch::softmax(clean_logits.detach(), 1);
+  const auto best = probs.max(1);
+  const auto mask = std::get<0>(best).gt(threshold).to(strong_logits.scalar_type());
+  if (kept) *kept = mask.mean().item<double>();
+  const auto ce = F::cross_entropy(strong_logits, std::get<1>(best), F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  return (ce * mask).mean();
+}
+
 torch::Tensor scale_invariant_mse(const torch::Tensor& x_hat, const torch::Tensor& x) {
   const auto d = (x - x_hat).flatten(1);
   const double k = static_cast<double>(d.size(1));

@@ -22,6 +22,16 @@ torch::Tensor orthogonality_loss(const torch::Tensor& p_inv, const torch::Tensor
 // Feature reconstruction: || R(z) - sg(F) ||^2 / n (mean over elements).
 torch::Tensor feature_reconstruction_loss(const torch::Tensor& f_hat, const torch::Tensor& f);
 
+// Pixel reconstruction: mean squared error over every value.
+torch::Tensor pixel_mse(const torch::Tensor& x_hat, const torch::Tensor& x);
+
+// L_cons (an extension, docs/METHOD.md): pseudo-labels are the clean view's arg-max where its
+// softmax confidence exceeds `threshold` (no gradient through them); the strong view's
+// cross-entropy to them, summed over the kept images and divided by the batch size. `kept`, when
+// given, receives the fraction of the batch above the threshold.
+torch::Tensor consistency_loss(const torch::Tensor& clean_logits, const torch::Tensor& strong_logits, double threshold,
+                               double* kept = nullptr);
+
 // Scale-invariant MSE (DSN): per sample, (1/k)||d||^2 - (1/k^2)(d . 1)^2 with d = x - x_hat; mean.
 torch::Tensor scale_invariant_mse(const torch::Tensor& x_hat, const torch::Tensor& x);
 

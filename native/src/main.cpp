@@ -77,6 +77,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"avg", "flatten"}))->group("Method");
   cmd->add_flag("--progressive,!--no-progressive", o.progressive, "A first split after E's first block")->group("Method");
   cmd->add_option("--width", o.width, "Channels of E's first block (F has twice as many)")->capture_default_str()->group("Method");
+  cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");
+  cmd->add_option("--batch-norm", o.batch_norm, "separate (source and target in their own passes) | mixed (one pass)")
+      ->capture_default_str()->check(CLI::IsMember({"separate", "mixed"}))->group("Method");
   cmd->add_option("--head-hidden", o.head_hidden, "Hidden units of C, D_inv, D_spe")->capture_default_str()->group("Method");
   cmd->add_option("--mine-hidden", o.mine_hidden, "Hidden units of the MINE network T")->capture_default_str()->group("Method");
   cmd->add_option("--lambda-mi", o.lambda_mi, "Weight of L_mi")->capture_default_str()->group("Losses");
@@ -86,6 +90,12 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--lambda-rel", o.lambda_rel, "Weight of L_rel")->capture_default_str()->group("Losses");
   cmd->add_option("--lambda-orth", o.lambda_orth, "Weight of L_orth (dsn: 0.1 when 0)")->capture_default_str()->group("Losses");
   cmd->add_option("--pixel-rec-weight", o.pixel_rec_weight, "Weight of the pixel term inside L_rec")->capture_default_str()->group("Losses");
+  cmd->add_option("--pixel-loss", o.pixel_loss, "Pixel term of L_rec: mse | si-mse (scale-invariant, DSN)")
+      ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");
+  cmd->add_option("--lambda-cons", o.lambda_cons, "Weight of L_cons, the target consistency term (dida only; 0: off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+  cmd->add_option("--cons-threshold", o.cons_threshold, "Confidence a pseudo-label of L_cons needs")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Losses");
   cmd->add_option("--mine-ma-rate", o.mine_ma_rate, "MINE moving-average rate")->capture_default_str()->group("Losses");
   cmd->add_option("--grl-gamma", o.grl_gamma, "GRL schedule: lambda_p = 2/(1+exp(-gamma p)) - 1")->capture_default_str()->group("Losses");
   cmd->add_option("--warmup-epochs", o.warmup_epochs, "First epochs with the task loss (and L_rec) only")

@@ -95,9 +95,15 @@ DidaNetImpl::DidaNetImpl(const ModelConfig& c) : config(c) {
   if (c.pixel_decoder) pix_dec = register_module("pix_dec", PixelDecoder(2 * f, w, c.in_channels));
 }
 
+torch::Tensor standardize_images(const torch::Tensor& x) {
+  const auto m = x.mean({1, 2, 3}, true);
+  const auto c = x - m;
+  return c / (c.pow(2).mean({1, 2, 3}, true) + ModelConfig::kInputNormEps).sqrt();
+}
+
 Outputs DidaNetImpl::forward(const torch::Tensor& x) {
   Outputs o;
-  auto h = encoder->block1(x);
+  auto h = encoder->block1(config.input_norm == "standardize" ? standardize_images(x) : x);
   if (config.progressive) {
     o.z_inv1 = inv1(h);
     o.z_spe1 = spe1(h);
@@ -111,6 +117,15 @@ Outputs DidaNetImpl::forward(const torch::Tensor& x) {
   o.p_inv = pool(o.z_inv);
   o.p_spe = pool(o.z_spe);
   o.logits = classifier(o.p_inv);
+  return o;
+}
+
+Outputs concat_outputs(const Outputs& a, const Outputs& b) {
+  auto cat = [](const torch::Tensor& x, const torch::Tensor& y) { return x.defined() ? torch::cat({x, y}) : x; };
+  Outputs o;
+  o.f = cat(a.f, b.f), o.z_inv = cat(a.z_inv, b.z_inv), o.z_spe = cat(a.z_spe, b.z_spe);
+  o.p_f = cat(a.p_f, b.p_f), o.p_inv = cat(a.p_inv, b.p_inv), o.p_spe = cat(a.p_spe, b.p_spe);
+  o.logits = cat(a.logits, b.logits), o.z_inv1 = cat(a.z_inv1, b.z_inv1), o.z_spe1 = cat(a.z_spe1, b.z_spe1);
   return o;
 }
 

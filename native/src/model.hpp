@@ -10,6 +10,9 @@ namespace dida {
 // Gradient reversal: identity forward, -lambda * grad backward.
 torch::Tensor grad_reverse(const torch::Tensor& x, double lambda);
 
+// Each image minus its mean, over sqrt(variance + eps), across channels and pixels (input_norm).
+torch::Tensor standardize_images(const torch::Tensor& x);
+
 struct ConvBnImpl : torch::nn::Module {
   ConvBnImpl(int in, int out, int k);
   torch::Tensor forward(const torch::Tensor& x);  // ReLU(BN(conv(x)))
@@ -55,6 +58,9 @@ struct Outputs {
   torch::Tensor logits;             // C(p_inv)
   torch::Tensor z_inv1, z_spe1;     // progressive first level (undefined otherwise)
 };
+
+// Outputs of two batches as if they had been one (every field concatenated along the batch).
+Outputs concat_outputs(const Outputs& a, const Outputs& b);
 
 struct DidaNetImpl : torch::nn::Module {
   explicit DidaNetImpl(const ModelConfig& c);

@@ -121,8 +121,22 @@ class GraphBuilder {
     return out;
   }
 
+  // input_norm "standardize": (x - mean) / sqrt(var + eps) per image, over channels and pixels.
+  std::string standardize(const std::string& x, const std::string& p) {
+    const std::vector<int64_t> axes{1, 2, 3};
+    attr(node("ReduceMean", {x}, p + "std_mean"), "axes", axes);
+    node("Sub", {x, p + "std_mean"}, p + "std_centred");
+    node("Mul", {p + "std_centred", p + "std_centred"}, p + "std_sq");
+    attr(node("ReduceMean", {p + "std_sq"}, p + "std_var"), "axes", axes);
+    node("Add", {p + "std_var", initializer("input_norm_eps", {ModelConfig::kInputNormEps}, {})}, p + "std_var_eps");
+    node("Sqrt", {p + "std_var_eps"}, p + "std_dev");
+    node("Div", {p + "std_centred", p + "std_dev"}, p + "std_out");
+    return p + "std_out";
+  }
+
   // E, I, S on one input; returns {z_inv, z_spe, F}.
-  std::array<std::string, 3> encode(const std::string& x, const std::string& p) {
+  std::array<std::string, 3> encode(const std::string& input, const std::string& p) {
+    const std::string x = b_.config.input_norm == "standardize" ? standardize(input, p) : input;
     std::string h = maxpool(conv_bn_relu(x, "encoder.conv1", "encoder.bn1", p + "e1"), p + "e1_pool");
     if (b_.config.progressive) h = (node("Add", {h, conv_bn_relu(h, "inv1.conv", "inv1.bn", p + "inv1")}, p + "h1"), p + "h1");
     h = maxpool(conv_bn_relu(h, "encoder.conv2", "encoder.bn2", p + "e2"), p + "e2_pool");

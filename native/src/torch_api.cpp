@@ -57,7 +57,11 @@ int eval(const EvalOptions& o) {
               << "class probe z_spe    " << r.class_probe_spe << "  (low is good)\n"
               << "MI(z_inv; z_spe)     " << r.mi_estimate << " nats (KSG, k=3, top-2 PCs each; independent of T)\n"
               << "A-distance z_inv     " << r.a_distance_inv << "  (0 = indistinguishable domains)\n"
-              << "A-distance z_spe     " << r.a_distance_spe << "\n";
+              << "A-distance z_spe     " << r.a_distance_spe << "\n"
+              << "swap content         " << r.swap_content_accuracy << "  (C on R(z_inv(a), z_spe(b)) re-encoded gives a's label; "
+              << r.swap_pairs << " pairs, both directions)\n"
+              << "swap style           " << r.swap_style_accuracy << "  (D_spe on the same swap gives b's domain)\n"
+              << "reconstruction PSNR  " << std::setprecision(2) << r.reconstruction_psnr << " dB  (R(z_inv(x), z_spe(x)) against x)\n";
     return 0;
   });
 }

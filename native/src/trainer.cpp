@@ -17,6 +17,7 @@
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
 #include "dida/schedule.hpp"
+#include "augment.hpp"
 #include "losses.hpp"
 #include "model.hpp"
 
@@ -41,13 +42,16 @@ std::string fmt_duration(double s) {
 }
 
 struct LossValues {
-  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, total = 0;
+  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, total = 0;
+  double cons_kept = 0;  // fraction of target images with a confident pseudo-label (L_cons)
   void add(const LossValues& v) {
-    task += v.task, adv += v.adv, dom += v.dom, mi += v.mi, rec += v.rec, rel += v.rel, orth += v.orth, total += v.total;
+    task += v.task, adv += v.adv, dom += v.dom, mi += v.mi, rec += v.rec, rel += v.rel, orth += v.orth, cons += v.cons;
+    total += v.total, cons_kept += v.cons_kept;
   }
   nlohmann::json to_json(double scale) const {
-    return {{"task", task * scale}, {"adv", adv * scale}, {"dom", dom * scale}, {"mi", mi * scale},
-            {"rec", rec * scale},   {"rel", rel * scale}, {"orth", orth * scale}, {"total", total * scale}};
+    return {{"task", task * scale}, {"adv", adv * scale},   {"dom", dom * scale},   {"mi", mi * scale},
+            {"rec", rec * scale},   {"rel", rel * scale},   {"orth", orth * scale}, {"cons", cons * scale},
+            {"cons_kept", cons_kept * scale}, {"total", total * scale}};
   }
 };
 
@@ -60,6 +64,7 @@ ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p) {
   c.variant = o.variant;
   c.progressive = o.progressive;
   c.pool = o.pool;
+  c.input_norm = o.input_norm;
   c.head_hidden = o.head_hidden;
   c.mine_hidden = o.mine_hidden;
   c.pixel_decoder = true;
@@ -74,6 +79,11 @@ void validate(const TrainOptions& o) {
   if (o.optimisation != "joint" && o.optimisation != "staged") bad("--optimisation must be joint or staged");
   if (o.optimizer != "adam" && o.optimizer != "sgd") bad("--optimizer must be adam or sgd");
   if (o.variant != "branch" && o.variant != "vector") bad("--variant must be branch or vector");
+  if (o.input_norm != "none" && o.input_norm != "standardize") bad("--input-norm must be none or standardize");
+  if (o.batch_norm != "separate" && o.batch_norm != "mixed") bad("--batch-norm must be separate or mixed");
+  if (o.pixel_loss != "mse" && o.pixel_loss != "si-mse") bad("--pixel-loss must be mse or si-mse");
+  if (o.lambda_cons < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
+    bad("--lambda-cons must be >= 0 and --cons-threshold in [0, 1]");
   if (o.epochs < 1 || o.batch_size < 2) bad("--epochs must be >= 1 and --batch-size >= 2");
   if (o.method == "dsn" && o.variant == "vector") bad("dsn uses separate shared and private encoders: --variant branch");
 }
@@ -103,8 +113,9 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
 
 // Loss terms, in the order losses() returns them, and which of them each staged step optimises
 // (METHOD.md): 1: L_task + L_adv + L_dom; 2: L_task + L_dom + L_mi + L_rel; 3: L_rec.
-enum Term { kTask, kAdv, kDom, kMi, kRec, kRel, kOrth, kTerms };
-const std::vector<std::vector<int>> kStageTerms = {{kTask, kAdv, kDom}, {kTask, kDom, kMi, kRel}, {kRec}};
+// L_orth and L_cons (an extension) join step 1.
+enum Term { kTask, kAdv, kDom, kMi, kRec, kRel, kOrth, kCons, kTerms };
+const std::vector<std::vector<int>> kStageTerms = {{kTask, kAdv, kDom, kOrth, kCons}, {kTask, kDom, kMi, kRel}, {kRec}};
 
 class Trainer {
  public:
@@ -197,14 +208,16 @@ class Trainer {
     const auto perm = torch::tensor(std::vector<int64_t>(perm_v.begin(), perm_v.end())).to(device_);
 
     const double grl = grl_lambda(progress, o_.grl_gamma);
+    Rng aug_rng = Rng(o_.seed ^ (static_cast<std::uint64_t>(epoch) << 32) ^ static_cast<std::uint64_t>(iter)).fork("strong-view");
     if (o_.anneal_lr)
       for (auto& opt : opts_) set_lr(*opt, o_.lr * lr_factor(progress));
 
     LossValues v;
     finite = true;
     if (o_.optimisation == "joint") {
-      auto terms = losses(xs, ys, xt, grl, perm, v, -1, epoch < o_.warmup_epochs);
-      const auto total = terms[0] + terms[1] + terms[2] + terms[3] + terms[4] + terms[5] + terms[6];
+      auto terms = losses(xs, ys, xt, grl, perm, v, -1, epoch < o_.warmup_epochs, aug_rng);
+      torch::Tensor total = terms[0];
+      for (std::size_t k = 1; k < terms.size(); ++k) total = total + terms[k];
       v.total = total.item<double>();
       if (!std::isfinite(v.total)) return finite = false, v;
       opts_[0]->zero_grad();
@@ -214,7 +227,7 @@ class Trainer {
       // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups).
       for (std::size_t s = 0; s < 3; ++s) {
         LossValues sv;
-        auto terms = losses(xs, ys, xt, grl, perm, sv, static_cast<int>(s), epoch < o_.warmup_epochs);
+        auto terms = losses(xs, ys, xt, grl, perm, sv, static_cast<int>(s), epoch < o_.warmup_epochs, aug_rng);
         torch::Tensor total = torch::zeros({}, xs.options());
         for (int k : kStageTerms[s]) total = total + terms[static_cast<std::size_t>(k)];
         if (!total.requires_grad()) continue;
@@ -223,11 +236,12 @@ class Trainer {
         for (auto& opt : opts_) opt->zero_grad();
         total.backward();
         opts_[s]->step();
-        if (s == 0) v = sv;
+        if (s == 0) v = sv;  // task, adv, dom, cons, orth
         if (s == 1) v.mi = sv.mi, v.rel = sv.rel;
         if (s == 2) v.rec = sv.rec;
       }
-      v.total = v.task + w_.adv * v.adv + w_.dom * v.dom + w_.mi * v.mi + w_.rec * v.rec + w_.rel * v.rel + w_.orth * v.orth;
+      v.total = v.task + w_.adv * v.adv + w_.dom * v.dom + w_.mi * v.mi + w_.rec * v.rec + w_.rel * v.rel + w_.orth * v.orth +
+                w_.cons * grl * v.cons;
     }
     return v;
   }
@@ -240,59 +254,70 @@ class Trainer {
   int64_t images_per_iter() const { return o_.batch_size * (w_.uses_target ? 2 : 1); }
 
  private:
-  // Weighted loss terms [task, adv, dom, mi, rec, rel, orth]; `stage` < 0: joint.
+  // Weighted loss terms, indexed by Term; `stage` < 0: joint.
   std::vector<torch::Tensor> losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
-                                    const torch::Tensor& perm, LossValues& v, int stage = -1, bool warmup = false) {
+                                    const torch::Tensor& perm, LossValues& v, int stage, bool warmup, Rng& aug_rng) {
     const auto zero = torch::zeros({}, xs.options());
     std::vector<torch::Tensor> t(kTerms, zero);
     const int64_t ns = xs.size(0);
     const auto x = w_.uses_target ? torch::cat({xs, xt}, 0) : xs;
-    const Outputs out = net_->forward(x);
+    // "separate": each domain's batch is normalised by its own statistics (the target's features are
+    // not shifted by the source's); "mixed": one pass over both.
+    const Outputs out = w_.uses_target && o_.batch_norm == "separate" ? concat_outputs(net_->forward(xs), net_->forward(xt))
+                                                                      : net_->forward(x);
     const auto task = task_loss(out.logits.slice(0, 0, ns), ys);
-    t[0] = task;
+    t[kTask] = task;
     v.task = task.item<double>();
     if (!w_.uses_target) return t;
     const auto d = torch::cat({torch::zeros({ns}, torch::kLong), torch::ones({xt.size(0)}, torch::kLong)}).to(xs.device());
     auto want = [&](int k) {
-      if (warmup && k != 4) return false;  // warm-up: the task loss and L_rec only
+      if (warmup && k != kRec) return false;  // warm-up: the task loss and L_rec only
       return stage < 0 || std::count(kStageTerms[static_cast<std::size_t>(stage)].begin(),
                                      kStageTerms[static_cast<std::size_t>(stage)].end(), k) > 0;
     };
-    if (w_.adv > 0 && want(1)) {
+    if (w_.adv > 0 && want(kAdv)) {
       auto adv = domain_loss(net_->dom_inv(grad_reverse(out.p_inv, grl)), d);
       if (out.z_inv1.defined()) adv = adv + domain_loss(net_->dom_inv1(grad_reverse(out.z_inv1.mean({2, 3}), grl)), d);
       v.adv = adv.item<double>();
-      t[1] = w_.adv * adv;
+      t[kAdv] = w_.adv * adv;
     }
-    if (w_.dom > 0 && want(2)) {
+    if (w_.dom > 0 && want(kDom)) {
       auto dom = domain_loss(net_->dom_spe(out.p_spe), d);
       if (out.z_spe1.defined()) dom = dom + domain_loss(net_->dom_spe1(out.z_spe1.mean({2, 3})), d);
       v.dom = dom.item<double>();
-      t[2] = w_.dom * dom;
+      t[kDom] = w_.dom * dom;
     }
-    if (w_.mi > 0 && want(3)) {
+    if (w_.mi > 0 && want(kMi)) {
       torch::Tensor bound;
       const auto mi = mine_minmax_loss(mine_, net_->mine, out.p_inv, out.p_spe, perm, &bound);
       v.mi = bound.item<double>();
-      t[3] = w_.mi * mi;
+      t[kMi] = w_.mi * mi;
     }
-    if (w_.rec > 0 && want(4)) {
+    if (w_.rec > 0 && want(kRec)) {
       auto rec = feature_reconstruction_loss(net_->reconstruct_features(out.z_inv, out.z_spe), out.f);
-      if (o_.pixel_rec_weight > 0)
-        rec = rec + o_.pixel_rec_weight * scale_invariant_mse(net_->reconstruct_pixels(out.z_inv, out.z_spe), x);
+      if (o_.pixel_rec_weight > 0) {
+        const auto x_hat = net_->reconstruct_pixels(out.z_inv, out.z_spe);
+        rec = rec + o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
+      }
       v.rec = rec.item<double>();
-      t[4] = w_.rec * rec;
+      t[kRec] = w_.rec * rec;
     }
-    if (w_.rel > 0 && want(5)) {
+    if (w_.rel > 0 && want(kRel)) {
       const auto rel = 0.5 * (relation_loss(out.p_inv.slice(0, 0, ns), out.p_f.slice(0, 0, ns)) +
                               relation_loss(out.p_inv.slice(0, ns), out.p_f.slice(0, ns)));
       v.rel = rel.item<double>();
-      t[5] = w_.rel * rel;
+      t[kRel] = w_.rel * rel;
     }
-    if (w_.orth > 0 && stage < 0 && !warmup) {
+    if (w_.cons > 0 && want(kCons)) {  // ramped like the GRL weight: pseudo-labels start once C is trained
+      const auto strong = net_->forward(strong_view(xt, aug_rng)).logits;
+      const auto cons = consistency_loss(out.logits.slice(0, ns), strong, o_.cons_threshold, &v.cons_kept);
+      v.cons = cons.item<double>();
+      t[kCons] = w_.cons * grl * cons;
+    }
+    if (w_.orth > 0 && want(kOrth)) {
       const auto orth = orthogonality_loss(out.p_inv, out.p_spe);
       v.orth = orth.item<double>();
-      t[6] = w_.orth * orth;
+      t[kOrth] = w_.orth * orth;
     }
     return t;
   }
@@ -367,7 +392,7 @@ LossWeights weights_for(const TrainOptions& o) {
   LossWeights w;
   if (o.method == "dida") {
     w.adv = o.lambda_adv, w.dom = o.lambda_dom, w.mi = o.lambda_mi, w.rec = o.lambda_rec, w.rel = o.lambda_rel;
-    w.orth = o.lambda_orth;
+    w.orth = o.lambda_orth, w.cons = o.lambda_cons;
     w.uses_target = true;
   } else if (o.method == "dann") {
     w.adv = o.lambda_adv;
@@ -475,6 +500,7 @@ int run_training(TrainOptions o, bool resume) {
              << std::fixed << std::setprecision(0) << rate << " img/s | task " << std::setprecision(3) << v.task;
         if (o.method != "source-only" && o.method != "target-only") line << " adv " << v.adv;
         if (o.method == "dida") line << " dom " << v.dom << " mi " << v.mi << " rec " << v.rec;
+        if (o.method == "dida" && o.lambda_cons > 0) line << " cons " << v.cons;
         line << " | left " << fmt_duration(left);
         std::cerr << (tty ? "\r" : "") << line.str() << (tty ? "\033[K" : "\n") << std::flush;
       }

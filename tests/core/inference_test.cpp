@@ -1,5 +1,6 @@
 // The core's forward pass against LibTorch's outputs (tests/fixtures/parity, written by the native
 // suite), natively and as wasm; and bundle loading on damaged and foreign files.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -59,6 +60,21 @@ TEST(Inference, CoreMatchesLibTorchOnFreshAndTrainedBundles) {
     }
     EXPECT_EQ(m.class_names().size(), 10u);
   }
+}
+
+TEST(Inference, InputStandardisationMatchesAHandComputation) {
+  // Image (1, 2, 3, 4): mean 2.5, variance 1.25; a second, constant image becomes zeros.
+  Tensor4 x(2, 1, 2, 2);
+  x.data = {1, 2, 3, 4, 7, 7, 7, 7};
+  const Tensor4 y = standardize_images(x);
+  const double sd = std::sqrt(1.25 + ModelConfig::kInputNormEps);
+  EXPECT_NEAR(y.data[0], -1.5 / sd, 1e-6);
+  EXPECT_NEAR(y.data[1], -0.5 / sd, 1e-6);
+  EXPECT_NEAR(y.data[3], 1.5 / sd, 1e-6);
+  for (int j = 4; j < 8; ++j) EXPECT_EQ(y.data[static_cast<std::size_t>(j)], 0.f);
+  // The trained fixture standardises its input (the trainer's default), the fresh one does not.
+  EXPECT_EQ(Model::load(kFixtures + "/trained").config().input_norm, "standardize");
+  EXPECT_EQ(Model::load(kFixtures + "/fresh").config().input_norm, "none");
 }
 
 TEST(Inference, InferenceOnlyBundlesLeaveOutTheMineNetwork) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "augment.hpp"
 #include "bundle.hpp"
 #include "dida/safetensors.hpp"
 #include "evaluate.hpp"
@@ -110,6 +111,96 @@ TEST(Losses, MatchHandComputations) {
   const auto x = torch::tensor({{1.0f, 2.0f, 3.0f}});
   EXPECT_NEAR(scale_invariant_mse(torch::zeros({1, 3}), x).item<double>(), 14.0 / 3 - 4.0, 1e-6);
   EXPECT_NEAR(scale_invariant_mse(torch::full({1, 3}, 5.0f), x).item<double>(), 14.0 / 3 - 4.0, 1e-5);
+}
+
+TEST(Losses, PixelMseAndConsistencyMatchHandComputations) {
+  EXPECT_NEAR(pixel_mse(torch::zeros({1, 3}), torch::tensor({{1.0f, 2.0f, 3.0f}})).item<double>(), 14.0 / 3, 1e-6);
+  // Clean view: image 0 confident (softmax of (4, 0) = 0.982 for class 0), image 1 not (0.5, 0.5).
+  const auto clean = torch::tensor({{4.0f, 0.0f}, {0.0f, 0.0f}}, torch::requires_grad());
+  const auto strong = torch::tensor({{1.0f, 2.0f}, {3.0f, -3.0f}}, torch::requires_grad());
+  double kept = -1;
+  const auto cons = consistency_loss(clean, strong, 0.9, &kept);
+  // Only image 0 counts, with pseudo-label 0: CE = log(1 + e^(2 - 1)), divided by the batch size 2.
+  EXPECT_NEAR(cons.item<double>(), std::log1p(std::exp(1.0)) / 2, 1e-6);
+  EXPECT_DOUBLE_EQ(kept, 0.5);
+  cons.backward();
+  EXPECT_FALSE(clean.grad().defined() && clean.grad().abs().sum().item<double>() > 0) << "no gradient into the pseudo-labels";
+  EXPECT_EQ(strong.grad()[1].abs().sum().item<double>(), 0.0) << "an unconfident image contributes nothing";
+  // A threshold nobody reaches: the term is zero.
+  EXPECT_EQ(consistency_loss(clean, strong, 0.99).item<double>(), 0.0);
+}
+
+TEST(Augment, StrongViewKeepsShapeAndRangeAndFollowsTheSeed) {
+  torch::manual_seed(3);
+  const auto x = torch::rand({8, 3, 32, 32}) * 2 - 1;
+  Rng r1(5), r2(5), r3(6);
+  const auto a = strong_view(x, r1), b = strong_view(x, r2), c = strong_view(x, r3);
+  EXPECT_EQ(a.sizes(), x.sizes());
+  EXPECT_LE(a.abs().max().item<double>(), 1.0);
+  EXPECT_TRUE(torch::equal(a, b)) << "same seed, same view";
+  EXPECT_FALSE(torch::equal(a, c));
+  EXPECT_GT((a - x).abs().mean().item<double>(), 0.05) << "the view differs from the image";
+  // Without a shift, a one-colour image stays one colour per channel (a permuted, affine copy).
+  const auto flat = torch::full({1, 3, 8, 8}, 0.25f);
+  Rng r4(1);
+  const auto v = strong_view(flat, r4, 0);
+  for (int ch = 0; ch < 3; ++ch) EXPECT_NEAR((v[0][ch].max() - v[0][ch].min()).item<double>(), 0.0, 1e-7);
+  // One channel works too.
+  Rng r5(2);
+  EXPECT_EQ(strong_view(torch::zeros({2, 1, 28, 28}), r5).sizes(), (std::vector<int64_t>{2, 1, 28, 28}));
+}
+
+TEST(Model, InputStandardisationMatchesAHandComputation) {
+  // Image (1, 2, 3, 4): mean 2.5, variance 1.25.
+  const auto x = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 1, 2, 2});
+  const auto y = standardize_images(x);
+  const double sd = std::sqrt(1.25 + ModelConfig::kInputNormEps);
+  EXPECT_NEAR(y[0][0][0][0].item<double>(), -1.5 / sd, 1e-6);
+  EXPECT_NEAR(y[0][0][1][1].item<double>(), 1.5 / sd, 1e-6);
+  // Brightness and contrast of an image do not change what the network sees.
+  ModelConfig c;
+  c.width = 4, c.head_hidden = 8, c.mine_hidden = 8, c.input_norm = "standardize";
+  torch::manual_seed(2);
+  DidaNet net(c);
+  net->eval();
+  torch::NoGradGuard g;
+  const auto img = torch::rand({2, 3, 32, 32}) - 0.5;
+  EXPECT_LT((net->forward(img).logits - net->forward(img * 0.5 + 0.2).logits).abs().max().item<double>(), 1e-4);
+}
+
+TEST(Eval, SwapMeasuresOnAHandMadeModel) {
+  // Images of two channels: channel 0 holds the class, channel 1 the domain. z_inv is channel 0,
+  // z_spe channel 1, the decoder stacks them: a perfect split scores 1 and 1.
+  const auto make = [](const std::vector<int64_t>& label, int64_t domain) {
+    auto x = torch::zeros({static_cast<int64_t>(label.size()), 2, 1, 1});
+    for (std::size_t i = 0; i < label.size(); ++i) x[static_cast<int64_t>(i)][0] = static_cast<double>(label[i]), x[static_cast<int64_t>(i)][1] = static_cast<double>(domain);
+    return x;
+  };
+  const auto a = make({0, 1, 2, 3}, 0), b = make({3, 2, 1, 0}, 1);
+  const auto ya = torch::tensor({0L, 1L, 2L, 3L}), db = torch::ones({4}, torch::kLong);
+  const auto one_hot = [](const torch::Tensor& v, int n) { return torch::one_hot(v.flatten().round().to(torch::kLong), n).to(torch::kFloat32); };
+  SwapParts parts;
+  parts.z_inv = [](const torch::Tensor& x) { return x.narrow(1, 0, 1); };
+  parts.z_spe = [](const torch::Tensor& x) { return x.narrow(1, 1, 1); };
+  parts.decode = [](const torch::Tensor& zi, const torch::Tensor& zs) { return torch::cat({zi, zs}, 1); };
+  parts.class_logits = [&](const torch::Tensor& x) { return one_hot(x.narrow(1, 0, 1), 4); };
+  parts.style_logits = [&](const torch::Tensor& x) { return one_hot(x.narrow(1, 1, 1), 2); };
+  EvalResult r;
+  swap_measures(parts, a, ya, b, db, r);
+  EXPECT_DOUBLE_EQ(r.swap_content_accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(r.swap_style_accuracy, 1.0);
+  EXPECT_EQ(r.swap_pairs, 4);
+  // A decoder that ignores the style (renders a's domain): style 0; one that takes b's content too:
+  // content 0 (b's labels are a's reversed, no pair agrees).
+  parts.decode = [](const torch::Tensor& zi, const torch::Tensor&) { return torch::cat({zi, torch::zeros_like(zi)}, 1); };
+  swap_measures(parts, a, ya, b, db, r);
+  EXPECT_DOUBLE_EQ(r.swap_style_accuracy, 0.0);
+  parts.z_inv = [](const torch::Tensor& x) { return x.narrow(1, 0, 1).flip(0); };
+  parts.decode = [](const torch::Tensor& zi, const torch::Tensor& zs) { return torch::cat({zi, zs}, 1); };
+  swap_measures(parts, a, ya, b, db, r);
+  EXPECT_DOUBLE_EQ(r.swap_content_accuracy, 0.0);
+  // PSNR: an error of one grey level everywhere is 20 log10(255) dB.
+  EXPECT_NEAR(psnr(torch::full({1, 3, 4, 4}, 1.0f / 127.5f), torch::zeros({1, 3, 4, 4})), 20 * std::log10(255.0), 1e-4);
 }
 
 TEST(Mine, BoundRisesWithCorrelationAndApproachesTheAnalyticValue) {

@@ -96,6 +96,9 @@ class Model {
   Linear c1_, c2_, di1_, di2_, ds1_, ds2_;
 };
 
+// Each image minus its mean, over sqrt(variance + eps), across channels and pixels: the network's
+// first step when config.input_norm is "standardize".
+Tensor4 standardize_images(const Tensor4& x);
 // Pixels (N x H x W x C bytes, the data layout) -> N x C x H x W floats in [-1, 1].
 Tensor4 pixels_to_input(const std::vector<std::uint8_t>& pixels, int n, int h, int w, int c);
 // A [-1, 1] image tensor -> bytes N x H x W x C.

@@ -29,6 +29,12 @@ struct ModelConfig {
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
   std::string pool = "avg";
+  // What E sees first: "none" (x as given, [-1, 1]) or "standardize" (each image minus its mean,
+  // over its standard deviation across channels and pixels). Standardising inside the network
+  // makes every engine (LibTorch, the core, ONNX) do it, and removes a domain's global brightness
+  // and contrast before the first convolution (docs/RESULTS.md).
+  std::string input_norm = "none";
+  static constexpr float kInputNormEps = 1e-5f;  // added to the variance
 
   int feature_channels() const { return 4 * width; }
   int feature_size() const { return image_size / 8; }

@@ -20,11 +20,20 @@ struct TrainOptions {
   bool progressive = false;
   std::string pool = "flatten";  // see docs/RESULTS.md: avg (METHOD.md) ablated
   int width = 32;
+  std::string input_norm = "standardize";  // none | standardize (inside the model, every engine)
   int head_hidden = 100;
   int mine_hidden = 128;
   // losses (weights of METHOD.md's total; the method zeroes those it does not use)
   double lambda_mi = 0.1, lambda_adv = 1.0, lambda_dom = 0.3, lambda_rec = 0.5, lambda_rel = 1.0, lambda_orth = 0.0;
   double pixel_rec_weight = 1.0;  // share of the pixel term inside L_rec (feature term weight 1)
+  std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
+  // L_cons (extension, dida only): the strong view of a target image must get the confident
+  // pseudo-label of its clean view; ramped with the GRL schedule.
+  double lambda_cons = 1.0, cons_threshold = 0.9;
+  // How batch norm sees the two domains in training: "separate" (source and target batches in
+  // their own forward passes, each normalised by its own statistics) or "mixed" (one pass over
+  // the concatenated batch).
+  std::string batch_norm = "separate";
   double mine_ma_rate = 0.01;     // MINE's moving average of the denominator
   double grl_gamma = 10.0;
   // epochs at the start with the task loss only (and L_rec): the classifier learns before the
