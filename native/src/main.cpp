@@ -94,6 +94,11 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");
   cmd->add_option("--lambda-cons", o.lambda_cons, "Weight of L_cons, the target consistency term (dida only; 0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+  cmd->add_option("--lambda-swap", o.lambda_swap, "Weight of L_swap: swapped images keep their content's class and their style's domain (dida only; 0: off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+  cmd->add_flag("--augment-source,!--no-augment-source", o.augment_source,
+                "Train on source images in the strong view (shift, channel order, inversion, contrast), every method")
+      ->group("Losses");
   cmd->add_option("--cons-threshold", o.cons_threshold, "Confidence a pseudo-label of L_cons needs")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Losses");
   cmd->add_option("--mine-ma-rate", o.mine_ma_rate, "MINE moving-average rate")->capture_default_str()->group("Losses");

@@ -42,16 +42,17 @@ std::string fmt_duration(double s) {
 }
 
 struct LossValues {
-  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, total = 0;
+  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, total = 0;
   double cons_kept = 0;  // fraction of target images with a confident pseudo-label (L_cons)
   void add(const LossValues& v) {
     task += v.task, adv += v.adv, dom += v.dom, mi += v.mi, rec += v.rec, rel += v.rel, orth += v.orth, cons += v.cons;
+    swap += v.swap;
     total += v.total, cons_kept += v.cons_kept;
   }
   nlohmann::json to_json(double scale) const {
     return {{"task", task * scale}, {"adv", adv * scale},   {"dom", dom * scale},   {"mi", mi * scale},
             {"rec", rec * scale},   {"rel", rel * scale},   {"orth", orth * scale}, {"cons", cons * scale},
-            {"cons_kept", cons_kept * scale}, {"total", total * scale}};
+            {"swap", swap * scale}, {"cons_kept", cons_kept * scale}, {"total", total * scale}};
   }
 };
 
@@ -82,8 +83,9 @@ void validate(const TrainOptions& o) {
   if (o.input_norm != "none" && o.input_norm != "standardize") bad("--input-norm must be none or standardize");
   if (o.batch_norm != "separate" && o.batch_norm != "mixed") bad("--batch-norm must be separate or mixed");
   if (o.pixel_loss != "mse" && o.pixel_loss != "si-mse") bad("--pixel-loss must be mse or si-mse");
-  if (o.lambda_cons < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
-    bad("--lambda-cons must be >= 0 and --cons-threshold in [0, 1]");
+  if (o.augment_source && o.method == "target-only") bad("--augment-source applies to source images; target-only trains on target labels");
+  if (o.lambda_cons < 0 || o.lambda_swap < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
+    bad("--lambda-cons and --lambda-swap must be >= 0 and --cons-threshold in [0, 1]");
   if (o.epochs < 1 || o.batch_size < 2) bad("--epochs must be >= 1 and --batch-size >= 2");
   if (o.method == "dsn" && o.variant == "vector") bad("dsn uses separate shared and private encoders: --variant branch");
 }
@@ -114,8 +116,9 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
 // Loss terms, in the order losses() returns them, and which of them each staged step optimises
 // (METHOD.md): 1: L_task + L_adv + L_dom; 2: L_task + L_dom + L_mi + L_rel; 3: L_rec.
 // L_orth and L_cons (an extension) join step 1.
-enum Term { kTask, kAdv, kDom, kMi, kRec, kRel, kOrth, kCons, kTerms };
-const std::vector<std::vector<int>> kStageTerms = {{kTask, kAdv, kDom, kOrth, kCons}, {kTask, kDom, kMi, kRel}, {kRec}};
+// L_swap (an extension) joins step 3, with the decoder.
+enum Term { kTask, kAdv, kDom, kMi, kRec, kRel, kOrth, kCons, kSwap, kTerms };
+const std::vector<std::vector<int>> kStageTerms = {{kTask, kAdv, kDom, kOrth, kCons}, {kTask, kDom, kMi, kRel}, {kRec, kSwap}};
 
 class Trainer {
  public:
@@ -200,7 +203,11 @@ class Trainer {
       si[static_cast<std::size_t>(k)] = src_order_[static_cast<std::size_t>((iter * bs + k) % ns)];
       ti[static_cast<std::size_t>(k)] = tgt_order_[static_cast<std::size_t>((iter * bs + k) % nt)];
     }
-    const auto xs = xs_.index_select(0, torch::tensor(si)).to(device_);
+    auto xs = xs_.index_select(0, torch::tensor(si)).to(device_);
+    if (o_.augment_source) {  // the labelled images in the strong view too: C learns its invariances from labels
+      Rng r = Rng(o_.seed ^ (static_cast<std::uint64_t>(epoch) << 32) ^ static_cast<std::uint64_t>(iter)).fork("source-view");
+      xs = strong_view(xs, r);
+    }
     const auto ys = ys_.index_select(0, torch::tensor(si)).to(device_);
     const auto xt = xt_.index_select(0, torch::tensor(ti)).to(device_);
     Rng perm_rng = Rng(o_.seed ^ (static_cast<std::uint64_t>(epoch) << 32) ^ static_cast<std::uint64_t>(iter)).fork("mine");
@@ -238,15 +245,16 @@ class Trainer {
         opts_[s]->step();
         if (s == 0) v = sv;  // task, adv, dom, cons, orth
         if (s == 1) v.mi = sv.mi, v.rel = sv.rel;
-        if (s == 2) v.rec = sv.rec;
+        if (s == 2) v.rec = sv.rec, v.swap = sv.swap;
       }
       v.total = v.task + w_.adv * v.adv + w_.dom * v.dom + w_.mi * v.mi + w_.rec * v.rec + w_.rel * v.rel + w_.orth * v.orth +
-                w_.cons * grl * v.cons;
+                w_.cons * grl * v.cons + w_.swap * grl * v.swap;
     }
     return v;
   }
 
   double eval_accuracy(const torch::Tensor& x, const torch::Tensor& y) { return accuracy(*net_, x, y, device_); }
+  LabelFreeStats target_train_stats() { return label_free_stats(*net_, xt_, device_); }
   const torch::Tensor& x_val() const { return x_val_; }
   const torch::Tensor& y_val() const { return y_val_; }
   const torch::Tensor& x_test() const { return x_test_; }
@@ -314,6 +322,23 @@ class Trainer {
       v.cons = cons.item<double>();
       t[kCons] = w_.cons * grl * cons;
     }
+    if (w_.swap > 0 && want(kSwap)) {
+      // Each image's content in the style of its partner from the other domain (the batch rotated
+      // by the source batch size), re-encoded: a source digit in target style keeps its label, a
+      // target digit in source style its confident pseudo-label, and D_spe must see the partner's
+      // domain. Ramped like the GRL weight: the decoder first learns to reconstruct.
+      const auto z_spe_other = torch::cat({out.z_spe.slice(0, ns), out.z_spe.slice(0, 0, ns)});
+      const auto swapped = net_->reconstruct_pixels(out.z_inv, z_spe_other);
+      const Outputs again = o_.batch_norm == "separate"
+                                ? concat_outputs(net_->forward(swapped.slice(0, 0, ns)), net_->forward(swapped.slice(0, ns)))
+                                : net_->forward(swapped);
+      const auto d_other = torch::cat({torch::ones({ns}, torch::kLong), torch::zeros({xt.size(0)}, torch::kLong)}).to(xs.device());
+      const auto swap = task_loss(again.logits.slice(0, 0, ns), ys) +
+                        consistency_loss(out.logits.slice(0, ns), again.logits.slice(0, ns), o_.cons_threshold) +
+                        domain_loss(net_->dom_spe(again.p_spe), d_other);
+      v.swap = swap.item<double>();
+      t[kSwap] = w_.swap * grl * swap;
+    }
     if (w_.orth > 0 && want(kOrth)) {
       const auto orth = orthogonality_loss(out.p_inv, out.p_spe);
       v.orth = orth.item<double>();
@@ -380,6 +405,23 @@ double accuracy(DidaNetImpl& net, const torch::Tensor& x, const torch::Tensor& y
   return x.size(0) ? static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
 }
 
+LabelFreeStats label_free_stats(DidaNetImpl& net, const torch::Tensor& x, const torch::Device& device) {
+  torch::NoGradGuard guard;
+  const bool was_training = net.is_training();
+  net.eval();
+  std::vector<torch::Tensor> probs;
+  for (int64_t i = 0; i < x.size(0); i += 500)
+    probs.push_back(torch::softmax(net.forward(x.slice(0, i, std::min(i + 500, x.size(0))).to(device)).logits, 1).cpu());
+  net.train(was_training);
+  LabelFreeStats s;
+  if (probs.empty()) return s;
+  const auto p = torch::cat(probs).to(torch::kFloat64);
+  s.confidence = std::get<0>(p.max(1)).mean().item<double>();
+  const auto hard = torch::one_hot(p.argmax(1), p.size(1)).to(torch::kFloat64).mean(0);
+  s.balance = -(hard * (hard + 1e-12).log()).sum().item<double>() / std::log(static_cast<double>(p.size(1)));
+  return s;
+}
+
 DomainPair pair_for(const TrainOptions& o) {
   PairOptions po;
   po.seed = o.data_seed;
@@ -392,7 +434,7 @@ LossWeights weights_for(const TrainOptions& o) {
   LossWeights w;
   if (o.method == "dida") {
     w.adv = o.lambda_adv, w.dom = o.lambda_dom, w.mi = o.lambda_mi, w.rec = o.lambda_rec, w.rel = o.lambda_rel;
-    w.orth = o.lambda_orth, w.cons = o.lambda_cons;
+    w.orth = o.lambda_orth, w.cons = o.lambda_cons, w.swap = o.lambda_swap;
     w.uses_target = true;
   } else if (o.method == "dann") {
     w.adv = o.lambda_adv;
@@ -501,6 +543,7 @@ int run_training(TrainOptions o, bool resume) {
         if (o.method != "source-only" && o.method != "target-only") line << " adv " << v.adv;
         if (o.method == "dida") line << " dom " << v.dom << " mi " << v.mi << " rec " << v.rec;
         if (o.method == "dida" && o.lambda_cons > 0) line << " cons " << v.cons;
+        if (o.method == "dida" && o.lambda_swap > 0) line << " swap " << v.swap;
         line << " | left " << fmt_duration(left);
         std::cerr << (tty ? "\r" : "") << line.str() << (tty ? "\033[K" : "\n") << std::flush;
       }
@@ -515,6 +558,7 @@ int run_training(TrainOptions o, bool resume) {
     }
     const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
     const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
+    const LabelFreeStats lf = trainer.target_train_stats();
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     const double p_end = static_cast<double>((epoch + 1) * static_cast<int64_t>(n_iters)) / total_iters;
     nlohmann::json line = {{"epoch", epoch + 1},
@@ -525,6 +569,8 @@ int run_training(TrainOptions o, bool resume) {
                            {"grl_lambda", grl_lambda(p_end, o.grl_gamma)},
                            {"losses", sum.to_json(count ? 1.0 / count : 0.0)},
                            {"source_val_accuracy", val},
+                           {"target_train_confidence", lf.confidence},
+                           {"target_train_balance", lf.balance},
                            {"target_test_accuracy", test},
                            {"note", "target_test_accuracy is logged for reporting only; nothing is selected by it"}};
     if (oracle) line["oracle"] = true;

@@ -24,12 +24,20 @@ torch::Device pick_device(const std::string& device);
 struct DidaNetImpl;
 double accuracy(DidaNetImpl& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Device& device);
 
+// What can be read from the unlabelled target images alone (the label-free criteria of
+// docs/RESULTS.md): the mean top softmax probability, and the entropy of the predicted-class
+// histogram over log(classes) (1: every class predicted equally often; 0: one class for all).
+struct LabelFreeStats {
+  double confidence = 0, balance = 0;
+};
+LabelFreeStats label_free_stats(DidaNetImpl& net, const torch::Tensor& x, const torch::Device& device);
+
 // The pair a run trains on, from its options (cache as configured).
 DomainPair pair_for(const TrainOptions& o);
 
 // Which loss weights a method uses, from the options' lambdas.
 struct LossWeights {
-  double task = 1, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0;
+  double task = 1, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0;
   bool uses_target = false;      // forward target images through the network (domain losses, BN)
   bool train_on_target = false;  // target-only: the oracle that trains on target labels
 };

@@ -30,6 +30,12 @@ struct TrainOptions {
   // L_cons (extension, dida only): the strong view of a target image must get the confident
   // pseudo-label of its clean view; ramped with the GRL schedule.
   double lambda_cons = 1.0, cons_threshold = 0.9;
+  // L_swap (extension, dida only): the swap R(z_inv(a), z_spe(b)) of each image a with a partner b
+  // of the other domain, re-encoded, keeps a's class (label or confident pseudo-label) and shows
+  // b's domain to D_spe. Ramped with the GRL schedule.
+  double lambda_swap = 0.0;
+  // Labelled source images in the strong view (the same perturbation as L_cons uses), every method.
+  bool augment_source = false;
   // How batch norm sees the two domains in training: "separate" (source and target batches in
   // their own forward passes, each normalised by its own statistics) or "mixed" (one pass over
   // the concatenated batch).
