@@ -21,6 +21,7 @@ nlohmann::json EvalResult::to_json() const {
           {"domain_probe_inv", domain_probe_inv}, {"domain_probe_spe", domain_probe_spe},
           {"class_probe_spe", class_probe_spe},   {"mi_estimate", mi_estimate},
           {"a_distance_inv", a_distance_inv},     {"a_distance_spe", a_distance_spe},
+          {"target_confidence", target_confidence}, {"target_balance", target_balance},
           {"swap_content_accuracy", swap_content_accuracy}, {"swap_style_accuracy", swap_style_accuracy},
           {"reconstruction_psnr", reconstruction_psnr},     {"swap_pairs", swap_pairs},
           {"source_images", source_images},       {"target_images", target_images}};
@@ -159,6 +160,8 @@ EvalResult evaluate(const EvalOptions& eo) {
   r.target_images = static_cast<int>(xt.size(0));
   r.source_accuracy = fs_.logits.argmax(1).eq(ys).to(torch::kFloat64).mean().item<double>();
   r.target_accuracy = ft.logits.argmax(1).eq(yt).to(torch::kFloat64).mean().item<double>();
+  const LabelFreeStats lf = label_free_stats(net, images_to_tensor(pair.target_train), torch::kCPU);
+  r.target_confidence = lf.confidence, r.target_balance = lf.balance;
 
   // Domain probes: equal numbers from both domains, half to fit, half to test.
   Rng rng = Rng(eo.seed).fork("probes");
@@ -234,10 +237,10 @@ double std_of(const std::vector<double>& v) {
 int run_bench(const BenchOptions& bo) {
   nlohmann::json results = nlohmann::json::array();
   std::ostringstream md;
-  md << "| method | target accuracy (mean ± std) | source-val accuracy | domain probe z_inv | domain probe z_spe | class probe z_spe | MI (KSG) | A-dist z_inv | A-dist z_spe | seeds | minutes/run |\n"
-     << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  md << "| method | target accuracy (mean ± std) | source-val accuracy | domain probe z_inv | domain probe z_spe | class probe z_spe | MI (KSG) | A-dist z_inv | A-dist z_spe | swap content | swap style | PSNR (dB) | seeds | minutes/run |\n"
+     << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& method : bo.methods) {
-    std::vector<double> acc, src, dpi, dps, cps, mi, adi, ads, minutes;
+    std::vector<double> acc, src, dpi, dps, cps, mi, adi, ads, swc, sws, psnr_db, minutes;
     for (std::uint64_t seed : bo.seeds) {
       TrainOptions o = bo.base;
       o.source = bo.source, o.target = bo.target, o.method = method, o.seed = seed;
@@ -262,6 +265,7 @@ int run_bench(const BenchOptions& bo) {
       acc.push_back(r.target_accuracy), src.push_back(r.source_accuracy), dpi.push_back(r.domain_probe_inv);
       dps.push_back(r.domain_probe_spe), cps.push_back(r.class_probe_spe), mi.push_back(r.mi_estimate);
       adi.push_back(r.a_distance_inv), ads.push_back(r.a_distance_spe);
+      swc.push_back(r.swap_content_accuracy), sws.push_back(r.swap_style_accuracy), psnr_db.push_back(r.reconstruction_psnr);
       if (!done) minutes.push_back(run_min);
       std::cerr << "bench: " << method << " seed " << seed << ": target " << std::fixed << std::setprecision(4)
                 << r.target_accuracy << "\n";
@@ -269,7 +273,8 @@ int run_bench(const BenchOptions& bo) {
     md << std::fixed << std::setprecision(1) << "| " << method << (method == "target-only" ? " (oracle)" : "") << " | "
        << 100 * mean_of(acc) << " ± " << 100 * std_of(acc) << " | " << 100 * mean_of(src) << " | " << 100 * mean_of(dpi)
        << " | " << 100 * mean_of(dps) << " | " << 100 * mean_of(cps) << " | " << std::setprecision(3) << mean_of(mi)
-       << " | " << mean_of(adi) << " | " << mean_of(ads) << " | " << bo.seeds.size() << " | " << std::setprecision(1)
+       << " | " << mean_of(adi) << " | " << mean_of(ads) << " | " << std::setprecision(1) << 100 * mean_of(swc) << " | "
+       << 100 * mean_of(sws) << " | " << mean_of(psnr_db) << " | " << bo.seeds.size() << " | " << std::setprecision(1)
        << (minutes.empty() ? std::string("-") : std::to_string(mean_of(minutes)).substr(0, 4)) << " |\n";
   }
   const std::string dir = bo.out + "/" + bo.source + "-" + bo.target;

@@ -17,6 +17,9 @@ struct EvalResult {
   // R(z_inv(a), z_spe(b)) of image a with image b of the other domain, both directions, re-encoded.
   // content: C on x_ab gives a's label; style: D_spe on x_ab gives b's domain. PSNR (dB, pixels in
   // [0, 255]) of R(z_inv(x), z_spe(x)) against x. NaN for a model without a pixel decoder.
+  // Label-free (target-train images, no labels): mean top softmax probability and class balance of
+  // the predictions (trainer.hpp, LabelFreeStats); the criteria recipes are chosen by.
+  double target_confidence = 0, target_balance = 0;
   double swap_content_accuracy = 0, swap_style_accuracy = 0, reconstruction_psnr = 0;
   int swap_pairs = 0;
   int source_images = 0, target_images = 0;

@@ -52,6 +52,8 @@ int eval(const EvalOptions& o) {
     std::cout << std::fixed << std::setprecision(4) << "target accuracy      " << r.target_accuracy << "  ("
               << r.target_images << " target-test images)\n"
               << "source accuracy      " << r.source_accuracy << "  (" << r.source_images << " source-val images, held out)\n"
+              << "target confidence    " << r.target_confidence << "  (mean top probability on target-train; no labels)\n"
+              << "target balance       " << r.target_balance << "  (entropy of the predicted-class histogram / log classes; no labels)\n"
               << "domain probe z_inv   " << r.domain_probe_inv << "  (near 0.5 is good: invariant)\n"
               << "domain probe z_spe   " << r.domain_probe_spe << "  (near 1 is good: carries the domain)\n"
               << "class probe z_spe    " << r.class_probe_spe << "  (low is good)\n"

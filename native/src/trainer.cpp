@@ -323,18 +323,20 @@ class Trainer {
       t[kCons] = w_.cons * grl * cons;
     }
     if (w_.swap > 0 && want(kSwap)) {
-      // Each image's content in the style of its partner from the other domain (the batch rotated
-      // by the source batch size), re-encoded: a source digit in target style keeps its label, a
-      // target digit in source style its confident pseudo-label, and D_spe must see the partner's
-      // domain. Ramped like the GRL weight: the decoder first learns to reconstruct.
-      const auto z_spe_other = torch::cat({out.z_spe.slice(0, ns), out.z_spe.slice(0, 0, ns)});
-      const auto swapped = net_->reconstruct_pixels(out.z_inv, z_spe_other);
+      // The first half of each domain's batch (half the cost), each image's content in the style of
+      // its partner from the other domain, re-encoded: a source digit in target style keeps its
+      // label, a target digit in source style its confident pseudo-label, and D_spe must see the
+      // partner's domain. Ramped like the GRL weight: the decoder first learns to reconstruct.
+      const int64_t k = std::max<int64_t>(1, ns / 2);
+      const auto zi = torch::cat({out.z_inv.slice(0, 0, k), out.z_inv.slice(0, ns, ns + k)});
+      const auto zs_other = torch::cat({out.z_spe.slice(0, ns, ns + k), out.z_spe.slice(0, 0, k)});
+      const auto swapped = net_->reconstruct_pixels(zi, zs_other);
       const Outputs again = o_.batch_norm == "separate"
-                                ? concat_outputs(net_->forward(swapped.slice(0, 0, ns)), net_->forward(swapped.slice(0, ns)))
+                                ? concat_outputs(net_->forward(swapped.slice(0, 0, k)), net_->forward(swapped.slice(0, k)))
                                 : net_->forward(swapped);
-      const auto d_other = torch::cat({torch::ones({ns}, torch::kLong), torch::zeros({xt.size(0)}, torch::kLong)}).to(xs.device());
-      const auto swap = task_loss(again.logits.slice(0, 0, ns), ys) +
-                        consistency_loss(out.logits.slice(0, ns), again.logits.slice(0, ns), o_.cons_threshold) +
+      const auto d_other = torch::cat({torch::ones({k}, torch::kLong), torch::zeros({k}, torch::kLong)}).to(xs.device());
+      const auto swap = task_loss(again.logits.slice(0, 0, k), ys.slice(0, 0, k)) +
+                        consistency_loss(out.logits.slice(0, ns, ns + k), again.logits.slice(0, k), o_.cons_threshold) +
                         domain_loss(net_->dom_spe(again.p_spe), d_other);
       v.swap = swap.item<double>();
       t[kSwap] = w_.swap * grl * swap;
@@ -418,7 +420,7 @@ LabelFreeStats label_free_stats(DidaNetImpl& net, const torch::Tensor& x, const 
   const auto p = torch::cat(probs).to(torch::kFloat64);
   s.confidence = std::get<0>(p.max(1)).mean().item<double>();
   const auto hard = torch::one_hot(p.argmax(1), p.size(1)).to(torch::kFloat64).mean(0);
-  s.balance = -(hard * (hard + 1e-12).log()).sum().item<double>() / std::log(static_cast<double>(p.size(1)));
+  s.balance = std::clamp(-(hard * (hard + 1e-12).log()).sum().item<double>() / std::log(static_cast<double>(p.size(1))), 0.0, 1.0);
   return s;
 }
 

@@ -359,6 +359,32 @@ TEST(Training, WarmupEpochsTrainTheTaskAndReconstructionOnly) {
   EXPECT_EQ(load_bundle(o.out).card["training"]["options"]["warmup_epochs"].get<int>(), 2);
 }
 
+TEST(Training, EveryRecipeTermRunsAndIsLogged) {
+  // The whole recipe in both batch-norm modes and both optimisations: each extension's loss is
+  // computed (finite, logged), the label-free target statistics are in the log, and the run ends
+  // with a bundle that standardises its input.
+  for (const char* bn : {"separate", "mixed"})
+    for (const char* optimisation : {"joint", "staged"}) {
+      TempDir dir(std::string("recipe-") + bn + optimisation);
+      TrainOptions o = tiny(dir.path("run"));
+      o.method = "dida", o.batch_norm = bn, o.optimisation = optimisation;
+      o.lambda_cons = 1, o.cons_threshold = 0.0, o.lambda_swap = 1, o.augment_source = true, o.lambda_orth = 0.1;
+      ASSERT_EQ(run_training(o, false), kTrainDone) << bn << " " << optimisation;
+      std::ifstream log(o.out + "/log.jsonl");
+      nlohmann::json last;
+      for (std::string line; std::getline(log, line);) last = nlohmann::json::parse(line);
+      for (const char* term : {"task", "cons", "swap", "orth", "rec"}) {
+        EXPECT_TRUE(std::isfinite(last["losses"][term].get<double>())) << term;
+        EXPECT_GT(last["losses"][term].get<double>(), 0.0) << term << " " << bn << " " << optimisation;
+      }
+      EXPECT_GT(last["losses"]["cons_kept"].get<double>(), 0.99) << "threshold 0 keeps every pseudo-label";
+      EXPECT_GT(last["target_train_confidence"].get<double>(), 0.1);
+      EXPECT_GE(last["target_train_balance"].get<double>(), 0.0);
+      EXPECT_LE(last["target_train_balance"].get<double>(), 1.0);
+      EXPECT_EQ(load_bundle(o.out).card["model"]["input_norm"], "standardize");
+    }
+}
+
 TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
   TempDir dir("resume");
   for (const char* optimisation : {"joint", "staged"}) {

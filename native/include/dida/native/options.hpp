@@ -19,7 +19,7 @@ struct TrainOptions {
   std::string variant = "branch";
   bool progressive = false;
   std::string pool = "flatten";  // see docs/RESULTS.md: avg (METHOD.md) ablated
-  int width = 32;
+  int width = 16;
   std::string input_norm = "standardize";  // none | standardize (inside the model, every engine)
   int head_hidden = 100;
   int mine_hidden = 128;
@@ -33,9 +33,9 @@ struct TrainOptions {
   // L_swap (extension, dida only): the swap R(z_inv(a), z_spe(b)) of each image a with a partner b
   // of the other domain, re-encoded, keeps a's class (label or confident pseudo-label) and shows
   // b's domain to D_spe. Ramped with the GRL schedule.
-  double lambda_swap = 0.0;
+  double lambda_swap = 1.0;
   // Labelled source images in the strong view (the same perturbation as L_cons uses), every method.
-  bool augment_source = false;
+  bool augment_source = true;
   // How batch norm sees the two domains in training: "separate" (source and target batches in
   // their own forward passes, each normalised by its own statistics) or "mixed" (one pass over
   // the concatenated batch).
@@ -50,8 +50,8 @@ struct TrainOptions {
   std::string optimizer = "adam";      // adam | sgd
   double lr = 1e-3, momentum = 0.9, weight_decay = 0.0;
   bool anneal_lr = true;
-  int epochs = 10, batch_size = 64;
-  int iters_per_epoch = 0;  // 0: one pass over source-train
+  int epochs = 25, batch_size = 64;
+  int iters_per_epoch = 70;  // 0: one pass over source-train
   std::uint64_t seed = 1;
   // run
   std::string out = "runs/latest";
