@@ -59,7 +59,7 @@ train-demo: native
 	  $(NATIVE_DIR)/bin/dida train --resume $(DEMO_RUN) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
 	else \
 	  rm -rf $(DEMO_RUN); \
-	  echo "demo: training the default model (mnist -> mnistm, dida; about a minute on 2 cores)"; \
+	  echo "demo: training the default model (mnist -> mnistm, dida, configs/small.toml; a few minutes on 2 cores, with a progress line)"; \
 	  $(NATIVE_DIR)/bin/dida train --config configs/small.toml --source mnist --target mnistm --method dida --seed 1 \
 	    --out $(DEMO_RUN) $(DIDA_DEMO_TRAIN_FLAGS) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
 	fi
