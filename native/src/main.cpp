@@ -76,7 +76,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--pool", o.pool, "How heads see feature maps: flatten (every position) | avg (global average, as METHOD.md writes)")
       ->capture_default_str()->check(CLI::IsMember({"avg", "flatten"}))->group("Method");
   cmd->add_flag("--progressive,!--no-progressive", o.progressive, "A first split after E's first block")->group("Method");
-  cmd->add_option("--width", o.width, "Channels of E's first block (F has twice as many)")->capture_default_str()->group("Method");
+  cmd->add_option("--width", o.width, "Channels of E's first block (F has 4 x width)")->capture_default_str()->group("Method");
   cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
       ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");
   cmd->add_option("--batch-norm", o.batch_norm, "separate (source and target in their own passes) | mixed (one pass)")

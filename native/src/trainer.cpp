@@ -1,5 +1,7 @@
 #include "trainer.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -360,6 +362,28 @@ class Trainer {
   int order_epoch_ = -1;
 };
 
+// An exclusive lock on RUN/.lock for as long as a training runs: a second `dida train` or
+// `dida bench` on the same folder would otherwise interleave its log and checkpoints with ours.
+class RunLock {
+ public:
+  explicit RunLock(const std::string& run) {
+    const std::string path = run + "/.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error(path + ": cannot create the run's lock file");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw std::runtime_error(run + ": another dida is training this run right now (" + path +
+                               " is locked); wait for it to finish, or choose another --out");
+    }
+  }
+  ~RunLock() { ::close(fd_); }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 void append_line(const std::string& path, const std::string& line) {
   std::ofstream out(path, std::ios::app);
   out << line << "\n";
@@ -473,6 +497,7 @@ int run_training(TrainOptions o, bool resume) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device device = pick_device(o.device);
   fs::create_directories(run);
+  const RunLock lock(run);
 
   const auto t_data = std::chrono::steady_clock::now();
   const DomainPair pair = pair_for(o);

@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -357,6 +361,26 @@ TEST(Training, WarmupEpochsTrainTheTaskAndReconstructionOnly) {
   EXPECT_GT(epochs[2]["dom"].get<double>(), 0.0);
   EXPECT_NE(epochs[2]["mi"].get<double>(), 0.0);
   EXPECT_EQ(load_bundle(o.out).card["training"]["options"]["warmup_epochs"].get<int>(), 2);
+}
+
+TEST(Training, ASecondTrainingOfTheSameRunIsRefused) {
+  TempDir dir("lock");
+  TrainOptions o = tiny(dir.path("run"));
+  std::filesystem::create_directories(o.out);
+  // Another process holding the lock: flock locks belong to an open file description, so a second
+  // open in this process stands for it.
+  const int fd = ::open((o.out + "/.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  try {
+    run_training(o, false);
+    ADD_FAILURE() << "a locked run was trained";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("another dida is training this run"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.out + "/log.jsonl")) << "nothing of the other run's is touched";
+  ::close(fd);
+  ASSERT_EQ(run_training(o, false), kTrainDone) << "the lock is free again";
 }
 
 TEST(Training, EveryRecipeTermRunsAndIsLogged) {
