@@ -33,7 +33,7 @@ struct TrainOptions {
   // L_swap (extension, dida only): the swap R(z_inv(a), z_spe(b)) of each image a with a partner b
   // of the other domain, re-encoded, keeps a's class (label or confident pseudo-label) and shows
   // b's domain to D_spe. Ramped with the GRL schedule.
-  double lambda_swap = 1.0;
+  double lambda_swap = 0.0;
   // Labelled source images in the strong view (the same perturbation as L_cons uses), every method.
   bool augment_source = true;
   // How batch norm sees the two domains in training: "separate" (source and target batches in

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// A picture of a bundle's split, drawn by ONNX Runtime from its model.onnx: the top row holds target
+// images (the styles), the first column source images (the contents), the second column their plain
+// reconstruction R(z_inv(x), z_spe(x)), and each other cell the swap R(z_inv(row), z_spe(column)).
+//   node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N]
+// BUNDLE needs model.onnx (`dida export BUNDLE`); SAMPLES is a sample set (`dida data samples`).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import pngjs from 'pngjs';
+import { readSafetensors } from '../tests/node/safetensors.mjs';
+
+const [bundle, samples, out, ...rest] = process.argv.slice(2);
+if (!bundle || !samples || !out || bundle === '--help') {
+  console.error('usage: node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N]');
+  process.exit(bundle === '--help' ? 0 : 2);
+}
+const scale = rest[0] === '--scale' ? Number(rest[1]) : 3;
+const s = readSafetensors(samples);
+const [n, size, , channels] = s.images.shape;
+const per = size * size;
+const image = (i) => {  // HWC bytes -> CHW in [-1, 1], the bundle's input
+  const x = new Float32Array(channels * per);
+  for (let c = 0; c < channels; c++) for (let p = 0; p < per; p++) x[c * per + p] = s.images.data[(i * per + p) * channels + c] / 127.5 - 1;
+  return x;
+};
+const ofDomain = (d, k) => [...Array(n).keys()].filter((i) => Number(s.domains.data[i]) === d).filter((_, j) => j % 7 === 0).slice(0, k);
+const contents = ofDomain(0, 6), styles = ofDomain(1, 6);
+const session = await ort.InferenceSession.create(join(bundle, 'model.onnx'));
+const cell = size + 2, cols = styles.length + 2, rows = contents.length + 1;
+const png = new pngjs.PNG({ width: cols * cell * scale, height: rows * cell * scale });
+png.data.fill(255);
+const put = (r, c, chw) => {
+  for (let y = 0; y < size * scale; y++) for (let x = 0; x < size * scale; x++) {
+    const o = ((r * cell * scale + y) * png.width + c * cell * scale + x) * 4, p = Math.floor(y / scale) * size + Math.floor(x / scale);
+    for (let ch = 0; ch < 3; ch++) png.data[o + ch] = Math.max(0, Math.min(255, Math.round((chw[(channels === 1 ? 0 : ch) * per + p] + 1) * 127.5)));
+  }
+};
+const dims = [1, channels, size, size];
+styles.forEach((t, c) => put(0, c + 2, image(t)));
+for (const [r, a] of contents.entries()) {
+  put(r + 1, 0, image(a));
+  for (const [c, t] of styles.entries()) {
+    const o = await session.run({ input: new ort.Tensor('float32', image(a), dims), style: new ort.Tensor('float32', image(t), dims) });
+    if (c === 0) put(r + 1, 1, o.pix_rec.data);
+    put(r + 1, c + 2, o.swap.data);
+  }
+}
+writeFileSync(out, pngjs.PNG.sync.write(png));
+console.log(`wrote ${out}`);
