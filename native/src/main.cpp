@@ -97,7 +97,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--lambda-swap", o.lambda_swap, "Weight of L_swap: swapped images keep their content's class and their style's domain (dida only; 0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
   cmd->add_flag("--augment-source,!--no-augment-source", o.augment_source,
-                "Train on source images in the strong view (shift, channel order, inversion, contrast), every method")
+                "Also train on source images in the strong view (shift, channel order, inversion, contrast), every method; on by default")
       ->group("Losses");
   cmd->add_option("--cons-threshold", o.cons_threshold, "Confidence a pseudo-label of L_cons needs")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Losses");
