@@ -41,6 +41,11 @@ torch::Tensor consistency_loss(const torch::Tensor& clean_logits, const torch::T
   return (ce * mask).mean();
 }
 
+torch::Tensor balance_loss(const torch::Tensor& logits) {
+  const auto p = torch::softmax(logits, 1).mean(0);
+  return std::log(static_cast<double>(logits.size(1))) + (p * torch::log(p.clamp_min(1e-12))).sum();
+}
+
 torch::Tensor scale_invariant_mse(const torch::Tensor& x_hat, const torch::Tensor& x) {
   const auto d = (x - x_hat).flatten(1);
   const double k = static_cast<double>(d.size(1));

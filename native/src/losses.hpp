@@ -32,6 +32,11 @@ torch::Tensor pixel_mse(const torch::Tensor& x_hat, const torch::Tensor& x);
 torch::Tensor consistency_loss(const torch::Tensor& clean_logits, const torch::Tensor& strong_logits, double threshold,
                                double* kept = nullptr);
 
+// L_bal (an extension, docs/METHOD.md): KL(p_mean || uniform) = log K + sum_k p_mean,k log p_mean,k,
+// p_mean the batch's mean softmax. Zero when the batch's predictions are spread evenly over the
+// classes, log K when all fall into one.
+torch::Tensor balance_loss(const torch::Tensor& logits);
+
 // Scale-invariant MSE (DSN): per sample, (1/k)||d||^2 - (1/k^2)(d . 1)^2 with d = x - x_hat; mean.
 torch::Tensor scale_invariant_mse(const torch::Tensor& x_hat, const torch::Tensor& x);
 

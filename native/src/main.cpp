@@ -96,6 +96,8 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
   cmd->add_option("--lambda-swap", o.lambda_swap, "Weight of L_swap: swapped images keep their content's class and their style's domain (dida only; 0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+  cmd->add_option("--lambda-bal", o.lambda_bal, "Weight of L_bal: the target batch's mean prediction stays spread over the classes (dida only; 0: off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
   cmd->add_flag("--augment-source,!--no-augment-source", o.augment_source,
                 "Also train on source images in the strong view (shift, channel order, inversion, contrast), every method; on by default")
       ->group("Losses");

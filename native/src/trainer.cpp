@@ -44,17 +44,17 @@ std::string fmt_duration(double s) {
 }
 
 struct LossValues {
-  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, total = 0;
+  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, bal = 0, total = 0;
   double cons_kept = 0;  // fraction of target images with a confident pseudo-label (L_cons)
   void add(const LossValues& v) {
     task += v.task, adv += v.adv, dom += v.dom, mi += v.mi, rec += v.rec, rel += v.rel, orth += v.orth, cons += v.cons;
-    swap += v.swap;
+    swap += v.swap, bal += v.bal;
     total += v.total, cons_kept += v.cons_kept;
   }
   nlohmann::json to_json(double scale) const {
     return {{"task", task * scale}, {"adv", adv * scale},   {"dom", dom * scale},   {"mi", mi * scale},
             {"rec", rec * scale},   {"rel", rel * scale},   {"orth", orth * scale}, {"cons", cons * scale},
-            {"swap", swap * scale}, {"cons_kept", cons_kept * scale}, {"total", total * scale}};
+            {"swap", swap * scale}, {"bal", bal * scale}, {"cons_kept", cons_kept * scale}, {"total", total * scale}};
   }
 };
 
@@ -86,8 +86,8 @@ void validate(const TrainOptions& o) {
   if (o.batch_norm != "separate" && o.batch_norm != "mixed") bad("--batch-norm must be separate or mixed");
   if (o.pixel_loss != "mse" && o.pixel_loss != "si-mse") bad("--pixel-loss must be mse or si-mse");
   if (o.augment_source && o.method == "target-only") bad("--augment-source applies to source images; target-only trains on target labels");
-  if (o.lambda_cons < 0 || o.lambda_swap < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
-    bad("--lambda-cons and --lambda-swap must be >= 0 and --cons-threshold in [0, 1]");
+  if (o.lambda_cons < 0 || o.lambda_swap < 0 || o.lambda_bal < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
+    bad("--lambda-cons, --lambda-swap and --lambda-bal must be >= 0 and --cons-threshold in [0, 1]");
   if (o.epochs < 1 || o.batch_size < 2) bad("--epochs must be >= 1 and --batch-size >= 2");
   if (o.method == "dsn" && o.variant == "vector") bad("dsn uses separate shared and private encoders: --variant branch");
 }
@@ -117,10 +117,10 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
 
 // Loss terms, in the order losses() returns them, and which of them each staged step optimises
 // (METHOD.md): 1: L_task + L_adv + L_dom; 2: L_task + L_dom + L_mi + L_rel; 3: L_rec.
-// L_orth and L_cons (an extension) join step 1.
+// L_orth, L_cons and L_bal (extensions) join step 1.
 // L_swap (an extension) joins step 3, with the decoder.
-enum Term { kTask, kAdv, kDom, kMi, kRec, kRel, kOrth, kCons, kSwap, kTerms };
-const std::vector<std::vector<int>> kStageTerms = {{kTask, kAdv, kDom, kOrth, kCons}, {kTask, kDom, kMi, kRel}, {kRec, kSwap}};
+enum Term { kTask, kAdv, kDom, kMi, kRec, kRel, kOrth, kCons, kSwap, kBal, kTerms };
+const std::vector<std::vector<int>> kStageTerms = {{kTask, kAdv, kDom, kOrth, kCons, kBal}, {kTask, kDom, kMi, kRel}, {kRec, kSwap}};
 
 class Trainer {
  public:
@@ -245,12 +245,12 @@ class Trainer {
         for (auto& opt : opts_) opt->zero_grad();
         total.backward();
         opts_[s]->step();
-        if (s == 0) v = sv;  // task, adv, dom, cons, orth
+        if (s == 0) v = sv;  // task, adv, dom, cons, orth, bal
         if (s == 1) v.mi = sv.mi, v.rel = sv.rel;
         if (s == 2) v.rec = sv.rec, v.swap = sv.swap;
       }
       v.total = v.task + w_.adv * v.adv + w_.dom * v.dom + w_.mi * v.mi + w_.rec * v.rec + w_.rel * v.rel + w_.orth * v.orth +
-                w_.cons * grl * v.cons + w_.swap * grl * v.swap;
+                w_.cons * grl * v.cons + w_.swap * grl * v.swap + w_.bal * v.bal;
     }
     return v;
   }
@@ -323,6 +323,11 @@ class Trainer {
       const auto cons = consistency_loss(out.logits.slice(0, ns), strong, o_.cons_threshold, &v.cons_kept);
       v.cons = cons.item<double>();
       t[kCons] = w_.cons * grl * cons;
+    }
+    if (w_.bal > 0 && want(kBal)) {
+      const auto bal = balance_loss(out.logits.slice(0, ns));
+      v.bal = bal.item<double>();
+      t[kBal] = w_.bal * bal;
     }
     if (w_.swap > 0 && want(kSwap)) {
       // The first half of each domain's batch (half the cost), each image's content in the style of
@@ -460,7 +465,7 @@ LossWeights weights_for(const TrainOptions& o) {
   LossWeights w;
   if (o.method == "dida") {
     w.adv = o.lambda_adv, w.dom = o.lambda_dom, w.mi = o.lambda_mi, w.rec = o.lambda_rec, w.rel = o.lambda_rel;
-    w.orth = o.lambda_orth, w.cons = o.lambda_cons, w.swap = o.lambda_swap;
+    w.orth = o.lambda_orth, w.cons = o.lambda_cons, w.swap = o.lambda_swap, w.bal = o.lambda_bal;
     w.uses_target = true;
   } else if (o.method == "dann") {
     w.adv = o.lambda_adv;
@@ -571,6 +576,7 @@ int run_training(TrainOptions o, bool resume) {
         if (o.method == "dida") line << " dom " << v.dom << " mi " << v.mi << " rec " << v.rec;
         if (o.method == "dida" && o.lambda_cons > 0) line << " cons " << v.cons;
         if (o.method == "dida" && o.lambda_swap > 0) line << " swap " << v.swap;
+        if (o.method == "dida" && o.lambda_bal > 0) line << " bal " << v.bal;
         line << " | left " << fmt_duration(left);
         std::cerr << (tty ? "\r" : "") << line.str() << (tty ? "\033[K" : "\n") << std::flush;
       }

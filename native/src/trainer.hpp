@@ -37,7 +37,7 @@ DomainPair pair_for(const TrainOptions& o);
 
 // Which loss weights a method uses, from the options' lambdas.
 struct LossWeights {
-  double task = 1, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0;
+  double task = 1, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, bal = 0;
   bool uses_target = false;      // forward target images through the network (domain losses, BN)
   bool train_on_target = false;  // target-only: the oracle that trains on target labels
 };

@@ -134,6 +134,16 @@ TEST(Losses, PixelMseAndConsistencyMatchHandComputations) {
   EXPECT_EQ(consistency_loss(clean, strong, 0.99).item<double>(), 0.0);
 }
 
+TEST(Losses, BalanceMatchesHandComputation) {
+  // Two images, two classes: softmax (e^2/(e^2+1), 1/(e^2+1)) and (0.5, 0.5); their mean p.
+  const auto logits = torch::tensor({{2.0f, 0.0f}, {0.0f, 0.0f}});
+  const double a = std::exp(2.0) / (std::exp(2.0) + 1), p0 = (a + 0.5) / 2, p1 = 1 - p0;
+  EXPECT_NEAR(balance_loss(logits).item<double>(), std::log(2.0) + p0 * std::log(p0) + p1 * std::log(p1), 1e-6);
+  EXPECT_NEAR(balance_loss(torch::tensor({{5.0f, 0.0f}, {0.0f, 5.0f}})).item<double>(), 0.0, 1e-6) << "spread evenly";
+  EXPECT_NEAR(balance_loss(torch::tensor({{30.0f, 0.0f, 0.0f}, {30.0f, 0.0f, 0.0f}})).item<double>(), std::log(3.0), 1e-5)
+      << "all in one class";
+}
+
 TEST(Augment, StrongViewKeepsShapeAndRangeAndFollowsTheSeed) {
   torch::manual_seed(3);
   const auto x = torch::rand({8, 3, 32, 32}) * 2 - 1;
@@ -392,12 +402,12 @@ TEST(Training, EveryRecipeTermRunsAndIsLogged) {
       TempDir dir(std::string("recipe-") + bn + optimisation);
       TrainOptions o = tiny(dir.path("run"));
       o.method = "dida", o.batch_norm = bn, o.optimisation = optimisation;
-      o.lambda_cons = 1, o.cons_threshold = 0.0, o.lambda_swap = 1, o.augment_source = true, o.lambda_orth = 0.1;
+      o.lambda_cons = 1, o.cons_threshold = 0.0, o.lambda_swap = 1, o.augment_source = true, o.lambda_orth = 0.1, o.lambda_bal = 1;
       ASSERT_EQ(run_training(o, false), kTrainDone) << bn << " " << optimisation;
       std::ifstream log(o.out + "/log.jsonl");
       nlohmann::json last;
       for (std::string line; std::getline(log, line);) last = nlohmann::json::parse(line);
-      for (const char* term : {"task", "cons", "swap", "orth", "rec"}) {
+      for (const char* term : {"task", "cons", "swap", "orth", "rec", "bal"}) {
         EXPECT_TRUE(std::isfinite(last["losses"][term].get<double>())) << term;
         EXPECT_GT(last["losses"][term].get<double>(), 0.0) << term << " " << bn << " " << optimisation;
       }

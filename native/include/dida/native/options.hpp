@@ -30,6 +30,9 @@ struct TrainOptions {
   // L_cons (extension, dida only): the strong view of a target image must get the confident
   // pseudo-label of its clean view; ramped with the GRL schedule.
   double lambda_cons = 1.0, cons_threshold = 0.9;
+  // L_bal (extension, dida only): KL(mean target prediction || uniform) per batch, so that the
+  // pseudo-labels of L_cons cannot all fall into one class.
+  double lambda_bal = 1.0;
   // L_swap (extension, dida only): the swap R(z_inv(a), z_spe(b)) of each image a with a partner b
   // of the other domain, re-encoded, keeps a's class (label or confident pseudo-label) and shows
   // b's domain to D_spe. Ramped with the GRL schedule.
