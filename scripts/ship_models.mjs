@@ -2,6 +2,9 @@
 // Trains the bundles shipped in models/: every benchmark pair x {dida, dann, source-only}, with the
 // small configuration (configs/small.toml), exports ONNX and writes a model card for each.
 //   node scripts/ship_models.mjs [--pairs mnist:mnistm,...] [--methods dida,...] [--seed N] [--out models]
+//                                [--from-runs BENCH]
+// --from-runs takes the finished runs of a `dida bench --config configs/small.toml` (BENCH/<pair>/<method>-seed<N>,
+// the same options as the training it would start) instead of training them again.
 // Each bundle: config.json, model.safetensors, model.onnx, card.json (the figures) and README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ function parseArgs(argv) {
     else if (k === '--dida') a.dida = v();
     else if (k === '--config') a.config = v();
     else if (k === '--cards-only') a.cardsOnly = true;
+    else if (k === '--from-runs') a.fromRuns = v();
     else if (k === '--') { a.extra = argv.slice(i + 1); break; }
     else throw new Error(`unknown argument ${k} (see --help)`);
   }
@@ -149,12 +153,38 @@ function sampleFigures(dida, bundle, samples) {
   return r;
 }
 
+// A bench run stands in for `dida train trainArgs` only if it recorded the same value for every
+// option that command names, on its command line or in its --config file.
+function checkRunMatches(runDir, trainArgs) {
+  const recorded = join(runDir, 'config.json');
+  if (!existsSync(join(runDir, 'bundle', 'model.safetensors'))) throw new Error(`${runDir}: no finished run there`);
+  const have = JSON.parse(readFileSync(recorded, 'utf8')).options;
+  const want = {};
+  const configAt = trainArgs.indexOf('--config');
+  if (configAt >= 0)
+    for (const line of readFileSync(trainArgs[configAt + 1], 'utf8').split('\n')) {
+      const m = /^\s*([\w-]+)\s*=\s*("?)([^"#]*)\2\s*(#.*)?$/.exec(line);
+      if (m) want[m[1]] = m[3].trim();
+    }
+  for (let i = 1; i < trainArgs.length; ++i)
+    if (trainArgs[i].startsWith('--') && trainArgs[i] !== '--config' && trainArgs[i] !== '--out') want[trainArgs[i].slice(2)] = trainArgs[++i];
+  const differ = Object.entries(want).filter(([k, v]) => {
+    const h = have[k.replaceAll('-', '_')];
+    return h === undefined || (typeof h === 'number' ? h !== Number(v) : String(h) !== v);
+  });
+  if (differ.length) throw new Error(`${runDir} was not trained as \`dida ${trainArgs.join(' ')}\`: ` +
+                                     differ.map(([k, v]) => `${k} ${JSON.stringify(have[k.replaceAll('-', '_')])} (want ${v})`).join(', '));
+}
+
 function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.help) {
     console.log('usage: node scripts/ship_models.mjs [--pairs S:T,...] [--methods M,...] [--seed N] [--out DIR]\n' +
-                '                                   [--config FILE] [--dida PATH] [--cards-only] [-- extra train flags]\n' +
+                '                                   [--config FILE] [--dida PATH] [--cards-only] [--from-runs BENCH]\n' +
+                '                                   [-- extra train flags]\n' +
                 '--cards-only recomputes the sample-set figures and rewrites the cards, without training.\n' +
+                '--from-runs BENCH uses the finished runs BENCH/<source>-<target>/<method>-seed<N> of a `dida bench` with the\n' +
+                '  same configuration instead of training (their recorded options must match; checked).\n' +
                 'Trains, exports and writes a model card for each pair x method into DIR/<source>-<target>-<method>/.');
     return;
   }
@@ -187,13 +217,18 @@ function main() {
     for (const method of a.methods) {
       ++k;
       const name = `${pairName(source, target)}-${method}`;
-      const runDir = join('runs', 'models', name), out = join(a.out, name);
+      const runDir = a.fromRuns ? join(a.fromRuns, pairName(source, target), `${method}-seed${a.seed}`) : join('runs', 'models', name);
+      const out = join(a.out, name);
       const pairFlags = PAIRS.find((q) => q.source === source && q.target === target)?.trainFlags || [];
       const trainArgs = ['train', '--config', a.config, '--source', source, '--target', target, '--method', method,
                          '--seed', String(a.seed), ...pairFlags, ...a.extra, '--out', runDir];
       console.error(`\n[${k}/${total}] ${name}: dida ${trainArgs.join(' ')}`);
-      rmSync(runDir, { recursive: true, force: true });  // a fresh run each time
-      run(a.dida, trainArgs);
+      if (a.fromRuns) {
+        checkRunMatches(runDir, trainArgs);
+      } else {
+        rmSync(runDir, { recursive: true, force: true });  // a fresh run each time
+        run(a.dida, trainArgs);
+      }
       mkdirSync(out, { recursive: true });
       for (const f of ['config.json', 'model.safetensors']) cpSync(join(runDir, 'bundle', f), join(out, f));
       run(a.dida, ['export', out]);
