@@ -12,7 +12,7 @@ SITE_DIR := $(WASM_DIR)/site
 export NODE_PATH := /usr/share/nodejs
 export OMP_WAIT_POLICY := passive
 
-.PHONY: help deps native wasm site train-demo models build test test-native test-wasm test-browser demo serve asan bench clean
+.PHONY: help deps native wasm site train-demo models build test test-native test-wasm test-browser test-fuzz demo serve asan fuzz fuzz-build bench clean
 
 help:
 	@echo "make demo          set up, build, train the default model (once) and serve the demo on http://127.0.0.1:$(PORT)"
@@ -22,6 +22,7 @@ help:
 	@echo "make native|wasm   build one of the two builds (build/native, build/wasm)"
 	@echo "make serve         serve the built site without rebuilding"
 	@echo "make asan          build and run the core tests under AddressSanitizer (build/asan)"
+	@echo "make fuzz          build the libFuzzer targets (clang, ASan) and run each FUZZ_SECONDS (60) (build/fuzz)"
 	@echo "make bench         mnist -> mnistm: source-only, dann, dida x 3 seeds, default and small configuration"
 	@echo "make models        retrain every shipped bundle in models/ with its card (about 10 min)"
 	@echo "make clean         remove build/"
@@ -75,9 +76,10 @@ test-wasm: wasm
 test-browser: build
 	node --test --test-timeout=2400000 tests/browser/ tests/node/ tests/e2e/
 
-test: build
+test: build fuzz-build
 	ctest --test-dir $(NATIVE_DIR) --output-on-failure
 	ctest --test-dir $(WASM_DIR) --output-on-failure
+	bash tests/fuzz/run.sh $(FUZZ_DIR) $(TEST_FUZZ_SECONDS)
 	node --test --test-timeout=2400000 tests/browser/ tests/node/ tests/e2e/
 
 demo: native wasm
@@ -88,6 +90,22 @@ demo: native wasm
 
 serve:
 	node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
+
+# Fuzzers: every loader of the core under libFuzzer with ASan and UBSan, seeded with
+# tests/fuzz/corpus. `make test` runs each for TEST_FUZZ_SECONDS.
+FUZZ_DIR := build/fuzz
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 5
+fuzz-build: deps
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIDA_BUILD_NATIVE=OFF \
+	  -DDIDA_BUILD_TESTS=OFF -DDIDA_BUILD_FUZZERS=ON > /dev/null
+	cmake --build $(FUZZ_DIR) -j$(JOBS)
+
+fuzz: fuzz-build
+	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+test-fuzz: fuzz-build
+	bash tests/fuzz/run.sh $(FUZZ_DIR) $(TEST_FUZZ_SECONDS)
 
 asan: deps
 	@cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDIDA_SANITIZE=address,undefined -DDIDA_BUILD_NATIVE=ON > /dev/null

@@ -9,6 +9,7 @@ endif()
 option(DIDA_BUILD_NATIVE "Build the LibTorch trainer and the dida CLI" ${_dida_native_default})
 option(DIDA_BUILD_WEB "Build the WebAssembly canvas app and the site (needs emcmake)" ${_dida_web_default})
 option(DIDA_BUILD_TESTS "Build the test suites" ON)
+option(DIDA_BUILD_FUZZERS "Build the libFuzzer targets of tests/fuzz (clang only; make fuzz)" OFF)
 set(DIDA_SANITIZE "" CACHE STRING "Sanitizers for the project's own code, e.g. address,undefined")
 
 if(DIDA_BUILD_WEB AND NOT EMSCRIPTEN)

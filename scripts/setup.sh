@@ -15,6 +15,8 @@ APT_PACKAGES=(
   # build
   build-essential cmake pkg-config dpkg-dev ca-certificates
   libgtest-dev libbenchmark-dev
+  # fuzzers: clang with libFuzzer and the sanitizers (make fuzz, and a short run in make test)
+  clang-14 libclang-rt-14-dev
   # native: LibTorch on OpenBLAS/OpenMP, ONNX writer
   libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
   # core: header-only libraries and zlib

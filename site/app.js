@@ -31,7 +31,12 @@
   };
 
   async function fetchBytes(url) {
-    const r = await fetch(url);
+    let r;
+    try {
+      r = await fetch(url);
+    } catch (e) {  // the browser says only "Failed to fetch": name the file
+      throw new Error(`${url}: could not be fetched (${e.message || e})`);
+    }
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
     return new Uint8Array(await r.arrayBuffer());
   }
@@ -55,12 +60,42 @@
   let droppedSamples = null;  // a sample set dropped on the page: used for every model from then on
   const bundleUrls = (m) => [`${m.path}/config.json`, `${m.path}/model.safetensors`,
                              m.ownSamples || droppedSamples || params.get('samples') || m.samples || index.samples];
-  const indexRequest = fetch('models/index.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  indexRequest.then((idx) => { if (idx?.models?.length) bundleUrls(idx.models[firstModelIndex(idx)]).forEach(getBytes); });
+  // The index, checked: an entry needs a text `path`; a label or name that is not text is shown as
+  // text; entries that cannot be used are left out and named in a notice.
+  async function loadIndex() {
+    const url = 'models/index.json';
+    let text;
+    try {
+      text = new TextDecoder().decode(await fetchBytes(url));
+    } catch (e) {
+      return { models: [], problem: `${e.message || e}: no models to show; drop a bundle on the page` };
+    }
+    let raw;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      return { models: [], problem: `${url}: not valid JSON (${e.message}); drop a bundle on the page` };
+    }
+    if (!raw || !Array.isArray(raw.models)) return { models: [], problem: `${url}: no "models" list` };
+    const models = [], skipped = [];
+    raw.models.forEach((m, k) => {
+      if (!m || typeof m !== 'object' || typeof m.path !== 'string' || !m.path) { skipped.push(k + 1); return; }
+      const name = typeof m.name === 'string' && m.name ? m.name : m.path;
+      const label = typeof m.label === 'string' && m.label ? m.label : (m.label != null ? String(m.label) : name);
+      models.push({ ...m, name, label });
+    });
+    const problem = skipped.length ? `${url}: entr${skipped.length > 1 ? 'ies' : 'y'} ${skipped.join(', ')} left out (no "path")` : '';
+    return { ...raw, models, problem };
+  }
+  const indexRequest = loadIndex();
+  indexRequest.then((idx) => { if (idx.models.length) bundleUrls(idx.models[firstModelIndex(idx)]).forEach(getBytes); });
+  const listModels = () => withString(JSON.stringify(index.models.map((x) => x.label)), (p) => M()._dida_set_models(p, current));
   async function start() {
     const idx = await indexRequest;
-    if (!idx || !idx.models || idx.models.length === 0) { loadState = 'no model shipped'; return; }
+    if (idx.problem) notify(idx.problem, true);
+    if (idx.models.length === 0) { loadState = 'no model shipped'; return; }
     index = idx;
+    listModels();  // the picker is there even if the first model fails to load
     await selectModel(firstModelIndex(index));
     if (params.get('engine') === 'ort') await setEngine('ort');
   }
@@ -76,19 +111,28 @@
     if (!m) throw new Error(`no model ${i}`);
     loadState = 'loading ' + m.path;
     // ?samples=URL: another sample set (same image size) for every model, e.g. a larger one.
-    const [config, weights, samples] = await Promise.all(bundleUrls(m).map(getBytes));
+    let config, weights, samples;
+    try {
+      [config, weights, samples] = await Promise.all(bundleUrls(m).map(getBytes));
+    } catch (e) {  // a missing file: said, and another model can still be picked
+      loadState = 'error: ' + (e.message || e);
+      notify(`${m.label}: ${e.message || e}`, true);
+      return;
+    }
     const pc = copyIn(config), pw = copyIn(weights), ps = copyIn(samples);
     const err = withString(m.path, (po) =>
       M().UTF8ToString(M()._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po)));
     [pc, pw, ps].forEach((p) => M()._free(p));
     if (err) {
       loadState = 'error: ' + err;
-      if (current < 0) showError(err); else notify(err, true);  // the model shown before stays
+      notify(err, true);  // the model shown before (if any) stays, and the picker with it
       return;
     }
     current = i;
     if (firstPredictionMs === null) firstPredictionMs = performance.now();  // since navigation start
-    withString(JSON.stringify(index.models.map((x) => x.label || x.name)), (p) => M()._dida_set_models(p, i));
+    listModels();
+    const pairWarning = window.dida.state().explorer?.pair_warning;
+    if (pairWarning) notify(`${m.label}: ${pairWarning}`);
     loadState = 'predicting with ' + m.path;
     await coreReady();
     loadState = 'loaded ' + m.path;
@@ -213,7 +257,8 @@
       const before = droppedSamples;
       droppedSamples = keep('samples', got.samples);
       await selectModel(Math.max(current, 0));
-      if (loadState.startsWith('loaded')) notify(`${got.samples[0]}: sample set loaded`);
+      const warning = window.dida.state().explorer?.pair_warning;
+      if (loadState.startsWith('loaded')) notify(`${got.samples[0]}: sample set loaded` + (warning ? `; ${warning}` : ''));
       else droppedSamples = before;
       return;
     }
@@ -262,7 +307,7 @@
     firstPredictionMs: () => firstPredictionMs,
     notice: () => lastNotice,
     dropFiles: (list) => handleDrop(list),
-    selectModel: (i) => selectModel(i).catch((e) => showError(String(e.message || e))),
+    selectModel: (i) => selectModel(i).catch((e) => notify(String(e.message || e), true)),
     setEngine,
     setProjection: (name) => M()._dida_set_projection(name === 'tsne' ? 1 : 0),
     thumbnail: (i) => JSON.parse(M().UTF8ToString(M()._dida_thumbnail_json(i))),

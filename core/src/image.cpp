@@ -15,6 +15,11 @@ Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& or
   if (bytes.empty()) throw std::runtime_error(origin + ": empty file (0 bytes), not an image");
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) throw std::runtime_error(origin + ": image file too large");
   int w = 0, h = 0, c = 0;
+  // The dimensions come from the header: a small file can declare a huge image.
+  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c) &&
+      static_cast<std::int64_t>(w) * h > kMaxImagePixels)
+    throw std::runtime_error(origin + ": image is " + std::to_string(w) + " x " + std::to_string(h) + ", more than the limit of " +
+                             std::to_string(kMaxImagePixels) + " pixels");
   stbi_uc* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c, channels);
   if (!data) throw std::runtime_error(origin + ": cannot decode image (" + stbi_failure_reason() + ")");
   Image img;

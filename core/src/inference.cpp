@@ -77,6 +77,13 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(config_path + ": " + e.what());
   }
+  if (b.card.contains("class_names")) {
+    const auto& names = b.card["class_names"];
+    const bool strings = names.is_array() && std::all_of(names.begin(), names.end(), [](const nlohmann::json& n) { return n.is_string(); });
+    if (!strings || names.size() != static_cast<std::size_t>(b.config.num_classes))
+      throw std::runtime_error(config_path + ": \"class_names\" must be " + std::to_string(b.config.num_classes) +
+                               " strings (model.num_classes), not " + names.dump().substr(0, 80));
+  }
   // "inference_only": true marks a bundle without the training-only MINE network T (mine.*), as the
   // site ships them: nothing the core computes uses T.
   const bool inference_only = b.card.value("inference_only", false);
@@ -92,6 +99,17 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
     if (info.shape != spec.shape)
       throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" has the wrong shape for this config");
     b.tensors[spec.name] = f.to_f32(spec.name);
+    // Damaged weights would otherwise load and predict class 0 with NaN probabilities.
+    const auto& t = b.tensors[spec.name];
+    const auto bad = std::find_if(t.begin(), t.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != t.end())
+      throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" holds a non-finite value (NaN or Inf) at index " +
+                               std::to_string(bad - t.begin()) + "; the weights are damaged (retrain or re-export)");
+    if (spec.name.size() > 12 && spec.name.compare(spec.name.size() - 12, 12, ".running_var") == 0)
+      for (std::size_t k = 0; k < t.size(); ++k)
+        if (t[k] < 0)
+          throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" holds a negative variance at index " +
+                                   std::to_string(k) + "; the weights are damaged (retrain or re-export)");
   }
   for (const auto& name : f.names())
     if (!expected.count(name)) throw std::runtime_error(weights_path + ": unexpected tensor \"" + name + "\" for this config");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -115,8 +116,14 @@ DType parse_dtype(const std::string& name) {
 std::int64_t TensorInfo::numel() const { return checked_numel(shape); }
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+  // A folder or a FIFO opens without error: one reads as a huge size, the other blocks forever.
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (st.type() == std::filesystem::file_type::directory) throw std::runtime_error(path + ": is a folder, not a file");
+  if (st.type() != std::filesystem::file_type::not_found && st.type() != std::filesystem::file_type::regular && !ec)
+    throw std::runtime_error(path + ": not a regular file (a FIFO, socket or device); give a file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw std::runtime_error(path + ": cannot open file");
+  if (!in) throw std::runtime_error(path + (st.type() == std::filesystem::file_type::not_found ? ": no such file" : ": cannot open file"));
   const std::streamoff size = in.tellg();
   if (size < 0) throw std::runtime_error(path + ": cannot read file size");
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));

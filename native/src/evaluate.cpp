@@ -248,7 +248,8 @@ int run_bench(const BenchOptions& bo) {
       const bool done = fs::exists(o.out + "/bundle/model.safetensors");
       const auto t0 = std::chrono::steady_clock::now();
       if (!done) {
-        const bool resume = fs::exists(o.out + "/checkpoint.pt");
+        // A run stopped before its first checkpoint has only config.json and a log: resuming starts it again.
+        const bool resume = fs::exists(o.out + "/checkpoint.pt") || fs::exists(o.out + "/config.json");
         const int code = run_training(o, resume);
         if (code != 0) return code;
       }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -34,15 +35,37 @@ struct PairArgs {
   int max_per_domain = 10000;
 };
 
+// CLI11's own number checks print the range as 0 to 1.8e308; these say what is wanted.
+const CLI::Validator kNonNegative(
+    [](std::string& v) {
+      try {
+        std::size_t used = 0;
+        if (std::stod(v, &used) >= 0 && used == v.size()) return std::string();
+      } catch (const std::exception&) {
+      }
+      return "must be a number >= 0, not " + v;
+    },
+    "NUMBER >= 0");
+const CLI::Validator kPositive(
+    [](std::string& v) {
+      try {
+        std::size_t used = 0;
+        if (std::stod(v, &used) > 0 && used == v.size()) return std::string();
+      } catch (const std::exception&) {
+      }
+      return "must be a number > 0, not " + v;
+    },
+    "NUMBER > 0");
+
 void add_pair_options(CLI::App* cmd, PairArgs& a) {
   cmd->add_option("--source", a.source, "Source domain spec (labelled): a built-in name, folder:PATH or idx:IMAGES[,LABELS]")
       ->capture_default_str();
   cmd->add_option("--target", a.target, "Target domain spec (its labels are never used for training)")->capture_default_str();
-  cmd->add_option("--seed", a.seed, "Seed of the sampling and of the generated images")->capture_default_str();
+  cmd->add_option("--seed", a.seed, "Seed of the sampling and of the generated images")->capture_default_str()->check(kNonNegative);
   cmd->add_option("--size", a.size, "Image height and width of the pair")->capture_default_str()->check(CLI::Range(8, 512));
   cmd->add_option("--max-per-domain", a.max_per_domain, "Cap on each domain's images before splitting")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--cache", a.cache_dir, "Cache folder for built pairs ($DIDA_CACHE)")->capture_default_str();
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--cache", a.cache_dir, "Cache folder for built pairs ($DIDA_CACHE; 'none': off, as train's)")->capture_default_str();
   cmd->add_flag("--no-cache", a.no_cache, "Build from the packages even when a cached copy exists");
 }
 
@@ -51,7 +74,7 @@ dida::DomainPair load_pair(const PairArgs& a) {
   o.seed = a.seed;
   o.height = o.width = a.size;
   o.max_per_domain = a.max_per_domain;
-  o.cache_dir = a.no_cache ? "" : a.cache_dir;
+  o.cache_dir = a.no_cache || a.cache_dir == "none" ? "" : a.cache_dir;
   const auto t0 = std::chrono::steady_clock::now();
   std::cerr << "data: " << a.source << " -> " << a.target << " (seed " << a.seed << ") ..." << std::flush;
   dida::DomainPair p = dida::build_pair(a.source, a.target, dida::DataSources::from_environment(DIDA_SOURCE_DIR), o);
@@ -66,7 +89,7 @@ dida::DomainPair load_pair(const PairArgs& a) {
 void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--source", o.source, "Source domain spec (labelled)")->capture_default_str()->group("Data");
   cmd->add_option("--target", o.target, "Target domain spec (its labels are never used)")->capture_default_str()->group("Data");
-  cmd->add_option("--data-seed", o.data_seed, "Seed of the data set")->capture_default_str()->group("Data");
+  cmd->add_option("--data-seed", o.data_seed, "Seed of the data set")->capture_default_str()->check(kNonNegative)->group("Data");
   cmd->add_option("--max-per-domain", o.max_per_domain, "Cap on each domain's images")->capture_default_str()->group("Data");
   cmd->add_option("--cache", o.cache_dir, "Data cache folder (default $DIDA_CACHE or ~/.cache/dida; 'none': off)")->group("Data");
   cmd->add_option("--method", o.method, "dida | source-only | dann | dsn | target-only (an oracle)")
@@ -93,11 +116,11 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--pixel-loss", o.pixel_loss, "Pixel term of L_rec: mse | si-mse (scale-invariant, DSN)")
       ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");
   cmd->add_option("--lambda-cons", o.lambda_cons, "Weight of L_cons, the target consistency term (dida only; 0: off)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+      ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_option("--lambda-swap", o.lambda_swap, "Weight of L_swap: swapped images keep their content's class and their style's domain (dida only; 0: off)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+      ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_option("--lambda-bal", o.lambda_bal, "Weight of L_bal: the target batch's mean prediction stays spread over the classes (dida only; 0: off)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+      ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_flag("--augment-source,!--no-augment-source", o.augment_source,
                 "Also train on source images in the strong view (shift, channel order, inversion, contrast), every method; on by default")
       ->group("Losses");
@@ -106,7 +129,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--mine-ma-rate", o.mine_ma_rate, "MINE moving-average rate")->capture_default_str()->group("Losses");
   cmd->add_option("--grl-gamma", o.grl_gamma, "GRL schedule: lambda_p = 2/(1+exp(-gamma p)) - 1")->capture_default_str()->group("Losses");
   cmd->add_option("--warmup-epochs", o.warmup_epochs, "First epochs with the task loss (and L_rec) only")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Losses");
+      ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_option("--optimisation", o.optimisation, "joint (one step on the total) | staged (three steps per iteration)")
       ->capture_default_str()->check(CLI::IsMember({"joint", "staged"}))->group("Optimisation");
   cmd->add_option("--optimizer", o.optimizer, "adam | sgd")->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}))->group("Optimisation");
@@ -114,10 +137,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str()->group("Optimisation");
   cmd->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str()->group("Optimisation");
   cmd->add_flag("--anneal-lr,!--no-anneal-lr", o.anneal_lr, "mu_p = mu0 / (1 + 10 p)^0.75")->group("Optimisation");
-  cmd->add_option("--epochs", o.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber)->group("Optimisation");
+  cmd->add_option("--epochs", o.epochs, "Epochs")->capture_default_str()->check(kPositive)->group("Optimisation");
   cmd->add_option("--batch-size", o.batch_size, "Images per domain per iteration")->capture_default_str()->check(CLI::Range(2, 4096))->group("Optimisation");
-  cmd->add_option("--iters-per-epoch", o.iters_per_epoch, "Iterations per epoch (0: one pass over source-train)")->capture_default_str()->group("Optimisation");
-  cmd->add_option("--seed", o.seed, "Seed of initialisation and batches")->capture_default_str()->group("Optimisation");
+  cmd->add_option("--iters-per-epoch", o.iters_per_epoch, "Iterations per epoch (0: one pass over source-train)")->capture_default_str()->check(kNonNegative)->group("Optimisation");
+  cmd->add_option("--seed", o.seed, "Seed of initialisation and batches")->capture_default_str()->check(kNonNegative)->group("Optimisation");
   cmd->add_option("--device", o.device, "auto | cpu | cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}))->group("Run");
   cmd->add_option("--stop-after-iters", o.stop_after_iters, "Stop (as Ctrl-C does) after this many iterations")->group("Run");
   cmd->add_flag("--quiet", o.quiet, "No progress output")->group("Run");
@@ -169,6 +192,9 @@ int predict_samples(const std::string& path, const std::string& samples_file, bo
                              std::to_string(s.images.width) + "x" + std::to_string(s.images.channels) +
                              ", the model expects " + std::to_string(c.image_size) + "x" + std::to_string(c.image_size) +
                              "x" + std::to_string(c.in_channels));
+  const auto data = model.card().value("data", nlohmann::json::object());
+  const std::string mismatch = dida::sample_pair_mismatch(s, data.value("source", ""), data.value("target", ""));
+  if (!mismatch.empty()) std::cerr << "dida predict: warning: " << samples_file << ": " << mismatch << "\n";
   const int n = s.images.size();
   const auto o = model.forward(dida::pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels));
   int correct[2] = {0, 0}, count[2] = {0, 0};
@@ -182,7 +208,7 @@ int predict_samples(const std::string& path, const std::string& samples_file, bo
   }
   auto acc = [&](int d) { return count[d] ? static_cast<double>(correct[d]) / count[d] : 0.0; };
   if (json) {
-    std::cout << nlohmann::json{{"samples", samples_file}, {"source", s.source}, {"target", s.target},
+    std::cout << nlohmann::json{{"samples", samples_file}, {"source", s.source}, {"target", s.target}, {"pair_warning", mismatch},
                                 {"source_count", count[0]}, {"target_count", count[1]},
                                 {"source_accuracy", acc(0)}, {"target_accuracy", acc(1)}, {"predictions", predicted}}
                      .dump(2)
@@ -211,8 +237,8 @@ std::vector<std::string> expand_config(int argc, char** argv) {
     if (in[i].rfind("--config=", 0) == 0) file = in[i].substr(9);
   }
   if (file.empty()) return in;
-  std::ifstream stream(file);
-  if (!stream) throw std::runtime_error(file + ": cannot open config file");
+  const auto bytes = dida::read_file_bytes(file);  // names a folder, a FIFO or a missing file
+  std::istringstream stream(std::string(bytes.begin(), bytes.end()));
   std::vector<CLI::ConfigItem> items;
   try {
     items = CLI::ConfigTOML().from_config(stream);
@@ -338,7 +364,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   int threads = default_threads();
   app.add_option("--threads", threads, "Threads for LibTorch and the core (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
 
   std::vector<std::string> args;
   try {
@@ -352,7 +378,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and exit 0; every usage error exits 2, as command-line tools do.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
 
   try {
@@ -374,7 +402,9 @@ int main(int argc, char** argv) {
       const std::string dir = dida::resolve_bundle_dir(export_bundle);
       const auto r = dida::export_onnx(dir, export_onnx_out.empty() ? dir + "/model.onnx" : export_onnx_out);
       std::cout << "wrote " << r.path << " (" << r.bytes << " bytes, crc32 " << std::hex << std::setw(8) << std::setfill('0')
-                << r.crc32 << std::dec << "); checksum recorded in " << dir << "/config.json\n";
+                << r.crc32 << std::dec << ")"
+                << (r.recorded ? "; checksum recorded in " + dir + "/config.json" : std::string("; the bundle is unchanged"))
+                << "\n";
       return 0;
 #else
       std::cerr << "dida export: error: this dida was built without libonnx (install libonnx-dev and rebuild)\n";

@@ -240,16 +240,18 @@ OnnxExportResult export_onnx(const std::string& bundle_dir, const std::string& o
   r.path = out_path;
   r.bytes = bytes.size();
   r.crc32 = crc32(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-  nlohmann::json card = b.card;
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", r.crc32);
-  // Inside the bundle folder the file is named relative to it, so the bundle can move.
+  // Only the bundle's own ONNX file is recorded in its config.json: a copy written elsewhere must not
+  // change the record of the file that stays in the bundle.
   namespace stdfs = std::filesystem;
-  const bool inside = stdfs::weakly_canonical(stdfs::path(out_path).parent_path()) == stdfs::weakly_canonical(bundle_dir);
-  card["onnx"] = {{"file", inside ? stdfs::path(out_path).filename().string() : out_path},
-                  {"bytes", r.bytes}, {"crc32", hex}, {"opset", 13}};
-  const std::string text = card.dump(2) + "\n";
-  write_file_atomic(bundle_dir + "/config.json", text.data(), text.size());
+  r.recorded = stdfs::weakly_canonical(out_path) == stdfs::weakly_canonical(stdfs::path(bundle_dir) / "model.onnx");
+  if (r.recorded) {
+    nlohmann::json card = b.card;
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", r.crc32);
+    card["onnx"] = {{"file", "model.onnx"}, {"bytes", r.bytes}, {"crc32", hex}, {"opset", 13}};
+    const std::string text = card.dump(2) + "\n";
+    write_file_atomic(bundle_dir + "/config.json", text.data(), text.size());
+  }
   return r;
 }
 

@@ -13,9 +13,11 @@ struct OnnxExportResult {
   std::string path;
   std::uint64_t bytes = 0;
   std::uint32_t crc32 = 0;
+  bool recorded = false;  // written as BUNDLE/model.onnx, so its size and CRC-32 went into config.json
 };
 
-// Writes the ONNX file atomically and records its size and CRC-32 in the bundle's config.json.
+// Writes the ONNX file atomically; when it is the bundle's own model.onnx, records its size and
+// CRC-32 in the bundle's config.json (a copy elsewhere leaves the bundle untouched).
 OnnxExportResult export_onnx(const std::string& bundle_dir, const std::string& out_path);
 
 }  // namespace dida

@@ -164,12 +164,23 @@ class Trainer {
     }
     archive.write("state", torch::tensor({static_cast<double>(epoch), static_cast<double>(iter), mine_.moving_average()},
                                          torch::kFloat64));
-    const std::string tmp = path + ".tmp";
-    archive.save_to(tmp);
-    fs::rename(tmp, path);
+    // Serialised in memory, then written atomically: a full disk gives a clear error and leaves the
+    // last good checkpoint (and no .tmp) behind.
+    std::ostringstream bytes;
+    try {
+      archive.save_to(bytes);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(path + ": cannot serialise the checkpoint (" + first_line(e.what()) + ")");
+    }
+    const std::string data = bytes.str();
+    write_file_atomic(path, data.data(), data.size());
   }
 
   void load_checkpoint(const std::string& path, int& epoch, int& iter) {
+    // LibTorch's load replaces a tensor of another shape without complaint: remember the shapes the
+    // run's config.json asks for and compare after loading.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> want;
+    for (const auto& [name, t] : named_state(*net_)) want.emplace_back(name, t.sizes().vec());
     try {
       torch::serialize::InputArchive archive;
       archive.load_from(path, device_);
@@ -184,9 +195,14 @@ class Trainer {
       epoch = static_cast<int>(state[0].item<double>());
       iter = static_cast<int>(state[1].item<double>());
       mine_.set_moving_average(state[2].item<double>());
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {
       throw std::runtime_error(path + ": corrupt or incompatible checkpoint (" + first_line(e.what()) + ")");
     }
+    const auto have = named_state(*net_);
+    for (std::size_t k = 0; k < want.size() && k < have.size(); ++k)
+      if (have[k].second.sizes().vec() != want[k].second)
+        throw std::runtime_error(path + ": tensor \"" + want[k].first + "\" has another shape than the run's config.json describes " +
+                                 "(was config.json edited? the checkpoint's network is not the configured one)");
   }
 
   // One iteration (three steps when staged). Returns the loss values; `finite` is false on NaN/Inf.
@@ -479,6 +495,17 @@ LossWeights weights_for(const TrainOptions& o) {
   return w;
 }
 
+// A config.json that dida's trainer wrote: {"options": {...}, "data": {...}} (a bundle's has "format").
+static bool is_run_record(const std::string& path) {
+  try {
+    const auto bytes = read_file_bytes(path);
+    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    return j.is_object() && j.contains("options") && j.contains("data") && !j.contains("format");
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 int run_training(TrainOptions o, bool resume) {
   const std::string run = o.out;
   const std::string config_path = run + "/config.json", ckpt = run + "/checkpoint.pt", log_path = run + "/log.jsonl";
@@ -494,15 +521,33 @@ int run_training(TrainOptions o, bool resume) {
     TrainOptions r = TrainOptions::from_json(recorded.value("options", nlohmann::json::object()));
     r.out = run, r.threads = o.threads, r.stop_after_iters = o.stop_after_iters, r.quiet = o.quiet, r.device = o.device;
     o = r;
-  } else if (fs::exists(ckpt) || fs::exists(run + "/bundle")) {
+  } else if (fs::exists(ckpt) || fs::exists(run + "/bundle") || fs::exists(log_path)) {
     throw std::runtime_error(run + ": already holds a run: resume it with --resume " + run +
                              ", or choose another --out");
+  } else if (fs::exists(run)) {
+    // Only an empty folder (or one left by a run stopped before its first log line) is written into:
+    // --out pointed at a bundle or a folder of the user's own must not lose its config.json.
+    if (!fs::is_directory(run)) throw std::runtime_error(run + ": exists and is not a folder; choose another --out");
+    for (const auto& e : fs::directory_iterator(run)) {
+      const std::string name = e.path().filename().string();
+      if (name == ".lock") continue;
+      if (name == "config.json" && is_run_record(config_path)) continue;
+      throw std::runtime_error(run + ": is not empty (it holds " + name + "); dida writes a new run only into a new or empty folder: choose another --out");
+    }
   }
   validate(o);
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device device = pick_device(o.device);
   fs::create_directories(run);
   const RunLock lock(run);
+  // From here on a signal stops the run at its next iteration, with a checkpoint.
+  g_interrupted = false;
+  // SIGTERM (kill, a job scheduler, a container stop) is handled as Ctrl-C: a checkpoint, then exit.
+  struct Restore {
+    void (*int_h)(int);
+    void (*term_h)(int);
+    ~Restore() { std::signal(SIGINT, int_h), std::signal(SIGTERM, term_h); }
+  } restore{std::signal(SIGINT, on_sigint), std::signal(SIGTERM, on_sigint)};
 
   const auto t_data = std::chrono::steady_clock::now();
   const DomainPair pair = pair_for(o);
@@ -530,12 +575,6 @@ int run_training(TrainOptions o, bool resume) {
               << ", threads " << torch::get_num_threads() << " (data " << std::fixed << std::setprecision(1) << data_s
               << " s)" << (resume ? ", resuming at epoch " + std::to_string(start_epoch + 1) : std::string()) << "\n";
 
-  g_interrupted = false;
-  auto old_handler = std::signal(SIGINT, on_sigint);
-  struct Restore {
-    void (*h)(int);
-    ~Restore() { std::signal(SIGINT, h); }
-  } restore{old_handler};
 
   const int n_iters = trainer.iters_per_epoch();
   const int64_t total_iters = static_cast<int64_t>(o.epochs) * n_iters;

@@ -9,6 +9,7 @@
 
 #include "dida/data.hpp"
 #include "dida/formats.hpp"
+#include "dida/image.hpp"
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
 #include "test_util.hpp"
@@ -80,6 +81,37 @@ TEST(Gzip, RoundTripAndCorruption) {
   EXPECT_NE(error_of([&] { gunzip(bad, "bad.gz"); }).find("bad.gz"), std::string::npos);
   EXPECT_NE(error_of([&] { gunzip({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, "n.gz"); }).find("bad magic"),
             std::string::npos);
+}
+
+TEST(Gzip, BombsAreRefusedBeforeTheyInflate) {
+  // 8 MiB of zeros compress to under 100 kB.
+  const std::vector<std::uint8_t> zeros(8u << 20, 0);
+  const auto gz = gzip_compress(zeros);
+  ASSERT_LT(gz.size(), 200000u);
+  EXPECT_EQ(gunzip(gz, "z.gz").size(), zeros.size());
+  // Over the caller's limit: refused from the trailer, the limit named.
+  EXPECT_NE(error_of([&] { gunzip(gz, "z.gz", 1u << 20); }).find("z.gz: gzip data would inflate to 8388608 bytes, more than the limit of 1048576"),
+            std::string::npos);
+  // A trailer that understates the length: the data does not fit its declared size and is refused.
+  auto lying = gz;
+  const std::size_t t = lying.size() - 4;
+  lying[t] = 0x00, lying[t + 1] = 0x10, lying[t + 2] = 0x00, lying[t + 3] = 0x00;  // declares 4096 bytes
+  EXPECT_NE(error_of([&] { gunzip(lying, "lie.gz"); }).find("more data than its trailer declares"), std::string::npos);
+  // A sample set that would inflate past its limit.
+  std::vector<std::uint8_t> huge_decl = gz;
+  huge_decl[t] = 0x00, huge_decl[t + 1] = 0x00, huge_decl[t + 2] = 0x00, huge_decl[t + 3] = 0x20;  // 512 MiB
+  EXPECT_NE(error_of([&] { read_sample_set(huge_decl, "s.safetensors.gz"); }).find("more than the limit of 268435456"),
+            std::string::npos);
+}
+
+TEST(Images, HugeDeclaredSizesAreRefusedBeforeDecoding) {
+  auto png = encode_png(Image(4, 4, 3, 100));
+  EXPECT_EQ(decode_image(png, "small.png").width, 4);
+  // IHDR: width and height (big-endian) at bytes 16..23; declare 10000 x 10000 (100 megapixels, which
+  // stb itself would try to allocate).
+  for (int k : {16, 20}) png[k] = 0x00, png[k + 1] = 0x00, png[k + 2] = 0x27, png[k + 3] = 0x10;
+  EXPECT_EQ(error_of([&] { decode_image(png, "huge.png"); }),
+            "huge.png: image is 10000 x 10000, more than the limit of " + std::to_string(kMaxImagePixels) + " pixels");
 }
 
 TEST(Idx, ReadsAndRejects) {

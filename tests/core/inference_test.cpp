@@ -158,6 +158,27 @@ TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
   j = nlohmann::json::parse(config);
   j["model"].erase("variant");
   check(j.dump(), weights, "missing field \"variant\"");
+  // class_names must name every class (a short list crashed `dida predict`).
+  j = nlohmann::json::parse(config);
+  for (const auto& names : {nlohmann::json::array(), nlohmann::json::array({"a", "b"}), nlohmann::json::array({1, 2, 3, 4, 5, 6, 7, 8, 9, 10})}) {
+    j["class_names"] = names;
+    check(j.dump(), weights, "b/config.json: \"class_names\" must be 10 strings");
+  }
+  // Damaged values: a NaN or an Inf anywhere, a negative batch-norm variance.
+  const auto full = SafeTensorsFile::parse(weights, "w");
+  auto with = [&](const std::string& tensor, float value) {
+    SafeTensorsWriter w;
+    for (const auto& name : full.names()) {
+      auto v = full.to_f32(name);
+      if (name == tensor) v[v.size() / 2] = value;
+      w.add_f32(name, full.info(name).shape, v);
+    }
+    return w.to_bytes();
+  };
+  check(config, with("classifier.fc2.weight", std::nanf("")), "\"classifier.fc2.weight\" holds a non-finite value");
+  check(config, with("encoder.conv1.bias", INFINITY), "\"encoder.conv1.bias\" holds a non-finite value");
+  check(config, with("inv.bn.running_var", -0.5f), "\"inv.bn.running_var\" holds a negative variance");
+  EXPECT_EQ(error_of([&] { parse_bundle(config, with("inv.bn.running_mean", -0.5f), "b"); }), "") << "a negative mean is fine";
   // Missing files.
   EXPECT_NE(error_of([&] { read_bundle(dir.path("nothing")); }).find("nothing/config.json"), std::string::npos);
 }

@@ -1,5 +1,9 @@
 #include "dida/safetensors.hpp"
 
+#include <filesystem>
+#ifndef __EMSCRIPTEN__
+#include <sys/stat.h>
+#endif
 #include <cstring>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -8,6 +12,7 @@
 #include "test_util.hpp"
 
 namespace dida {
+namespace fs = std::filesystem;
 namespace {
 
 SafeTensorsWriter sample_writer() {
@@ -90,6 +95,18 @@ TEST(SafeTensors, SaveIsAtomicAndLoadReadsIt) {
   EXPECT_EQ(SafeTensorsFile::load(path).to_i64("labels")[1], 9);
   // Saving into a folder that does not exist fails cleanly and leaves nothing behind.
   EXPECT_THROW(sample_writer().save(dir.path("no/such/dir/m.safetensors")), std::runtime_error);
+}
+
+TEST(SafeTensors, FoldersAndFifosAreNamedNotRead) {
+  test::ScratchDir dir("notfile");
+  fs::create_directories(dir.path("folder"));
+  EXPECT_EQ(test::error_of([&] { read_file_bytes(dir.path("folder")); }), dir.path("folder") + ": is a folder, not a file");
+#ifndef __EMSCRIPTEN__
+  // A FIFO with no writer would block a read forever.
+  ASSERT_EQ(::mkfifo(dir.path("pipe").c_str(), 0600), 0);
+  EXPECT_NE(test::error_of([&] { read_file_bytes(dir.path("pipe")); }).find("pipe: not a regular file"), std::string::npos);
+#endif
+  EXPECT_EQ(test::error_of([&] { read_file_bytes(dir.path("none")); }), dir.path("none") + ": no such file");
 }
 
 TEST(SafeTensors, MissingFileNamesThePath) {

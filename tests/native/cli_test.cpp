@@ -84,7 +84,7 @@ TEST(Cli, PredictUsesTheCoreAndReportsJson) {
   EXPECT_EQ(j[0]["class"].get<int>(), std::max_element(probs.begin(), probs.end()) - probs.begin());
   const Result missing = run_cli("predict " + bundle + " /nonexistent.png");
   EXPECT_NE(missing.status, 0);
-  EXPECT_NE(missing.output.find("/nonexistent.png: cannot open file"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("/nonexistent.png: no such file"), std::string::npos) << missing.output;
   const Result bad_bundle = run_cli("predict /tmp " + png);
   EXPECT_NE(bad_bundle.status, 0);
   EXPECT_NE(bad_bundle.output.find("/tmp: not a run or bundle folder"), std::string::npos) << bad_bundle.output;
@@ -118,6 +118,71 @@ TEST(Cli, TrainReadsAConfigFileAndFlagsWin) {
   EXPECT_DOUBLE_EQ(j["lambda_mi"].get<double>(), 0.25);  // the flag wins over the file
   const Result missing = run_cli("train --config " + dir + "/nope.toml");
   EXPECT_NE(missing.status, 0);
-  EXPECT_NE(missing.output.find("nope.toml: cannot open config file"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("nope.toml: no such file"), std::string::npos) << missing.output;
+  std::system(("rm -rf " + dir).c_str());
+}
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+const char* kTinyTrain =
+    " --source mnist --target mnistm --max-per-domain 200 --width 4 --head-hidden 8 --mine-hidden 8 --cache none"
+    " --batch-size 16 --quiet";
+}  // namespace
+
+// Hostile and careless input: one line naming the file, a non-zero exit, nothing of the user's changed.
+TEST(Cli, BadInputIsRefusedWithoutHarm) {
+  const std::string dir = "/tmp/dida-cli-hostile-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir + "/folder " + dir + "/mine").c_str());
+  auto refused = [&](const std::string& args, const std::string& expect) {
+    const Result r = run_cli(args);
+    EXPECT_TRUE(r.status == 1 || r.status == 2) << args << " -> " << r.status << ": " << r.output;
+    EXPECT_NE(r.output.find(expect), std::string::npos) << args << ": " << r.output;
+  };
+  refused("train --config " + dir + "/folder", dir + "/folder: is a folder, not a file");
+  refused("train --seed -1 --out " + dir + "/r", "--seed");
+  refused("train --iters-per-epoch -3 --out " + dir + "/r", "--iters-per-epoch");
+  refused("predict " + dir + "/folder " + dir + "/folder", "not a run or bundle folder");
+  // --out at a folder of the user's own: refused, their config.json untouched.
+  { std::ofstream(dir + "/mine/config.json") << "{\"mine\": true}\n"; }
+  refused("--threads 1 train" + std::string(kTinyTrain) + " --out " + dir + "/mine", dir + "/mine: is not empty (it holds config.json)");
+  EXPECT_EQ(slurp(dir + "/mine/config.json"), "{\"mine\": true}\n");
+  // A bundle whose class_names is too short: an error, not a crash.
+  const std::string fixture = std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity/trained";
+  std::system(("cp -r " + fixture + " " + dir + "/bundle").c_str());
+  auto card = nlohmann::json::parse(slurp(dir + "/bundle/config.json"));
+  const std::string png = dir + "/digit.png";
+  dida::write_png(png, dida::Image(32, 32, 3, 40));
+  card["class_names"] = nlohmann::json::array({"zero", "one"});
+  { std::ofstream(dir + "/bad-names.json") << card.dump(); }
+  std::system(("mkdir -p " + dir + "/bad && cp " + dir + "/bundle/model.safetensors " + dir + "/bad/ && cp " + dir +
+               "/bad-names.json " + dir + "/bad/config.json").c_str());
+  refused("predict --json " + dir + "/bad " + png, "\"class_names\" must be 10 strings");
+#ifdef DIDA_HAVE_ONNX
+  // export --out elsewhere writes the file there and leaves the bundle's record alone.
+  const std::string before = slurp(dir + "/bundle/config.json");
+  const Result ex = run_cli("export " + dir + "/bundle --out " + dir + "/copy.onnx");
+  ASSERT_EQ(ex.status, 0) << ex.output;
+  EXPECT_GT(slurp(dir + "/copy.onnx").size(), 1000u);
+  EXPECT_EQ(slurp(dir + "/bundle/config.json"), before) << "the bundle's config.json must not change";
+#endif
+  std::system(("rm -rf " + dir).c_str());
+}
+
+// SIGTERM stops a training as Ctrl-C does: a checkpoint, exit 130, and --resume finishes it.
+TEST(Cli, SigtermLeavesACheckpointThatResumes) {
+  const std::string dir = "/tmp/dida-cli-term-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const std::string run = dir + "/run";
+  const std::string script = std::string(DIDA_CLI_PATH) + " --threads 1 train" + kTinyTrain + " --epochs 1 --iters-per-epoch 100000 --out " +
+                             run + " & p=$!; for i in $(seq 600); do [ -s " + run + "/config.json ] && break; sleep 0.1; done; sleep 0.5; " +
+                             "kill -TERM $p; wait $p; exit $?";
+  const int status = std::system(("bash -c '" + script + "'").c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_TRUE(std::ifstream(run + "/checkpoint.pt").good()) << "a checkpoint was written";
+  EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good());
   std::system(("rm -rf " + dir).c_str());
 }

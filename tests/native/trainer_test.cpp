@@ -455,6 +455,28 @@ TEST(Training, ClearErrorsForBadRunsAndCheckpoints) {
   EXPECT_NE(err.find("checkpoint.pt: corrupt or incompatible checkpoint"), std::string::npos) << err;
   EXPECT_EQ(err.find('\n'), std::string::npos);
   EXPECT_NE(error_of([&] { run_training(tiny(dir.path("none")), true); }).find("not a run folder"), std::string::npos);
+  // A run's config.json edited to another width than its checkpoint's: refused, not resumed into
+  // an unreadable bundle.
+  {
+    TrainOptions w = tiny(dir.path("width"));
+    w.stop_after_iters = 2;
+    ASSERT_EQ(run_training(w, false), kTrainInterrupted);
+    const auto bytes = read_file_bytes(w.out + "/config.json");
+    auto record = nlohmann::json::parse(bytes.begin(), bytes.end());
+    record["options"]["width"] = 2 * w.width;
+    std::ofstream(w.out + "/config.json", std::ios::trunc) << record.dump();
+    const std::string e = error_of([&] { run_training(w, true); });
+    EXPECT_NE(e.find("checkpoint.pt: tensor \"encoder.conv1.weight\" has another shape than the run's config.json describes"),
+              std::string::npos) << e;
+    EXPECT_FALSE(fs::exists(w.out + "/bundle"));
+  }
+  // --out at a folder with files of the user's own, or at a bundle: refused, nothing written.
+  fs::create_directories(dir.path("mine"));
+  std::ofstream(dir.path("mine/config.json")) << "{\"format\": \"dida-bundle\"}";
+  const std::string mine = error_of([&] { run_training(tiny(dir.path("mine")), false); });
+  EXPECT_NE(mine.find("mine: is not empty (it holds config.json)"), std::string::npos) << mine;
+  EXPECT_EQ(read_file_bytes(dir.path("mine/config.json")).size(), 25u) << "the user's file is untouched";
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path("mine")), fs::directory_iterator()), 1);
   TrainOptions bad = tiny(dir.path("bad"));
   bad.method = "magic";
   EXPECT_NE(error_of([&] { run_training(bad, false); }).find("--method"), std::string::npos);

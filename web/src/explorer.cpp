@@ -46,6 +46,8 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
       for (const auto d : spec.shape) v *= d;
       parameter_count_ += v;
     }
+    const auto data = model->card().value("data", nlohmann::json::object());
+    pair_warning_ = sample_pair_mismatch(s, data.value("source", ""), data.value("target", ""));
     model_ = std::move(model);
     samples_ = std::move(s);
     for (int dom = 0; dom < 2; ++dom) domain_items_[dom].clear();
@@ -319,8 +321,10 @@ void Explorer::build_atlas() {
 }
 
 nlohmann::json Explorer::state() const {
-  if (!model_) return nullptr;
-  return {{"method", model_->card().value("method", "")},
+  if (!model_) return {{"models", model_names_}, {"model_index", model_index_}, {"loaded", false}};
+  return {{"loaded", true},
+          {"pair_warning", pair_warning_},
+          {"method", model_->card().value("method", "")},
           {"samples", samples_.images.size()},
           {"predictions", predicted_},
           {"source_accuracy", accuracy_[0]},
@@ -347,21 +351,25 @@ std::vector<float> Explorer::thumbnail_rect(int i) const {
   return thumb_rects_[static_cast<std::size_t>(i)];
 }
 
-void Explorer::draw_model_card() {
-  if (!model_names_.empty()) {
-    ImGui::SetNextItemWidth(S(300));
-    const int current = std::clamp(model_index_, 0, static_cast<int>(model_names_.size()) - 1);
-    if (ImGui::BeginCombo("model", model_names_[static_cast<std::size_t>(current)].c_str())) {
-      for (int i = 0; i < static_cast<int>(model_names_.size()); ++i) {
-        if (ImGui::Selectable(model_names_[static_cast<std::size_t>(i)].c_str(), i == current) && i != current) {
-          char call[64];  // the page fetches the bundle and hands it back through dida_load
-          std::snprintf(call, sizeof call, "window.dida && window.dida.selectModel(%d)", i);
-          emscripten_run_script(call);
-        }
+void Explorer::draw_model_picker() {
+  if (model_names_.empty()) return;
+  ImGui::SetNextItemWidth(S(300));
+  // model_index_ < 0: none loaded yet (the first one failed): the combo says so, every entry is pickable.
+  const int current = model_index_ < static_cast<int>(model_names_.size()) ? model_index_ : -1;
+  if (ImGui::BeginCombo("model", current >= 0 ? model_names_[static_cast<std::size_t>(current)].c_str() : "(none loaded: pick one)")) {
+    for (int i = 0; i < static_cast<int>(model_names_.size()); ++i) {
+      if (ImGui::Selectable(model_names_[static_cast<std::size_t>(i)].c_str(), i == current) && i != current) {
+        char call[64];  // the page fetches the bundle and hands it back through dida_load
+        std::snprintf(call, sizeof call, "window.dida && window.dida.selectModel(%d)", i);
+        emscripten_run_script(call);
       }
-      ImGui::EndCombo();
     }
+    ImGui::EndCombo();
   }
+}
+
+void Explorer::draw_model_card() {
+  draw_model_picker();
   const auto& card = model_->card();
   const auto data = card.value("data", nlohmann::json::object());
   const auto metrics = card.value("metrics", nlohmann::json::object());
@@ -551,7 +559,15 @@ void Explorer::next_window(Window which) const {
 }
 
 void Explorer::draw() {
-  if (!model_) return;
+  if (!model_) {  // nothing loaded (the first model failed): the picker alone, to choose another
+    if (model_names_.empty()) return;
+    next_window(kCard);
+    ImGui::Begin("Model and samples");
+    draw_model_picker();
+    ImGui::TextWrapped("No model is loaded: the one asked for could not be loaded (see the notice below). Pick another.");
+    ImGui::End();
+    return;
+  }
   if (!core_.ready) predict_next(kChunk);
   next_window(kCard);
   ImGui::Begin("Model and samples");

@@ -52,6 +52,7 @@ class Explorer {
 
  private:
   void build_atlas();
+  void draw_model_picker();
   void draw_model_card();
   void draw_samples();
   void compute_swap();
@@ -100,6 +101,7 @@ class Explorer {
   float last_w_ = 0, last_h_ = 0, last_scale_ = 0;
   bool relayout_ = true;
   std::int64_t parameter_count_ = 0;  // values inference uses (without T)
+  std::string pair_warning_;  // the samples are of another pair than the model's (sample_pair_mismatch)
   std::vector<std::string> model_names_;
   int model_index_ = 0;
   // Swap grid: rows are contents (source samples), columns styles (target samples).

@@ -243,8 +243,14 @@ EMSCRIPTEN_KEEPALIVE const char* dida_thumbnail_json(int i) {
 }
 
 // The model picker's entries (a JSON array of names) and the one loaded.
+// names_json: a JSON array of labels; an entry that is not text is shown as its JSON, and text that
+// is not JSON leaves the picker as it was (an exception must not escape into JavaScript).
 EMSCRIPTEN_KEEPALIVE void dida_set_models(const char* names_json, int current) {
-  g_explorer.set_models(nlohmann::json::parse(names_json).get<std::vector<std::string>>(), current);
+  const auto j = nlohmann::json::parse(names_json, nullptr, false);
+  if (!j.is_array()) return;
+  std::vector<std::string> names;
+  for (const auto& n : j) names.push_back(n.is_string() ? n.get<std::string>() : n.dump());
+  g_explorer.set_models(std::move(names), current);
 }
 
 // The samples as the model's input (N x C x S x S floats), for ONNX Runtime Web.

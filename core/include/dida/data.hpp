@@ -121,8 +121,14 @@ struct SampleSet {
   std::vector<std::int32_t> domains;  // 0 source, 1 target
   std::string source, target;
 };
-// Throws std::runtime_error naming the file when a tensor is missing or inconsistent.
+// Throws std::runtime_error naming the file when a tensor is missing or inconsistent, or when a
+// gzip-compressed set would inflate past kMaxSampleSetBytes.
+constexpr std::size_t kMaxSampleSetBytes = std::size_t{256} << 20;  // 256 MiB: about 40,000 RGB images of 32 x 32
 SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+// "" when the sample set is of the pair a model was trained on (its card's data.source and
+// data.target), else one sentence saying which pairs differ; a model on another pair's samples
+// works, but its accuracies are not the card's.
+std::string sample_pair_mismatch(const SampleSet& s, const std::string& model_source, const std::string& model_target);
 
 // The default cache folder: $DIDA_CACHE, else $XDG_CACHE_HOME/dida, else ~/.cache/dida.
 std::string default_cache_dir();

@@ -8,8 +8,12 @@
 namespace dida {
 
 // Inflates a gzip member (RFC 1952), checking its CRC-32 and length: a truncated or corrupt
-// file is an error, never a short result.
-std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+// file is an error, never a short result. At most the length the trailer declares is allocated,
+// and a declared length above `max_bytes` is refused before inflating (a "gzip bomb" costs
+// nothing); data that inflates past its declared length is an error.
+constexpr std::size_t kMaxGunzipBytes = std::size_t{1} << 30;  // 1 GiB: the largest IDX file is 47 MB
+std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& origin,
+                                 std::size_t max_bytes = kMaxGunzipBytes);
 // Compresses into a single gzip member (used to write IDX files and in tests).
 std::vector<std::uint8_t> gzip_compress(const std::vector<std::uint8_t>& data);
 bool is_gzip(const std::vector<std::uint8_t>& bytes);

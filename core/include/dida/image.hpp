@@ -17,6 +17,9 @@ struct Image {
   std::uint8_t at(int y, int x, int ch) const { return pixels[(static_cast<std::size_t>(y) * width + x) * channels + ch]; }
 };
 
+// Largest image decode_image accepts (width x height), checked from the header before decoding.
+constexpr std::int64_t kMaxImagePixels = 8192LL * 8192;
+
 // Decodes PNG, JPEG, BMP (and the other formats stb_image reads) into `channels` channels
 // (0: the file's own). Throws std::runtime_error "<origin>: <reason>" for empty or undecodable data.
 Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& origin, int channels = 0);

@@ -1,0 +1,72 @@
+// A broken models index, a missing first model and a bad ?samples= in real Chromium: each gets a
+// notice that names the file, and the page stays usable (the picker is there, another model loads).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openSite, waitForApp } from './browser.mjs';
+
+let site, realIndex;
+before(async () => {
+  site = await openSite();
+  realIndex = await (await fetch(`${site.origin}/models/index.json`)).json();
+});
+after(async () => { if (site) await site.close(); });
+
+// Opens the page with models/index.json answered by `body` (a string; null: HTTP 404).
+async function openWithIndex(body, query = '') {
+  await site.page.unroute('**/models/index.json');
+  await site.page.route('**/models/index.json', (route) =>
+    body === null ? route.fulfill({ status: 404, body: 'not found' }) : route.fulfill({ contentType: 'application/json', body }));
+  await site.page.goto(`${site.origin}/${query}`);
+  await waitForApp(site.page);
+  await site.page.waitForFunction(() => /^(loaded|error|no model)/.test(window.dida.loadState()), null, { timeout: 30000 });
+  return site.page.evaluate(() => ({ load: window.dida.loadState(), notice: window.dida.notice(),
+                                     state: window.dida.state().explorer, status: document.getElementById('status').textContent }));
+}
+
+test('index entries without a name or label, or with a number for one, are shown as text', async () => {
+  const models = structuredClone(realIndex.models.slice(0, 3));
+  delete models[0].label;
+  delete models[0].name;
+  models[1].label = 7;
+  models.push({ label: 'no path here' });
+  const r = await openWithIndex(JSON.stringify({ ...realIndex, models }));
+  assert.match(r.load, /^loaded /);
+  assert.equal(r.state.models[0], models[0].path);
+  assert.equal(r.state.models[1], '7');
+  assert.equal(r.state.models.length, 3);
+  assert.match(r.notice, /models\/index\.json: entry 4 left out \(no "path"\)/);
+  assert.doesNotMatch(r.status, /could not start/);
+  await site.page.evaluate(() => window.dida.selectModel(1));
+  await site.page.waitForFunction(() => /^loaded /.test(window.dida.loadState()), null, { timeout: 30000 });
+});
+
+test('a missing first model is named, and another model can be picked', async () => {
+  const models = [{ ...realIndex.models[0], name: 'gone', label: 'gone', path: 'models/gone' }, ...realIndex.models.slice(0, 2)];
+  const r = await openWithIndex(JSON.stringify({ ...realIndex, models }));
+  assert.match(r.load, /^error: /);
+  assert.match(r.notice, /models\/gone\/(config\.json|model\.safetensors): HTTP 404/);
+  assert.equal(r.state.loaded, false);
+  assert.equal(r.state.models.length, 3, 'the picker is there');
+  await site.page.evaluate(() => window.dida.selectModel(1));
+  await site.page.waitForFunction(() => /^loaded /.test(window.dida.loadState()), null, { timeout: 30000 });
+  const s = await site.page.evaluate(() => window.dida.state().explorer);
+  assert.equal(s.loaded, true);
+  assert.equal(s.model_index, 1);
+});
+
+test('a bad ?samples= names the URL and keeps the picker', async () => {
+  const r = await openWithIndex(JSON.stringify(realIndex), '?samples=nowhere.safetensors');
+  assert.match(r.load, /^error: /);
+  assert.match(r.notice, /nowhere\.safetensors: HTTP 404/);
+  assert.equal(r.state.models.length, realIndex.models.length);
+});
+
+test('a malformed or missing index gets a notice, not a blank page', async () => {
+  let r = await openWithIndex('{"models": [');
+  assert.equal(r.load, 'no model shipped');
+  assert.match(r.notice, /models\/index\.json: not valid JSON/);
+  r = await openWithIndex(null);
+  assert.match(r.notice, /models\/index\.json: HTTP 404/);
+  r = await openWithIndex('{"models": 5}');
+  assert.match(r.notice, /models\/index\.json: no "models" list/);
+});
