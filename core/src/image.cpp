@@ -4,6 +4,7 @@
 #include <stb/stb_image_resize.h>
 #include <stb/stb_image_write.h>
 
+#include <algorithm>
 #include <climits>
 #include <stdexcept>
 
@@ -11,9 +12,48 @@
 
 namespace dida {
 
+namespace {
+
+// Debian's stb_image writes past a fixed array (size[257]) when a JPEG's Huffman table declares
+// more than 256 codes (found by tests/fuzz/fuzz_image). Every DHT segment is checked before stb
+// sees the file; returns false for a table that would overflow.
+bool jpeg_huffman_tables_fit(const std::vector<std::uint8_t>& b) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return true;  // not a JPEG
+  std::size_t pos = 2;
+  while (pos + 4 <= b.size()) {
+    if (b[pos] != 0xFF) {  // entropy-coded data: skip to the next marker (FF not followed by 00 or RSTn)
+      ++pos;
+      continue;
+    }
+    const std::uint8_t marker = b[pos + 1];
+    if (marker == 0xFF || marker == 0x00 || marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7)) {
+      pos += marker == 0xFF ? 1 : 2;
+      continue;
+    }
+    if (marker == 0xD9) break;  // end of image
+    const std::size_t len = static_cast<std::size_t>(b[pos + 2]) << 8 | b[pos + 3];
+    const std::size_t end = std::min(b.size(), pos + 2 + len);
+    if (marker == 0xC4) {  // DHT: one or more tables of 16 counts and their symbols
+      std::size_t q = pos + 4;
+      while (q + 17 <= end) {
+        std::size_t codes = 0;
+        for (int i = 1; i <= 16; ++i) codes += b[q + static_cast<std::size_t>(i)];
+        if (codes > 256) return false;
+        q += 17 + codes;
+      }
+    }
+    pos = pos + 2 + len;
+  }
+  return true;
+}
+
+}  // namespace
+
 Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& origin, int channels) {
   if (bytes.empty()) throw std::runtime_error(origin + ": empty file (0 bytes), not an image");
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) throw std::runtime_error(origin + ": image file too large");
+  if (!jpeg_huffman_tables_fit(bytes))
+    throw std::runtime_error(origin + ": corrupt JPEG (a Huffman table declares more than 256 codes)");
   int w = 0, h = 0, c = 0;
   // The dimensions come from the header: a small file can declare a huge image.
   if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c) &&

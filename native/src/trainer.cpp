@@ -564,7 +564,20 @@ int run_training(TrainOptions o, bool resume) {
   Trainer trainer(o, pair, device);
   int start_epoch = 0, start_iter = 0;
   if (resume && fs::exists(ckpt)) trainer.load_checkpoint(ckpt, start_epoch, start_iter);
-  if (start_epoch >= o.epochs) throw std::runtime_error(run + ": already finished all " + std::to_string(o.epochs) + " epochs");
+  const bool bundle_done = fs::exists(run + "/bundle/config.json") && fs::exists(run + "/bundle/model.safetensors");
+  if (start_epoch >= o.epochs && bundle_done)
+    throw std::runtime_error(run + ": already finished all " + std::to_string(o.epochs) + " epochs");
+  // A process killed between an epoch's log line and its checkpoint logged an epoch that is now
+  // trained again: keep the log to the epochs the checkpoint holds.
+  if (resume && fs::exists(log_path)) {
+    std::ifstream in(log_path);
+    std::string kept, line;
+    while (std::getline(in, line)) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("epoch", 0) >= 1 && j.value("epoch", 0) <= start_epoch) kept += line + "\n";
+    }
+    write_file_atomic(log_path, kept.data(), kept.size());
+  }
 
   const bool oracle = o.method == "target-only";
   const bool tty = isatty(2);

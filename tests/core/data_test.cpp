@@ -114,6 +114,15 @@ TEST(Images, HugeDeclaredSizesAreRefusedBeforeDecoding) {
             "huge.png: image is 10000 x 10000, more than the limit of " + std::to_string(kMaxImagePixels) + " pixels");
 }
 
+TEST(Images, AJpegWhoseHuffmanTableOverflowsIsRefused) {
+  // Found by tests/fuzz/fuzz_image: stb_image wrote past an array on this file.
+  const auto bytes = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regression-jpeg-huffman-overflow.jpg");
+  EXPECT_EQ(error_of([&] { decode_image(bytes, "x.jpg"); }), "x.jpg: corrupt JPEG (a Huffman table declares more than 256 codes)");
+  // The real JPEG of the corpus still decodes.
+  const auto good = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/gradient.jpg");
+  EXPECT_EQ(decode_image(good, "gradient.jpg", 3).width, 16);
+}
+
 TEST(Idx, ReadsAndRejects) {
   IdxArray a;
   a.dims = {3, 2, 2};

@@ -186,3 +186,41 @@ TEST(Cli, SigtermLeavesACheckpointThatResumes) {
   EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good());
   std::system(("rm -rf " + dir).c_str());
 }
+
+// kill -9 at random moments, again and again: every time, --resume (or a fresh start when the run
+// had not written its config yet) carries on, and the run ends with a readable bundle and one log
+// line per epoch.
+TEST(Cli, KillNineAtAnyMomentLeavesARunThatResumes) {
+  const std::string dir = "/tmp/dida-cli-kill-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const std::string run = dir + "/run";
+  const std::string train = std::string(DIDA_CLI_PATH) + " --threads 1 train" + kTinyTrain + " --epochs 3 --iters-per-epoch 25 --out " + run;
+  const std::string resume = std::string(DIDA_CLI_PATH) + " --threads 1 train --quiet --resume " + run;
+  std::srand(static_cast<unsigned>(::getpid()));
+  int kills = 0;
+  for (int k = 0; k < 8; ++k) {
+    const bool started = std::ifstream(run + "/config.json").good();
+    const int ms = 200 + std::rand() % 2500;
+    const std::string script = (started ? resume : train) + " > /dev/null 2>&1 & p=$!; sleep " + std::to_string(ms / 1000.0) +
+                               "; kill -9 $p 2>/dev/null && echo killed; wait $p 2>/dev/null; true";
+    FILE* pipe = popen(("bash -c '" + script + "'").c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::array<char, 64> buf{};
+    if (std::fgets(buf.data(), buf.size(), pipe) && std::string(buf.data()).rfind("killed", 0) == 0) ++kills;
+    pclose(pipe);
+    if (std::ifstream(run + "/bundle/model.safetensors").good()) break;
+  }
+  EXPECT_GT(kills, 0) << "no run was killed: the test would prove nothing";
+  if (!std::ifstream(run + "/bundle/model.safetensors").good()) {
+    const Result r = run_cli(std::ifstream(run + "/config.json").good() ? "--threads 1 train --quiet --resume " + run
+                                                                         : "--threads 1 train" + std::string(kTinyTrain) + " --epochs 3 --iters-per-epoch 25 --out " + run);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  const Result p = run_cli("predict --json " + run + " " + std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/gradient.png");
+  EXPECT_EQ(p.status, 0) << p.output;
+  std::ifstream log(run + "/log.jsonl");
+  std::vector<int> epochs;
+  for (std::string line; std::getline(log, line);) epochs.push_back(nlohmann::json::parse(line)["epoch"].get<int>());
+  EXPECT_EQ(epochs, (std::vector<int>{1, 2, 3})) << "one log line per epoch, in order";
+  std::system(("rm -rf " + dir).c_str());
+}
