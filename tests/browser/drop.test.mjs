@@ -60,8 +60,8 @@ test('a dropped bundle joins the picker and runs on both engines', async () => {
 test('a dropped sample set replaces the samples', async () => {
   const r = await drop([['optdigits-mnist.safetensors.gz', 'samples/optdigits-mnist.safetensors.gz']]);
   assert.match(r.notice, /sample set loaded/);
-  // optdigits -> mnist samples under an mnist -> mnistm model: said, not silent.
-  assert.match(r.notice, /the samples are optdigits -> mnist images, the model was trained on mnist -> mnistm/);
+  // optdigits -> mnist samples under the fashion -> fashionm model dropped above: said, not silent.
+  assert.match(r.notice, /the samples are optdigits -> mnist images, the model was trained on fashion -> fashionm/);
   assert.match(r.state.pair_warning, /optdigits -> mnist/);
   assert.match(r.load, /^loaded /);
   assert.equal(r.state.predictions.length, r.state.samples);
