@@ -299,7 +299,7 @@
 
   window.dida = {
     ready: () => ready,
-    // The app's state: version, core check, clicks, button rectangle (CSS pixels), frames, explorer.
+    // The app's state: version, build, frames, frame timings, canvas size, the explorer's state.
     state: () => JSON.parse(M().UTF8ToString(M()._dida_state_json())),
     loadState: () => loadState,
     models: () => index.models,

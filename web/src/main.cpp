@@ -13,8 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "dida/safetensors.hpp"
-#include "dida/schedule.hpp"
 #include "dida/version.hpp"
 #include "explorer.hpp"
 #include "imgui.h"
@@ -23,40 +21,9 @@
 
 namespace {
 
-// A computation the core does in wasm, shown to the user: a tensor written to safetensors bytes
-// and read back, checked element by element.
-struct CoreCheck {
-  bool ok = false;
-  std::size_t bytes = 0;
-  std::string detail;
-};
-
-CoreCheck run_core_check() {
-  CoreCheck c;
-  try {
-    std::vector<float> values(64);
-    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(dida::grl_lambda(i / 63.0));
-    dida::SafeTensorsWriter w;
-    w.add_f32("grl_lambda", {64}, values);
-    w.set_metadata("made_by", "dida web");
-    const auto bytes = w.to_bytes();
-    const auto f = dida::SafeTensorsFile::parse(bytes, "in-memory");
-    c.ok = f.to_f32("grl_lambda") == values;
-    c.bytes = bytes.size();
-    c.detail = c.ok ? "64 floats round-tripped" : "values differ";
-  } catch (const std::exception& e) {
-    c.detail = e.what();
-  }
-  return c;
-}
-
 struct App {
   GLFWwindow* window = nullptr;
-  CoreCheck check;
-  int clicks = 0;
-  double progress = 0.0;  // training progress p shown on the schedule plot
   long frames = 0;
-  ImVec4 button_rect{0, 0, 0, 0};  // CSS pixels: x, y, w, h
   std::string state_json;
 };
 
@@ -66,39 +33,23 @@ float g_scale = 1.f;  // device pixel ratio: ImGui works in device pixels, sizes
 dida::web::Explorer g_explorer;
 std::string g_load_error;
 
-void draw_schedule_plot(double progress) {
-  const float k = g_scale;
-  const ImVec2 size(ImGui::GetContentRegionAvail().x, std::max(60.f * k, ImGui::GetContentRegionAvail().y));
-  const ImVec2 p0 = ImGui::GetCursorScreenPos();
-  ImGui::InvisibleButton("schedule_plot", size);
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  const float left = 34.0f * k, bottom = 20.0f * k, top = 6.0f * k, right = 8.0f * k;
-  const ImVec2 a(p0.x + left, p0.y + top), b(p0.x + size.x - right, p0.y + size.y - bottom);
-  dl->AddRectFilled(a, b, IM_COL32(28, 30, 36, 255));
-  dl->AddRect(a, b, IM_COL32(90, 90, 100, 255));
-  auto to_screen = [&](double x, double y) {
-    return ImVec2(a.x + static_cast<float>(x) * (b.x - a.x), b.y - static_cast<float>(y) * (b.y - a.y));
-  };
-  for (int t = 0; t <= 4; ++t) {
-    const double v = t / 4.0;
-    char label[16];
-    std::snprintf(label, sizeof label, "%.2f", v);
-    dl->AddText(ImVec2(p0.x, to_screen(0, v).y - 7 * k), IM_COL32(170, 170, 180, 255), label);
-    dl->AddLine(to_screen(0, v), to_screen(1, v), IM_COL32(60, 60, 70, 255));
-  }
-  dl->AddText(ImVec2(a.x, b.y + 3 * k), IM_COL32(170, 170, 180, 255), "progress p: 0");
-  dl->AddText(ImVec2(b.x - 10 * k, b.y + 3 * k), IM_COL32(170, 170, 180, 255), "1");
-  std::vector<ImVec2> grl, lr;
-  for (int i = 0; i <= 100; ++i) {
-    const double p = i / 100.0;
-    grl.push_back(to_screen(p, dida::grl_lambda(p)));
-    lr.push_back(to_screen(p, dida::lr_factor(p)));
-  }
-  dl->AddPolyline(grl.data(), static_cast<int>(grl.size()), IM_COL32(255, 170, 60, 255), 0, 2.0f * k);
-  dl->AddPolyline(lr.data(), static_cast<int>(lr.size()), IM_COL32(90, 180, 255, 255), 0, 2.0f * k);
-  dl->AddLine(to_screen(progress, 0), to_screen(progress, 1), IM_COL32(230, 230, 230, 160), 1.5f * k);
-  dl->AddText(ImVec2(b.x - 150 * k, a.y + 4 * k), IM_COL32(255, 170, 60, 255), "GRL weight lambda_p");
-  dl->AddText(ImVec2(b.x - 150 * k, a.y + 4 * k + ImGui::GetFontSize()), IM_COL32(90, 180, 255, 255), "learning-rate factor");
+// The first window: what the page shows and what to do with it.
+void draw_intro() {
+  ImGui::TextWrapped("dida %s: disentangled domain adaptation, running in your browser (the core built for %s).",
+                     dida::version(), dida::build_kind());
+  ImGui::Separator();
+  ImGui::TextWrapped(
+      "A network learnt to read digits from labelled images of one domain (the source, e.g. clean MNIST) and saw "
+      "images of another (the target, e.g. digits on photographs) without their labels.");
+  ImGui::Spacing();
+  ImGui::TextWrapped(
+      "dida splits its features in two: z_inv, the content the classifier uses, trained to look the same in both "
+      "domains, and z_spe, the style of each domain. The plots show both for held-out images of each domain: in "
+      "z_inv the classes should group with the domains mixed, in z_spe the domains should separate.");
+  ImGui::Spacing();
+  ImGui::TextWrapped(
+      "Pick a model below (source-only and DANN are there to compare), colour the plots by class or by domain, "
+      "click a sample to see where it lies, and read the swap grid: each row's digit drawn in each column's style.");
 }
 
 // Milliseconds of work in frame() (ImGui, the explorer, GL calls), averaged over the last 60 frames.
@@ -120,12 +71,6 @@ void update_state_json() {
       {"frame_ms", mean_of_last(g_frame_ms)},
       {"render_ms", mean_of_last(g_render_ms)},
       {"vertices", g_vertices},
-      {"clicks", g_app.clicks},
-      {"progress", g_app.progress},
-      {"grl_lambda", dida::grl_lambda(g_app.progress)},
-      {"core_check", {{"ok", g_app.check.ok}, {"bytes", g_app.check.bytes}, {"detail", g_app.check.detail}}},
-      {"button", {g_app.button_rect.x / g_scale, g_app.button_rect.y / g_scale, g_app.button_rect.z / g_scale,
-                  g_app.button_rect.w / g_scale}},
       {"device_pixel_ratio", g_scale},
       {"canvas", {g_canvas_w, g_canvas_h}},
       {"explorer", g_explorer.state()},
@@ -179,24 +124,7 @@ void frame() {
   g_explorer.begin_frame();
   g_explorer.next_window(dida::web::Explorer::kIntro);
   ImGui::Begin("dida");
-  ImGui::Text("dida %s, core built for %s", dida::version(), dida::build_kind());
-  ImGui::Separator();
-  ImGui::TextUnformatted("Core check (computed in WebAssembly):");
-  ImGui::TextColored(g_app.check.ok ? ImVec4(0.4f, 0.9f, 0.4f, 1) : ImVec4(1, 0.4f, 0.4f, 1),
-                     "  safetensors round trip: %s, %zu bytes (%s)", g_app.check.ok ? "ok" : "FAILED",
-                     g_app.check.bytes, g_app.check.detail.c_str());
-  ImGui::Text("  progress p = %.2f   lambda_p = %.4f   lr factor = %.4f", g_app.progress,
-              dida::grl_lambda(g_app.progress), dida::lr_factor(g_app.progress));
-  if (ImGui::Button("Advance training progress")) {
-    ++g_app.clicks;
-    g_app.progress = std::fmod(g_app.progress + 0.1, 1.05);
-    if (g_app.progress > 1.0) g_app.progress = 0.0;
-  }
-  const ImVec2 bmin = ImGui::GetItemRectMin(), bmax = ImGui::GetItemRectMax();
-  g_app.button_rect = ImVec4(bmin.x, bmin.y, bmax.x - bmin.x, bmax.y - bmin.y);
-  ImGui::SameLine();
-  ImGui::Text("clicked %d time(s)", g_app.clicks);
-  draw_schedule_plot(g_app.progress);
+  draw_intro();
   ImGui::End();
   g_explorer.draw();
 
@@ -299,7 +227,6 @@ int main() {
   ImGui_ImplOpenGL3_Init("#version 300 es");
   ImGui_ImplOpenGL3_CreateDeviceObjects();
   apply_ui_scale(std::clamp(static_cast<float>(emscripten_get_device_pixel_ratio()), 1.f, 4.f));
-  g_app.check = run_core_check();
   update_state_json();
   emscripten_set_main_loop(frame, 0, false);
   return 0;
