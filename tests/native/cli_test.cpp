@@ -224,3 +224,36 @@ TEST(Cli, KillNineAtAnyMomentLeavesARunThatResumes) {
   EXPECT_EQ(epochs, (std::vector<int>{1, 2, 3})) << "one log line per epoch, in order";
   std::system(("rm -rf " + dir).c_str());
 }
+
+// --cache none means no cache (not a folder named "none"); a sample set of another pair is used,
+// with a warning; a full disk while a checkpoint is written is an error that names the file.
+TEST(Cli, CacheNoneForeignSamplesAndAFullDisk) {
+  const std::string dir = "/tmp/dida-cli-misc-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const std::string cli = DIDA_CLI_PATH;
+  ASSERT_EQ(std::system(("cd " + dir + " && " + cli + " data show --max-per-domain 60 --n 4 --cache none --out grid.png > /dev/null 2>&1").c_str()), 0);
+  EXPECT_TRUE(std::ifstream(dir + "/grid.png").good());
+  EXPECT_FALSE(std::ifstream(dir + "/none").good()) << "no folder named none";
+  // A model of mnist -> mnistm on optdigits -> mnist samples.
+  std::system(("cp -r " + std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity/trained " + dir + "/bundle").c_str());
+  auto card = nlohmann::json::parse(slurp(dir + "/bundle/config.json"));
+  card["data"] = {{"source", "mnist"}, {"target", "mnistm"}};
+  { std::ofstream(dir + "/bundle/config.json") << card.dump(); }
+  ASSERT_EQ(run_cli("data samples --source optdigits --target mnist --max-per-domain 60 --n 3 --cache none --out " + dir + "/s.safetensors").status, 0);
+  const Result r = run_cli("predict " + dir + "/bundle --samples " + dir + "/s.safetensors");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: " + dir + "/s.safetensors: the samples are optdigits -> mnist images, the model was trained on mnist -> mnistm"),
+            std::string::npos) << r.output;
+  // Files over 64 kB cannot be written (ulimit -f; SIGXFSZ ignored, so the write fails as on a full disk).
+  const std::string run = dir + "/run";
+  const std::string script = "ulimit -f 64; trap \"\" XFSZ; " + cli + " --threads 1 train" + kTinyTrain + " --epochs 1 --iters-per-epoch 2 --out " + run +
+                             " > " + dir + "/out.txt 2>&1";
+  const int status = std::system(("bash -c '" + script + "'").c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string out = slurp(dir + "/out.txt");
+  EXPECT_NE(out.find(run + "/checkpoint.pt: write failed (disk full?)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
+  EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good()) << "no partial file left";
+  std::system(("rm -rf " + dir).c_str());
+}
