@@ -111,7 +111,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--lambda-dom", o.lambda_dom, "Weight of L_dom")->capture_default_str()->group("Losses");
   cmd->add_option("--lambda-rec", o.lambda_rec, "Weight of L_rec")->capture_default_str()->group("Losses");
   cmd->add_option("--lambda-rel", o.lambda_rel, "Weight of L_rel")->capture_default_str()->group("Losses");
-  cmd->add_option("--lambda-orth", o.lambda_orth, "Weight of L_orth (dsn: 0.1 when 0)")->capture_default_str()->group("Losses");
+  cmd->add_option("--lambda-orth", o.lambda_orth, "Weight of L_orth (dsn: 1e-4 when 0)")->capture_default_str()->group("Losses");
   cmd->add_option("--pixel-rec-weight", o.pixel_rec_weight, "Weight of the pixel term inside L_rec")->capture_default_str()->group("Losses");
   cmd->add_option("--pixel-loss", o.pixel_loss, "Pixel term of L_rec: mse | si-mse (scale-invariant, DSN)")
       ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");

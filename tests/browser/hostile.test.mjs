@@ -70,3 +70,20 @@ test('a malformed or missing index gets a notice, not a blank page', async () =>
   r = await openWithIndex('{"models": 5}');
   assert.match(r.notice, /models\/index\.json: no "models" list/);
 });
+
+test('a dropped bundle whose class_names do not fit is refused by name; the model shown stays', async () => {
+  await openWithIndex(JSON.stringify(realIndex));
+  const m = realIndex.models[0].path;
+  const r = await site.page.evaluate(async (path) => {
+    const before = window.dida.state().explorer;
+    const config = JSON.parse(new TextDecoder().decode(await (await fetch(`${path}/config.json`)).arrayBuffer()));
+    config.class_names = ['zero', 'one'];
+    const weights = await (await fetch(`${path}/model.safetensors`)).arrayBuffer();
+    await window.dida.dropFiles([new File([JSON.stringify(config)], 'config.json'), new File([weights], 'model.safetensors')]);
+    return { before, after: window.dida.state().explorer, notice: window.dida.notice(), load: window.dida.loadState() };
+  }, m);
+  assert.match(r.load, /^error: /);
+  assert.match(r.notice, /config\.json: "class_names" must be 10 strings/);
+  assert.equal(r.after.model_index, r.before.model_index);
+  assert.equal(r.after.models.length, r.before.models.length);
+});
