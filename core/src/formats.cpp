@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -64,11 +65,15 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& b, const std::
   // Inflated into a buffer of the declared length plus one byte: more data than declared fails
   // there, without growing the buffer. The trailer stays in the input: the decoder may look a few
   // bytes past the final block.
-  std::vector<std::uint8_t> result(static_cast<std::size_t>(want_size) + 1);
-  const int out_len = stbi_zlib_decode_noheader_buffer(reinterpret_cast<char*>(result.data()), static_cast<int>(result.size()),
+  // The buffer is not zero-filled: a file that declares much but holds little only touches (and
+  // so only really uses) the pages it inflates into.
+  const std::size_t capacity = static_cast<std::size_t>(want_size) + 1;
+  const std::unique_ptr<char[]> buffer(new char[capacity]);
+  const int out_len = stbi_zlib_decode_noheader_buffer(buffer.get(), static_cast<int>(capacity),
                                                        reinterpret_cast<const char*>(b.data() + pos), static_cast<int>(b.size() - pos));
   if (out_len < 0) fail("corrupt or truncated gzip data, or more data than its trailer declares");
-  result.resize(static_cast<std::size_t>(out_len));
+  std::vector<std::uint8_t> result(reinterpret_cast<const std::uint8_t*>(buffer.get()),
+                                   reinterpret_cast<const std::uint8_t*>(buffer.get()) + out_len);
   if (static_cast<std::uint32_t>(result.size()) != want_size || crc32(result.data(), result.size()) != want_crc)
     fail("gzip checksum mismatch: truncated or corrupt file");
   return result;
