@@ -23,7 +23,7 @@ help:
 	@echo "make serve         serve the built site without rebuilding"
 	@echo "make asan          build and run the core tests under AddressSanitizer (build/asan)"
 	@echo "make fuzz          build the libFuzzer targets (clang, ASan) and run each FUZZ_SECONDS (60) (build/fuzz)"
-	@echo "make bench         mnist -> mnistm: source-only, dann, dida x 3 seeds, default and small configuration"
+	@echo "make bench         mnist -> mnistm: source-only, dann, dida (and dsn in the default) x 3 seeds, default and small configuration"
 	@echo "make models        retrain every shipped bundle in models/ with its card (about 10 min)"
 	@echo "make clean         remove build/"
 
@@ -115,7 +115,7 @@ asan: deps
 # The mnist -> mnistm comparison of docs/RESULTS.md, default and small configuration (resumable:
 # finished runs are reused, an interrupted one resumes).
 bench: native
-	$(NATIVE_DIR)/bin/dida bench --source mnist --target mnistm --methods source-only,dann,dida --seeds 1,2,3 --out runs/bench
+	$(NATIVE_DIR)/bin/dida bench --source mnist --target mnistm --methods source-only,dann,dida,dsn --seeds 1,2,3 --out runs/bench
 	$(NATIVE_DIR)/bin/dida bench --config configs/small.toml --source mnist --target mnistm --methods source-only,dann,dida --seeds 1,2,3 --out runs/bench-small
 
 models: native
