@@ -32,14 +32,16 @@ bool jpeg_huffman_tables_fit(const std::vector<std::uint8_t>& b) {
     }
     if (marker == 0xD9) break;  // end of image
     const std::size_t len = static_cast<std::size_t>(b[pos + 2]) << 8 | b[pos + 3];
-    const std::size_t end = std::min(b.size(), pos + 2 + len);
-    if (marker == 0xC4) {  // DHT: one or more tables of 16 counts and their symbols
+    if (marker == 0xC4) {  // DHT: tables of 16 counts and their symbols, read as stb reads them:
+      // while the segment's length is not used up, even past its end (bytes past the file read as 0)
       std::size_t q = pos + 4;
-      while (q + 17 <= end) {
+      long left = static_cast<long>(len) - 2;
+      while (left > 0) {
         std::size_t codes = 0;
-        for (int i = 1; i <= 16; ++i) codes += b[q + static_cast<std::size_t>(i)];
+        for (std::size_t i = 1; i <= 16; ++i) codes += q + i < b.size() ? b[q + i] : 0;
         if (codes > 256) return false;
         q += 17 + codes;
+        left -= static_cast<long>(17 + codes);
       }
     }
     pos = pos + 2 + len;

@@ -118,6 +118,9 @@ TEST(Images, AJpegWhoseHuffmanTableOverflowsIsRefused) {
   // Found by tests/fuzz/fuzz_image: stb_image wrote past an array on this file.
   const auto bytes = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regression-jpeg-huffman-overflow.jpg");
   EXPECT_EQ(error_of([&] { decode_image(bytes, "x.jpg"); }), "x.jpg: corrupt JPEG (a Huffman table declares more than 256 codes)");
+  // The same, with the table's counts running past its segment's end (stb reads on).
+  const auto second = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regression-jpeg-huffman-overflow-2.jpg");
+  EXPECT_NE(error_of([&] { decode_image(second, "y.jpg"); }), "");
   // The real JPEG of the corpus still decodes.
   const auto good = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/gradient.jpg");
   EXPECT_EQ(decode_image(good, "gradient.jpg", 3).width, 16);
