@@ -79,7 +79,7 @@ test-browser: build
 test: build fuzz-build
 	ctest --test-dir $(NATIVE_DIR) --output-on-failure
 	ctest --test-dir $(WASM_DIR) --output-on-failure
-	bash tests/fuzz/run.sh $(FUZZ_DIR) $(TEST_FUZZ_SECONDS)
+	bash tests/fuzz/run.sh $(FUZZ_DIR) runs:$(TEST_FUZZ_RUNS)
 	node --test --test-timeout=2400000 tests/browser/ tests/node/ tests/e2e/
 
 demo: native wasm
@@ -92,10 +92,10 @@ serve:
 	node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
 
 # Fuzzers: every loader of the core under libFuzzer with ASan and UBSan, seeded with
-# tests/fuzz/corpus. `make test` runs each for TEST_FUZZ_SECONDS.
+# tests/fuzz/corpus. `make test` runs each on TEST_FUZZ_RUNS inputs from seed 1 (repeatable).
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 60
-TEST_FUZZ_SECONDS ?= 5
+TEST_FUZZ_RUNS ?= 2000
 fuzz-build: deps
 	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIDA_BUILD_NATIVE=OFF \
 	  -DDIDA_BUILD_TESTS=OFF -DDIDA_BUILD_FUZZERS=ON > /dev/null
@@ -105,7 +105,7 @@ fuzz: fuzz-build
 	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 test-fuzz: fuzz-build
-	bash tests/fuzz/run.sh $(FUZZ_DIR) $(TEST_FUZZ_SECONDS)
+	bash tests/fuzz/run.sh $(FUZZ_DIR) runs:$(TEST_FUZZ_RUNS)
 
 asan: deps
 	@cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDIDA_SANITIZE=address,undefined -DDIDA_BUILD_NATIVE=ON > /dev/null

@@ -81,7 +81,7 @@ Image resize_image(const Image& in, int height, int width) {
   if (in.height == height && in.width == width) return in;
   // stb_image_resize computes NaN filter ranges for empty or extremely thin images (found by
   // tests/fuzz/fuzz_image): refuse them.
-  if (in.height < 1 || in.width < 1 || in.height > 4096 * in.width || in.width > 4096 * in.height)
+  if (in.height < 1 || in.width < 1 || std::int64_t{in.height} > 4096LL * in.width || std::int64_t{in.width} > 4096LL * in.height)
     throw std::runtime_error("image of " + std::to_string(in.width) + " x " + std::to_string(in.height) +
                              " pixels: too thin to resize");
   Image out(height, width, in.channels);
