@@ -62,6 +62,9 @@ Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& or
       static_cast<std::int64_t>(w) * h > kMaxImagePixels)
     throw std::runtime_error(origin + ": image is " + std::to_string(w) + " x " + std::to_string(h) + ", more than the limit of " +
                              std::to_string(kMaxImagePixels) + " pixels");
+  if (w > 0 && h > 0 && (std::int64_t{h} > 4096LL * w || std::int64_t{w} > 4096LL * h))
+    throw std::runtime_error(origin + ": image is " + std::to_string(w) + " x " + std::to_string(h) +
+                             ", too thin to resize (more than 4096:1)");
   stbi_uc* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c, channels);
   if (!data) throw std::runtime_error(origin + ": cannot decode image (" + stbi_failure_reason() + ")");
   Image img;
