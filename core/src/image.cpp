@@ -58,11 +58,11 @@ Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& or
     throw std::runtime_error(origin + ": corrupt JPEG (a Huffman table declares more than 256 codes)");
   int w = 0, h = 0, c = 0;
   // The dimensions come from the header: a small file can declare a huge image.
-  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c) &&
-      static_cast<std::int64_t>(w) * h > kMaxImagePixels)
+  const bool known = stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c);
+  if (known && static_cast<std::int64_t>(w) * h > kMaxImagePixels)
     throw std::runtime_error(origin + ": image is " + std::to_string(w) + " x " + std::to_string(h) + ", more than the limit of " +
                              std::to_string(kMaxImagePixels) + " pixels");
-  if (w > 0 && h > 0 && (std::int64_t{h} > 4096LL * w || std::int64_t{w} > 4096LL * h))
+  if (known && (w < 1 || h < 1 || std::int64_t{h} > 4096LL * w || std::int64_t{w} > 4096LL * h))
     throw std::runtime_error(origin + ": image is " + std::to_string(w) + " x " + std::to_string(h) +
                              ", too thin to resize (more than 4096:1)");
   stbi_uc* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c, channels);
