@@ -8,10 +8,9 @@ const size = Number(sizeArg), channels = Number(channelsArg);
 for (const batch of [1, 256]) {
   const n = batch * channels * size * size;
   const x = new Float32Array(n).map(() => Math.random() * 2 - 1);
-  const feeds = { input: new ort.Tensor('float32', x, [batch, channels, size, size]),
-                  style: new ort.Tensor('float32', x, [batch, channels, size, size]) };
-  // Only the outputs the classifier path needs, as the other engines' timings measure.
-  const fetches = ['logits', 'z_inv', 'z_spe', 'dom_inv', 'dom_spe'];
+  const feeds = { input: new ort.Tensor('float32', x, [batch, channels, size, size]) };
+  // What the core's forward pass computes too.
+  const fetches = ['logits', 'probs', 'z_inv', 'z_spe', 'dom_inv', 'dom_spe'];
   await session.run(feeds, fetches);
   const times = [];
   const start = performance.now();

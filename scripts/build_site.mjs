@@ -24,15 +24,16 @@ function parseArgs(argv) {
   return a;
 }
 
-// safetensors bytes without the tensors whose names start with `prefix` (offsets recomputed).
-export function withoutTensors(bytes, prefix) {
+// safetensors bytes without the named tensors (offsets recomputed).
+export function withoutTensors(bytes, names) {
+  const drop = new Set(names);
   const n = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
   const kept = {}, parts = [];
   let offset = 0;
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') { kept[name] = info; continue; }
-    if (name.startsWith(prefix)) continue;
+    if (drop.has(name)) continue;
     const data = bytes.subarray(8 + n + info.data_offsets[0], 8 + n + info.data_offsets[1]);
     kept[name] = { ...info, data_offsets: [offset, offset + data.length] };
     parts.push(data);
@@ -45,15 +46,20 @@ export function withoutTensors(bytes, prefix) {
   return Buffer.concat([head, Buffer.from(text), ...parts]);
 }
 
-// A bundle as the page gets it: without the training-only MINE network T (mine.*), marked
-// "inference_only" in config.json (docs/BUNDLE.md); model.onnx and the card as they are.
+// A bundle as the page gets it: without the tensors only training uses (config.json's
+// "training_only_tensors", which the network description decides), marked "inference_only"
+// (docs/BUNDLE.md); the ONNX files and the card as they are.
+const BUNDLE_FORMAT_VERSION = 2;
 function copyBundle(from, to) {
   mkdirSync(to, { recursive: true });
   if (!existsSync(join(from, 'config.json')) || !existsSync(join(from, 'model.safetensors')))
     throw new Error(`${from} is not a bundle (config.json and model.safetensors are needed)`);
-  for (const f of ['model.onnx', 'README.md']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
   const config = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8'));
-  writeFileSync(join(to, 'model.safetensors'), withoutTensors(readFileSync(join(from, 'model.safetensors')), 'mine.'));
+  if (config.format_version !== BUNDLE_FORMAT_VERSION)
+    throw new Error(`${from}: bundle format_version ${config.format_version} is not ${BUNDLE_FORMAT_VERSION}; convert it with: dida export ${from}`);
+  for (const f of ['model.onnx', 'swap.onnx', 'README.md']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
+  writeFileSync(join(to, 'model.safetensors'),
+                withoutTensors(readFileSync(join(from, 'model.safetensors')), config.training_only_tensors || []));
   writeFileSync(join(to, 'config.json'), JSON.stringify({ ...config, inference_only: true }, null, 2) + '\n');
   return config;
 }

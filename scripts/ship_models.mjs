@@ -5,7 +5,7 @@
 //                                [--from-runs BENCH]
 // --from-runs takes the finished runs of a `dida bench --config configs/small.toml` (BENCH/<pair>/<method>-seed<N>,
 // the same options as the training it would start) instead of training them again.
-// Each bundle: config.json, model.safetensors, model.onnx, card.json (the figures) and README.md.
+// Each bundle: config.json, model.safetensors, model.onnx, swap.onnx, card.json (the figures) and README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -88,7 +88,7 @@ export function renderCard(card) {
     '| file | bytes |', '|---|---|',
     ...Object.entries(card.files).map(([f, b]) => `| ${f} | ${b.toLocaleString('en-US')} |`),
     '',
-    `model.onnx CRC-32: \`${card.onnx_crc32}\` (also recorded in config.json).`,
+    `CRC-32: model.onnx \`${card.onnx_crc32}\`, swap.onnx \`${card.swap_onnx_crc32}\` (also recorded in config.json).`,
     '',
     '## Data',
     '',
@@ -107,12 +107,12 @@ export function writeIndex(out) {
     .map((d) => JSON.parse(readFileSync(join(out, d.name, 'card.json'), 'utf8')));
   const rank = (c) => PAIRS.findIndex((p) => p.source === c.source && p.target === c.target) * 10 + METHODS.indexOf(c.method);
   cards.sort((a, b) => rank(a) - rank(b));
-  const kb = (c) => Math.round((c.files['model.safetensors'] + c.files['model.onnx'] + c.files['config.json']) / 1e3);
+  const kb = (c) => Math.round(Object.values(c.files).reduce((a, b) => a + b, 0) / 1e3);
   const lines = [
     '# models',
     '',
     'Shipped, trained model bundles, one folder each: `config.json`, `model.safetensors`, `model.onnx`,',
-    '`card.json` (the figures) and a model card (`README.md`: the exact command, seed, machine, training',
+    '`swap.onnx`, `card.json` (the figures) and a model card (`README.md`: the exact command, seed, machine, training',
     'time, `dida eval` figures, accuracy on the page\'s sample set, file sizes and data provenance).',
     'The site lists them all in its model picker.',
     '',
@@ -130,8 +130,8 @@ export function writeIndex(out) {
       `${pct(c.samples.source_accuracy)} / ${pct(c.samples.target_accuracy)} | ${kb(c)} | ${c.train_seconds.toFixed(0)} s |`),
     '',
     `${cards.length} bundles, ${(cards.reduce((s, c) => s + kb(c), 0) / 1e3).toFixed(1)} MB in all ` +
-      '(config.json + model.safetensors + model.onnx; the page loads only config.json and model.safetensors, ' +
-      'and model.onnx when ONNX Runtime Web is chosen).',
+      '(config.json + model.safetensors + model.onnx + swap.onnx; the page loads only config.json and model.safetensors, ' +
+      'and the ONNX files when ONNX Runtime Web is chosen).',
     '',
   ];
   writeFileSync(join(out, 'README.md'), lines.join('\n'));
@@ -177,13 +177,21 @@ function checkRunMatches(runDir, trainArgs) {
                                      differ.map(([k, v]) => `${k} ${JSON.stringify(have[k.replaceAll('-', '_')])} (want ${v})`).join(', '));
 }
 
+// A bundle's file sizes and ONNX checksums, for its card.
+function bundleFiles(dir) {
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  const files = {};
+  for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx']) files[f] = statSync(join(dir, f)).size;
+  return { files, onnx_crc32: config.onnx?.crc32 ?? '', swap_onnx_crc32: config.swap_onnx?.crc32 ?? '' };
+}
+
 function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.help) {
     console.log('usage: node scripts/ship_models.mjs [--pairs S:T,...] [--methods M,...] [--seed N] [--out DIR]\n' +
                 '                                   [--config FILE] [--dida PATH] [--cards-only] [--from-runs BENCH]\n' +
                 '                                   [-- extra train flags]\n' +
-                '--cards-only recomputes the sample-set figures and rewrites the cards, without training.\n' +
+                '--cards-only recomputes the sample-set figures, file sizes and checksums and rewrites the cards, without training.\n' +
                 '--from-runs BENCH uses the finished runs BENCH/<source>-<target>/<method>-seed<N> of a `dida bench` with the\n' +
                 '  same configuration instead of training (their recorded options must match; checked).\n' +
                 'Trains, exports and writes a model card for each pair x method into DIR/<source>-<target>-<method>/.');
@@ -198,6 +206,7 @@ function main() {
         const dir = join(a.out, `${pairName(source, target)}-${method}`);
         const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
         card.samples = sampleFigures(a.dida, dir, samples);
+        Object.assign(card, bundleFiles(dir));
         card.samples_command = samplesCommand(source, target);
         writeFileSync(join(dir, 'card.json'), JSON.stringify(card, null, 2) + '\n');
         writeFileSync(join(dir, 'README.md'), renderCard(card));
@@ -236,8 +245,6 @@ function main() {
       const evalJson = JSON.parse(run(a.dida, ['eval', out, '--json'], { capture: true }));
       const sampleJson = sampleFigures(a.dida, out, samples);
       const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-      const files = {};
-      for (const f of ['config.json', 'model.safetensors', 'model.onnx']) files[f] = statSync(join(out, f)).size;
       const card = {
         name, source, target, method, seed: a.seed, data_seed: config.training.options.data_seed,
         config_file: a.config,
@@ -248,8 +255,8 @@ function main() {
                  `${config.training.device}, ${os.platform()} ${os.arch()}`,
         train_seconds: config.training.seconds_this_session, images_per_s: config.training.images_per_s,
         date: new Date().toISOString().slice(0, 10), dida_version: version.replace(/^dida\s+/, '').split(/[ ,]/)[0],
-        libtorch: config.training.libtorch, eval: evalJson, samples: sampleJson, files,
-        onnx_crc32: config.onnx?.crc32 ?? '', provenance: { [source]: prov[source], [target]: prov[target] },
+        libtorch: config.training.libtorch, eval: evalJson, samples: sampleJson, ...bundleFiles(out),
+        provenance: { [source]: prov[source], [target]: prov[target] },
       };
       writeFileSync(join(out, 'card.json'), JSON.stringify(card, null, 2) + '\n');
       writeFileSync(join(out, 'README.md'), renderCard(card));

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// A picture of a bundle's split, drawn by ONNX Runtime from its model.onnx: the top row holds target
+// A picture of a bundle's split, drawn by ONNX Runtime from its swap.onnx: the top row holds target
 // images (the styles), the first column source images (the contents), the second column their plain
 // reconstruction R(z_inv(x), z_spe(x)), and each other cell the swap R(z_inv(row), z_spe(column)).
 //   node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N]
-// BUNDLE needs model.onnx (`dida export BUNDLE`); SAMPLES is a sample set (`dida data samples`).
+// BUNDLE needs swap.onnx (`dida export BUNDLE`); SAMPLES is a sample set (`dida data samples`).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
@@ -26,7 +26,7 @@ const image = (i) => {  // HWC bytes -> CHW in [-1, 1], the bundle's input
 };
 const ofDomain = (d, k) => [...Array(n).keys()].filter((i) => Number(s.domains.data[i]) === d).filter((_, j) => j % 7 === 0).slice(0, k);
 const contents = ofDomain(0, 6), styles = ofDomain(1, 6);
-const session = await ort.InferenceSession.create(join(bundle, 'model.onnx'));
+const session = await ort.InferenceSession.create(join(bundle, 'swap.onnx'));
 const cell = size + 2, cols = styles.length + 2, rows = contents.length + 1;
 const png = new pngjs.PNG({ width: cols * cell * scale, height: rows * cell * scale });
 png.data.fill(255);
@@ -41,8 +41,11 @@ styles.forEach((t, c) => put(0, c + 2, image(t)));
 for (const [r, a] of contents.entries()) {
   put(r + 1, 0, image(a));
   for (const [c, t] of styles.entries()) {
-    const o = await session.run({ input: new ort.Tensor('float32', image(a), dims), style: new ort.Tensor('float32', image(t), dims) });
-    if (c === 0) put(r + 1, 1, o.pix_rec.data);
+    const o = await session.run({ content: new ort.Tensor('float32', image(a), dims), style: new ort.Tensor('float32', image(t), dims) });
+    if (c === 0) {  // the reconstruction: the swap of an image with itself
+      const rec = await session.run({ content: new ort.Tensor('float32', image(a), dims), style: new ort.Tensor('float32', image(a), dims) });
+      put(r + 1, 1, rec.swap.data);
+    }
     put(r + 1, c + 2, o.swap.data);
   }
 }

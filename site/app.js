@@ -160,15 +160,17 @@
     }
     return ortLoading;
   }
-  async function ortSession(m) {
-    if (!sessions.has(m.path)) {
+  // An ONNX Runtime Web session for one of a bundle's files: model.onnx (one input: the images) or
+  // swap.onnx (content, style -> swap).
+  async function ortSession(m, file = 'model.onnx') {
+    const key = `${m.path}/${file}`;
+    if (!sessions.has(key)) {
       const ort = await loadOrt();
-      if (m.dropped && !files.has(`${m.path}/model.onnx`))
-        throw new Error('ONNX Runtime Web needs the model.onnx of the dropped bundle: drop it with the others');
-      sessions.set(m.path, getBytes(`${m.path}/model.onnx`).then((bytes) =>
-        ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })));
+      if (m.dropped && !files.has(key))
+        throw new Error(`ONNX Runtime Web needs the ${file} of the dropped bundle: drop it with the others`);
+      sessions.set(key, getBytes(key).then((bytes) => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })));
     }
-    return sessions.get(m.path);
+    return sessions.get(key);
   }
   // The samples as the core prepared them (N x C x S x S), tiled to `batch` images.
   function inputTensor(ort, batch) {
@@ -178,23 +180,43 @@
     for (let i = 0; i < batch; ++i) data.set(all.subarray((i % n) * size, (i % n + 1) * size), i * size);
     return new ort.Tensor('float32', data, [batch, c, h, w]);
   }
-  // The model's inputs: the images, and the style images of its swap output (the same images here).
-  const feedsFor = (session, x) => Object.fromEntries(session.inputNames.map((name) => [name, x]));
+  const heapBytes = (t) => copyIn(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   async function runOrt() {
     await coreReady();  // ORT's outputs are compared with the core's on all samples
     ortStatus('loading ONNX Runtime Web');
     const ort = await loadOrt();
     const session = await ortSession(index.models[current]);
-    const feeds = feedsFor(session, inputTensor(ort, window.dida.state().explorer.input_shape[0]));
+    const feeds = { input: inputTensor(ort, window.dida.state().explorer.input_shape[0]) };
     await session.run(feeds);  // warm-up
     const s = performance.now();
     const out = await session.run(feeds);
     const ms = performance.now() - s;
-    const pp = copyIn(new Uint8Array(out.probs.data.buffer, out.probs.data.byteOffset, out.probs.data.byteLength));
-    const pi = copyIn(new Uint8Array(out.z_inv.data.buffer, out.z_inv.data.byteOffset, out.z_inv.data.byteLength));
-    const pz = copyIn(new Uint8Array(out.z_spe.data.buffer, out.z_spe.data.byteOffset, out.z_spe.data.byteLength));
+    const [pp, pi, pz] = [out.probs, out.z_inv, out.z_spe].map(heapBytes);
     M()._dida_set_ort_outputs(ms, ort.env.wasm.numThreads, pp, pi, pz);
     [pp, pi, pz].forEach((p) => M()._free(p));
+  }
+  // swap.onnx on the swap grid's cells: row i's image as content, column j's as style.
+  async function ortSwap() {
+    const m = index.models[current];
+    if (engine !== 'ort' || (m.dropped && !files.has(`${m.path}/swap.onnx`))) return;
+    const ort = await loadOrt();
+    const session = await ortSession(m, 'swap.onnx');
+    const { input_shape: [n, c, h, w], swap: grid } = window.dida.state().explorer;
+    if (!grid || !grid.rows.length || !grid.cols.length) return;
+    const size = c * h * w, p = M()._dida_input() >> 2, all = M().HEAPF32.slice(p, p + n * size);
+    const cells = grid.rows.length * grid.cols.length;
+    const content = new Float32Array(cells * size), style = new Float32Array(cells * size);
+    grid.rows.forEach((r, i) => grid.cols.forEach((col, j) => {
+      content.set(all.subarray(r * size, (r + 1) * size), (i * grid.cols.length + j) * size);
+      style.set(all.subarray(col * size, (col + 1) * size), (i * grid.cols.length + j) * size);
+    }));
+    const dims = [cells, c, h, w];
+    const s = performance.now();
+    const out = await session.run({ content: new ort.Tensor('float32', content, dims), style: new ort.Tensor('float32', style, dims) });
+    const ms = performance.now() - s;
+    const ptr = heapBytes(out.swap);
+    M()._dida_set_ort_swap(ms, ptr);
+    M()._free(ptr);
   }
   async function setEngine(name) {
     engine = name === 'ort' ? 'ort' : 'core';
@@ -209,6 +231,7 @@
       }
     }
     M()._dida_use_engine(engine === 'ort' ? 1 : 0);
+    if (engine === 'ort') await window.dida.ortSwap();  // the swap grid from swap.onnx
   }
 
   // A notice at the bottom of the page: what a dropped file did, or why it was refused.
@@ -224,7 +247,7 @@
   }
   noticeEl.addEventListener('click', () => { noticeEl.hidden = true; });
 
-  // Files dropped on the page: a bundle (config.json + model.safetensors, model.onnx optional) joins
+  // Files dropped on the page: a bundle (config.json + model.safetensors; model.onnx, swap.onnx optional) joins
   // the model picker; a sample set (dida data samples) replaces the samples. Anything else is refused
   // with a message; the core's checks name the file and the problem.
   const isGzip = (b) => b.length > 2 && b[0] === 0x1f && b[1] === 0x8b;
@@ -241,12 +264,13 @@
     for (const f of list) {
       const b = new Uint8Array(await f.arrayBuffer());
       if (f.name.endsWith('.json')) got.config = [f.name, b];
+      else if (f.name.endsWith('swap.onnx')) got.swap = [f.name, b];
       else if (f.name.endsWith('.onnx')) got.onnx = [f.name, b];
       else if (isGzip(b) || safetensorsFormat(b) === 'dida-samples') got.samples = [f.name, b];
       else if (safetensorsFormat(b) !== null) got.weights = [f.name, b];
       else got.other.push(f.name);
     }
-    const what = 'drop a bundle (config.json and model.safetensors, model.onnx optional) or a sample set';
+    const what = 'drop a bundle (config.json and model.safetensors; model.onnx and swap.onnx optional) or a sample set';
     if (got.other.length) return notify(`${got.other.join(', ')}: not a dida file: ${what}`, true);
     if (Boolean(got.config) !== Boolean(got.weights))
       return notify(`${(got.config || got.weights)[0]}: a bundle needs config.json and model.safetensors together: ${what}`, true);
@@ -265,6 +289,7 @@
     keep('config.json', got.config);
     keep('model.safetensors', got.weights);
     if (got.onnx) keep('model.onnx', got.onnx);
+    if (got.swap) keep('swap.onnx', got.swap);
     const entry = { name: id, label: `dropped: ${got.weights[0]}`, path: id, dropped: true,
                     ownSamples: got.samples ? keep('samples', got.samples) : undefined,
                     samples: index.models[Math.max(current, 0)]?.samples };
@@ -309,6 +334,7 @@
     dropFiles: (list) => handleDrop(list),
     selectModel: (i) => selectModel(i).catch((e) => notify(String(e.message || e), true)),
     setEngine,
+    ortSwap: () => ortSwap().catch((e) => notify('ONNX Runtime Web (swap.onnx): ' + (e.message || e), true)),
     setProjection: (name) => M()._dida_set_projection(name === 'tsne' ? 1 : 0),
     thumbnail: (i) => JSON.parse(M().UTF8ToString(M()._dida_thumbnail_json(i))),
     // Benchmarks: mean ms of one forward pass over `batch` images (the samples, tiled), `reps` calls.
@@ -316,7 +342,7 @@
     benchOrt: async (batch, reps) => {
       const ort = await loadOrt();
       const session = await ortSession(index.models[current]);
-      const feeds = feedsFor(session, inputTensor(ort, batch));
+      const feeds = { input: inputTensor(ort, batch) };
       await session.run(feeds);  // warm-up
       const start = performance.now();
       for (let r = 0; r < reps; ++r) await session.run(feeds);

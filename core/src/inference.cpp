@@ -58,7 +58,8 @@ Tensor4 concat_channels(const Tensor4& a, const Tensor4& b) {
 
 // ---- bundles ---------------------------------------------------------------------------------
 
-BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin) {
+BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin,
+                        BundleAge age) {
   const std::string config_path = origin + "/config.json", weights_path = origin + "/model.safetensors";
   BundleData b;
   try {
@@ -68,9 +69,13 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
   }
   if (!b.card.is_object() || !b.card.contains("format") || b.card["format"] != "dida-bundle")
     throw std::runtime_error(config_path + ": not a dida bundle config (\"format\": \"dida-bundle\" missing)");
-  if (!b.card.contains("format_version") || b.card["format_version"] != 1)
-    throw std::runtime_error(config_path + ": bundle format_version " + b.card.value("format_version", nlohmann::json()).dump() +
-                             " is not supported (this dida reads 1)");
+  const nlohmann::json version = b.card.value("format_version", nlohmann::json());
+  if (version == 1 && age == BundleAge::Current)
+    throw std::runtime_error(config_path + ": bundle format_version 1 is an older layout (this dida reads " +
+                             std::to_string(kBundleFormatVersion) + "); convert it in place with: dida export " + origin);
+  if (version != kBundleFormatVersion && version != 1)
+    throw std::runtime_error(config_path + ": bundle format_version " + version.dump() + " is not supported (this dida reads " +
+                             std::to_string(kBundleFormatVersion) + "; a newer dida wrote it, or retrain)");
   if (!b.card.contains("model")) throw std::runtime_error(config_path + ": missing field \"model\"");
   try {
     b.config = ModelConfig::from_json(b.card["model"]);
@@ -84,13 +89,13 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
       throw std::runtime_error(config_path + ": \"class_names\" must be " + std::to_string(b.config.num_classes) +
                                " strings (model.num_classes), not " + names.dump().substr(0, 80));
   }
-  // "inference_only": true marks a bundle without the training-only MINE network T (mine.*), as the
-  // site ships them: nothing the core computes uses T.
+  // "inference_only": true marks a bundle without the tensors only training uses (the network
+  // description says which: MINE's T, the progressive heads), as the site ships them.
   const bool inference_only = b.card.value("inference_only", false);
   const SafeTensorsFile f = SafeTensorsFile::parse(std::move(weights), weights_path);
   std::set<std::string> expected;
   for (const auto& spec : parameter_specs(b.config)) {
-    if (inference_only && spec.name.rfind("mine.", 0) == 0) continue;
+    if (inference_only && spec.training_only) continue;
     expected.insert(spec.name);
     if (!f.contains(spec.name)) throw std::runtime_error(weights_path + ": missing tensor \"" + spec.name + "\"");
     const TensorInfo& info = f.info(spec.name);
@@ -126,69 +131,167 @@ std::string resolve_bundle_dir(const std::string& path) {
   throw std::runtime_error(path + ": not a run or bundle folder (expected config.json and model.safetensors)");
 }
 
-BundleData read_bundle(const std::string& dir) {
+BundleData read_bundle(const std::string& dir, BundleAge age) {
   const auto config = read_file_bytes(dir + "/config.json");
-  return parse_bundle(std::string(config.begin(), config.end()), read_file_bytes(dir + "/model.safetensors"), dir);
+  return parse_bundle(std::string(config.begin(), config.end()), read_file_bytes(dir + "/model.safetensors"), dir, age);
 }
 
-// ---- model -----------------------------------------------------------------------------------
+// ---- model ----------------------------------------------------------------------------------
 
-Model::Conv Model::conv(const BundleData& b, const std::string& name, const std::string& bn) const {
-  Conv c;
-  const auto& w = b.tensors.at(name + ".weight");
-  c.b = b.tensors.at(name + ".bias");
-  c.out = static_cast<int>(c.b.size());
-  const std::size_t per_out = w.size() / static_cast<std::size_t>(c.out);
-  // per_out = in * k * k: the spec gives in and k.
-  for (const auto& spec : parameter_specs(config_))
-    if (spec.name == name + ".weight") c.in = static_cast<int>(spec.shape[1]), c.k = static_cast<int>(spec.shape[2]);
-  c.w = w;
-  if (!bn.empty()) {  // fold batch norm (eval): y = (conv - mean) * gamma / sqrt(var + eps) + beta
-    const auto& gamma = b.tensors.at(bn + ".weight");
-    const auto& beta = b.tensors.at(bn + ".bias");
-    const auto& mean = b.tensors.at(bn + ".running_mean");
-    const auto& var = b.tensors.at(bn + ".running_var");
-    for (int o = 0; o < c.out; ++o) {
-      const float s = gamma[static_cast<std::size_t>(o)] / std::sqrt(var[static_cast<std::size_t>(o)] + 1e-5f);
-      for (std::size_t j = 0; j < per_out; ++j) c.w[static_cast<std::size_t>(o) * per_out + j] *= s;
-      c.b[static_cast<std::size_t>(o)] = (c.b[static_cast<std::size_t>(o)] - mean[static_cast<std::size_t>(o)]) * s + beta[static_cast<std::size_t>(o)];
+Model::Model(const BundleData& b) : config_(b.config), card_(b.card), network_(describe_network(b.config)) {
+  for (const auto& name : Network::inference_graphs())
+    if (network_.graphs.count(name)) programs_[name] = compile(network_.graph(name), b);
+}
+
+// A graph -> steps over numbered values. A convolution absorbs the batch norm and the ReLU that
+// follow it when nothing else reads its output (batch norm folded into its weights, as at
+// inference the statistics are fixed); a linear layer absorbs a following ReLU.
+Model::Program Model::compile(const Graph& g, const BundleData& b) {
+  Program p;
+  auto id = [&p](const std::string& v) {
+    const auto it = p.values.find(v);
+    if (it != p.values.end()) return it->second;
+    const int i = static_cast<int>(p.values.size());
+    p.values[v] = i;
+    return i;
+  };
+  std::map<std::string, int> readers;
+  for (const auto& l : g.layers)
+    for (const auto& i : l.in) ++readers[i];
+  for (const auto& o : g.outputs) ++readers[o];
+  // True when layer k exists, is `op`, and is the only reader of `value`.
+  auto absorbs = [&](std::size_t k, Op op, const std::string& value) {
+    return k < g.layers.size() && g.layers[k].op == op && g.layers[k].in.size() == 1 && g.layers[k].in[0] == value &&
+           readers[value] == 1;
+  };
+  for (const auto& i : g.inputs) p.inputs.push_back(id(i));
+  for (std::size_t k = 0; k < g.layers.size(); ++k) {
+    const Layer& l = g.layers[k];
+    Step s;
+    s.op = l.op;
+    for (const auto& i : l.in) s.in.push_back(id(i));
+    std::string out = l.out;
+    if (l.op == Op::Conv) {
+      const ParamModule& m = network_.module(l.module);
+      Conv c;
+      c.in = m.in, c.out = m.out, c.k = m.kernel;
+      c.w = b.tensors.at(m.name + ".weight");
+      c.b = b.tensors.at(m.name + ".bias");
+      if (absorbs(k + 1, Op::BatchNorm, out)) {  // y = (conv - mean) * gamma / sqrt(var + eps) + beta
+        const std::string bn = g.layers[++k].module;
+        const auto &gamma = b.tensors.at(bn + ".weight"), &beta = b.tensors.at(bn + ".bias");
+        const auto &mean = b.tensors.at(bn + ".running_mean"), &var = b.tensors.at(bn + ".running_var");
+        const std::size_t per_out = c.w.size() / static_cast<std::size_t>(c.out);
+        for (std::size_t o = 0; o < static_cast<std::size_t>(c.out); ++o) {
+          const float scale = gamma[o] / std::sqrt(var[o] + 1e-5f);
+          for (std::size_t j = 0; j < per_out; ++j) c.w[o * per_out + j] *= scale;
+          c.b[o] = (c.b[o] - mean[o]) * scale + beta[o];
+        }
+        out = g.layers[k].out;
+      }
+      if (absorbs(k + 1, Op::Relu, out)) s.relu = true, out = g.layers[++k].out;
+      s.param = static_cast<int>(convs_.size());
+      convs_.push_back(std::move(c));
+    } else if (l.op == Op::Linear) {
+      Linear lin;
+      lin.w = b.tensors.at(l.module + ".weight");
+      lin.b = b.tensors.at(l.module + ".bias");
+      lin.out = static_cast<int>(lin.b.size());
+      lin.in = static_cast<int>(lin.w.size() / lin.b.size());
+      if (absorbs(k + 1, Op::Relu, out)) s.relu = true, out = g.layers[++k].out;
+      s.param = static_cast<int>(linears_.size());
+      linears_.push_back(std::move(lin));
+    } else if (l.op == Op::BatchNorm) {  // on its own: a per-channel scale and shift
+      Linear a;
+      const auto &gamma = b.tensors.at(l.module + ".weight"), &beta = b.tensors.at(l.module + ".bias");
+      const auto &mean = b.tensors.at(l.module + ".running_mean"), &var = b.tensors.at(l.module + ".running_var");
+      for (std::size_t o = 0; o < gamma.size(); ++o) {
+        a.w.push_back(gamma[o] / std::sqrt(var[o] + 1e-5f));
+        a.b.push_back(beta[o] - mean[o] * a.w.back());
+      }
+      s.param = static_cast<int>(linears_.size());
+      linears_.push_back(std::move(a));
+    } else if (l.op == Op::Elu || l.op == Op::SoftClip) {
+      throw std::invalid_argument(std::string("the core does not run ") + op_name(l.op) + " (a training-only layer)");
+    }
+    s.out = id(out);
+    p.steps.push_back(std::move(s));
+  }
+  return p;
+}
+
+namespace {
+Tensor4 elementwise(const Tensor4& a, const Tensor4& b, float sign) {
+  if (a.data.size() != b.data.size()) throw std::invalid_argument("add/sub: shapes differ");
+  Tensor4 y = a;
+  for (std::size_t j = 0; j < y.data.size(); ++j) y.data[j] += sign * b.data[j];
+  return y;
+}
+Tensor4 global_avg_pool(const Tensor4& z) {
+  Tensor4 r(z.n, z.c, 1, 1);
+  const int hw = z.h * z.w;
+  for (int i = 0; i < z.n; ++i)
+    for (int c = 0; c < z.c; ++c) {
+      const float* p = z.item(i) + static_cast<std::size_t>(c) * hw;
+      double s = 0;
+      for (int j = 0; j < hw; ++j) s += p[j];
+      r.item(i)[c] = static_cast<float>(s / hw);
+    }
+  return r;
+}
+Rows to_rows(const Tensor4& t) {
+  Rows r;
+  r.n = t.n, r.d = static_cast<int>(t.per_item()), r.data = t.data;
+  return r;
+}
+}  // namespace
+
+std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<const Tensor4*>& inputs) const {
+  const auto it = programs_.find(graph);
+  if (it == programs_.end()) throw std::invalid_argument("this model has no \"" + graph + "\" graph");
+  const Program& p = it->second;
+  if (inputs.size() != p.inputs.size()) throw std::invalid_argument(graph + ": wrong number of inputs");
+  std::vector<Tensor4> v(p.values.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) v[static_cast<std::size_t>(p.inputs[i])] = *inputs[i];
+  for (const Step& s : p.steps) {
+    const Tensor4& x = v[static_cast<std::size_t>(s.in[0])];
+    Tensor4& y = v[static_cast<std::size_t>(s.out)];
+    switch (s.op) {
+      case Op::Standardize: y = standardize_images(x); break;
+      case Op::Conv: y = apply(convs_[static_cast<std::size_t>(s.param)], x, s.relu); break;
+      case Op::Linear: y = apply(linears_[static_cast<std::size_t>(s.param)], x, s.relu); break;
+      case Op::BatchNorm: {
+        const Linear& a = linears_[static_cast<std::size_t>(s.param)];
+        y = x;
+        const std::size_t hw = static_cast<std::size_t>(x.h) * x.w;
+        for (int i = 0; i < x.n; ++i)
+          for (int c = 0; c < x.c; ++c)
+            for (std::size_t j = 0; j < hw; ++j) {
+              float& e = y.item(i)[static_cast<std::size_t>(c) * hw + j];
+              e = e * a.w[static_cast<std::size_t>(c)] + a.b[static_cast<std::size_t>(c)];
+            }
+        break;
+      }
+      case Op::Relu: y = x; for (float& e : y.data) e = std::max(e, 0.f); break;
+      case Op::Tanh: y = x; for (float& e : y.data) e = std::tanh(e); break;
+      case Op::MaxPool2: maxpool2(x, y); break;
+      case Op::Upsample2: y = upsample2(x); break;
+      case Op::GlobalAvgPool: y = global_avg_pool(x); break;
+      case Op::Flatten: y = x, y.c = static_cast<int>(x.per_item()), y.h = y.w = 1; break;
+      case Op::Add: y = elementwise(x, v[static_cast<std::size_t>(s.in[1])], 1.f); break;
+      case Op::Sub: y = elementwise(x, v[static_cast<std::size_t>(s.in[1])], -1.f); break;
+      case Op::Concat: y = concat_channels(x, v[static_cast<std::size_t>(s.in[1])]); break;
+      case Op::Softmax:
+        y = x;
+        for (int i = 0; i < x.n; ++i) {
+          const auto q = softmax(x.item(i), static_cast<int>(x.per_item()));
+          std::copy(q.begin(), q.end(), y.item(i));
+        }
+        break;
+      default: throw std::logic_error(std::string("core: ") + op_name(s.op) + " was not compiled");
     }
   }
-  return c;
-}
-
-Model::Linear Model::linear(const BundleData& b, const std::string& name) const {
-  Linear l;
-  l.w = b.tensors.at(name + ".weight");
-  l.b = b.tensors.at(name + ".bias");
-  l.out = static_cast<int>(l.b.size());
-  l.in = static_cast<int>(l.w.size() / l.b.size());
-  return l;
-}
-
-Model::Model(const BundleData& b) : config_(b.config), card_(b.card) {
-  e1_ = conv(b, "encoder.conv1", "encoder.bn1");
-  e2_ = conv(b, "encoder.conv2", "encoder.bn2");
-  e3_ = conv(b, "encoder.conv3", "encoder.bn3");
-  if (config_.progressive) {
-    inv1_ = conv(b, "inv1.conv", "inv1.bn");
-    spe1_ = conv(b, "spe1.conv", "spe1.bn");
-  }
-  inv_ = conv(b, "inv.conv", "inv.bn");
-  if (config_.variant == "branch") spe_ = conv(b, "spe.conv", "spe.bn");
-  feat_dec_ = conv(b, "feat_dec", "");
-  if (config_.pixel_decoder) {
-    pix1_ = conv(b, "pix_dec.conv1", "");
-    pix2_ = conv(b, "pix_dec.conv2", "");
-    pix3_ = conv(b, "pix_dec.conv3", "");
-    pix4_ = conv(b, "pix_dec.conv4", "");
-  }
-  c1_ = linear(b, "classifier.fc1");
-  c2_ = linear(b, "classifier.fc2");
-  di1_ = linear(b, "dom_inv.fc1");
-  di2_ = linear(b, "dom_inv.fc2");
-  ds1_ = linear(b, "dom_spe.fc1");
-  ds2_ = linear(b, "dom_spe.fc2");
+  return v;
 }
 
 std::vector<std::string> Model::class_names() const {
@@ -296,94 +399,54 @@ Tensor4 Model::apply(const Conv& c, const Tensor4& x, bool relu) const {
   return y;
 }
 
-Rows Model::apply(const Linear& l, const Rows& x, bool relu) const {
-  if (x.d != l.in) throw std::invalid_argument("linear: input has " + std::to_string(x.d) + " features, expected " + std::to_string(l.in));
-  Rows y;
-  y.n = x.n, y.d = l.out;
-  y.data.resize(static_cast<std::size_t>(y.n) * y.d);
-  const Eigen::Map<const MatRM> in(x.data.data(), x.n, x.d);
+Tensor4 Model::apply(const Linear& l, const Tensor4& x, bool relu) const {
+  if (static_cast<int>(x.per_item()) != l.in)
+    throw std::invalid_argument("linear: input has " + std::to_string(x.per_item()) + " features, expected " + std::to_string(l.in));
+  Tensor4 y(x.n, l.out, 1, 1);
+  const Eigen::Map<const MatRM> in(x.data.data(), x.n, l.in);
   const Eigen::Map<const MatRM> w(l.w.data(), l.out, l.in);
   const Eigen::Map<const Eigen::RowVectorXf> bias(l.b.data(), l.out);
-  Eigen::Map<MatRM> out(y.data.data(), y.n, y.d);
+  Eigen::Map<MatRM> out(y.data.data(), y.n, l.out);
   out.noalias() = in * w.transpose();
   out.rowwise() += bias;
   if (relu) out = out.cwiseMax(0.f);
   return y;
 }
 
-Rows Model::head(const Linear& fc1, const Linear& fc2, const Rows& x) const { return apply(fc2, apply(fc1, x, true), false); }
-
 Rows Model::pool(const Tensor4& z) const {
-  Rows r;
-  r.n = z.n;
-  if (config_.pool == "flatten") {
-    r.d = static_cast<int>(z.per_item());
-    r.data = z.data;
-    return r;
-  }
-  r.d = z.c;
-  r.data.resize(static_cast<std::size_t>(z.n) * z.c);
-  const int hw = z.h * z.w;
-  for (int i = 0; i < z.n; ++i)
-    for (int c = 0; c < z.c; ++c) {
-      const float* p = z.item(i) + static_cast<std::size_t>(c) * hw;
-      double s = 0;
-      for (int j = 0; j < hw; ++j) s += p[j];
-      r.data[static_cast<std::size_t>(i) * z.c + c] = static_cast<float>(s / hw);
-    }
-  return r;
+  if (config_.pool == "flatten") return to_rows(z);
+  return to_rows(global_avg_pool(z));
 }
 
 Model::Outputs Model::forward(const Tensor4& x) const {
   if (x.c != config_.in_channels || x.h != config_.image_size || x.w != config_.image_size)
     throw std::invalid_argument("input must be N x " + std::to_string(config_.in_channels) + " x " +
                                 std::to_string(config_.image_size) + " x " + std::to_string(config_.image_size));
+  auto v = run("predict", {&x});
+  auto take = [&](const char* name) { return std::move(v.at(static_cast<std::size_t>(programs_.at("predict").values.at(name)))); };
   Outputs o;
-  Tensor4 h;
-  maxpool2(apply(e1_, config_.input_norm == "standardize" ? standardize_images(x) : x, true), h);
-  if (config_.progressive) {
-    const Tensor4 i1 = apply(inv1_, h, true);
-    for (std::size_t j = 0; j < h.data.size(); ++j) h.data[j] += i1.data[j];  // only h + I1(h) flows on
-  }
-  Tensor4 h2;
-  maxpool2(apply(e2_, h, true), h2);
-  maxpool2(apply(e3_, h2, true), o.f);
-  o.z_inv = apply(inv_, o.f, true);
-  if (config_.variant == "vector") {
-    o.z_spe = o.f;
-    for (std::size_t j = 0; j < o.z_spe.data.size(); ++j) o.z_spe.data[j] -= o.z_inv.data[j];
-  } else {
-    o.z_spe = apply(spe_, o.f, true);
-  }
-  o.p_inv = pool(o.z_inv);
-  o.p_spe = pool(o.z_spe);
-  o.logits = head(c1_, c2_, o.p_inv);
-  o.probs = o.logits;
-  for (int i = 0; i < o.logits.n; ++i) {
-    const auto p = softmax(o.logits.row(i), o.logits.d);
-    std::copy(p.begin(), p.end(), o.probs.data.begin() + static_cast<std::ptrdiff_t>(i) * o.probs.d);
-  }
-  o.dom_inv = head(di1_, di2_, o.p_inv);
-  o.dom_spe = head(ds1_, ds2_, o.p_spe);
+  o.f = take("f"), o.z_inv = take("z_inv"), o.z_spe = take("z_spe");
+  o.p_inv = to_rows(take("p_inv")), o.p_spe = to_rows(take("p_spe"));
+  o.logits = to_rows(take("logits")), o.probs = to_rows(take("probs"));
+  o.dom_inv = to_rows(take("dom_inv")), o.dom_spe = to_rows(take("dom_spe"));
   return o;
 }
 
 Tensor4 Model::reconstruct_features(const Tensor4& z_inv, const Tensor4& z_spe) const {
-  return apply(feat_dec_, concat_channels(z_inv, z_spe), false);
+  auto v = run("feat_dec", {&z_inv, &z_spe});
+  return std::move(v.at(static_cast<std::size_t>(programs_.at("feat_dec").values.at("feat_rec"))));
 }
 
 Tensor4 Model::reconstruct_pixels(const Tensor4& z_inv, const Tensor4& z_spe) const {
   if (!config_.pixel_decoder) throw std::invalid_argument("this model has no pixel decoder");
-  Tensor4 h = apply(pix1_, concat_channels(z_inv, z_spe), true);
-  h = apply(pix2_, upsample2(h), true);
-  h = apply(pix3_, upsample2(h), true);
-  h = apply(pix4_, upsample2(h), false);
-  for (float& v : h.data) v = std::tanh(v);
-  return h;
+  auto v = run("pix_dec", {&z_inv, &z_spe});
+  return std::move(v.at(static_cast<std::size_t>(programs_.at("pix_dec").values.at("pix_rec"))));
 }
 
 Tensor4 Model::swap(const Tensor4& content, const Tensor4& style) const {
-  return reconstruct_pixels(forward(content).z_inv, forward(style).z_spe);
+  if (!config_.pixel_decoder) throw std::invalid_argument("this model has no pixel decoder");
+  auto v = run("swap", {&content, &style});
+  return std::move(v.at(static_cast<std::size_t>(programs_.at("swap").values.at("swap"))));
 }
 
 Tensor4 standardize_images(const Tensor4& x) {

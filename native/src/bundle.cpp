@@ -20,8 +20,9 @@ void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card) 
   w.set_metadata("format", "dida-bundle");
   w.save(dir + "/model.safetensors");
   card["format"] = "dida-bundle";
-  card["format_version"] = 1;
+  card["format_version"] = kBundleFormatVersion;
   card["model"] = net.config.to_json();
+  card["training_only_tensors"] = training_only_tensors(net.config);
   const std::string text = card.dump(2) + "\n";
   write_file_atomic(dir + "/config.json", text.data(), text.size());
 }

@@ -91,7 +91,7 @@ SwapParts swap_parts(DidaNetImpl& net) {
   p.z_spe = [&net](const torch::Tensor& x) { return net.forward(x).z_spe; };
   p.decode = [&net](const torch::Tensor& zi, const torch::Tensor& zs) { return net.reconstruct_pixels(zi, zs); };
   p.class_logits = [&net](const torch::Tensor& x) { return net.forward(x).logits; };
-  p.style_logits = [&net](const torch::Tensor& x) { return net.dom_spe(net.forward(x).p_spe); };
+  p.style_logits = [&net](const torch::Tensor& x) { return net.head("dom_spe", net.forward(x).p_spe); };
   return p;
 }
 

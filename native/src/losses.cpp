@@ -52,7 +52,7 @@ torch::Tensor scale_invariant_mse(const torch::Tensor& x_hat, const torch::Tenso
   return (d.pow(2).sum(1) / k - d.sum(1).pow(2) / (k * k)).mean();
 }
 
-MineEstimator::Result MineEstimator::operator()(Mine& t, const torch::Tensor& a, const torch::Tensor& b,
+MineEstimator::Result MineEstimator::operator()(const StatisticsNet& t, const torch::Tensor& a, const torch::Tensor& b,
                                                 const torch::Tensor& perm) {
   const auto joint = t(a, b);
   const auto marginal = t(a, b.index_select(0, perm));
@@ -69,7 +69,7 @@ MineEstimator::Result MineEstimator::operator()(Mine& t, const torch::Tensor& a,
   return r;
 }
 
-torch::Tensor mine_minmax_loss(MineEstimator& mine, Mine& t, const torch::Tensor& p_inv, const torch::Tensor& p_spe,
+torch::Tensor mine_minmax_loss(MineEstimator& mine, const StatisticsNet& t, const torch::Tensor& p_inv, const torch::Tensor& p_spe,
                                const torch::Tensor& perm, torch::Tensor* bound_out) {
   auto r = mine(t, grad_reverse(p_inv, 1.0), grad_reverse(p_spe, 1.0), perm);
   if (bound_out) *bound_out = r.bound.detach();

@@ -2,6 +2,8 @@
 // The losses of METHOD.md, each a function of tensors so that tests can check them by hand.
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "model.hpp"
 
 namespace dida {
@@ -40,6 +42,9 @@ torch::Tensor balance_loss(const torch::Tensor& logits);
 // Scale-invariant MSE (DSN): per sample, (1/k)||d||^2 - (1/k^2)(d . 1)^2 with d = x - x_hat; mean.
 torch::Tensor scale_invariant_mse(const torch::Tensor& x_hat, const torch::Tensor& x);
 
+// MINE's statistics network T(a, b) -> one value per row (the graph "mine" of a LayerNet).
+using StatisticsNet = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+
 // MINE: the Donsker-Varadhan bound I(a; b) >= mean T(a_i, b_i) - log mean exp T(a_i, b_perm(i)),
 // with the moving-average correction of the log-denominator's gradient.
 class MineEstimator {
@@ -50,7 +55,7 @@ class MineEstimator {
     torch::Tensor surrogate;  // same value at the optimum, gradient with the corrected denominator
   };
   // `perm`: a permutation of 0..n-1 pairing a_i with b_perm(i) for the product of marginals.
-  Result operator()(Mine& t, const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& perm);
+  Result operator()(const StatisticsNet& t, const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& perm);
   double moving_average() const { return ma_; }
   void set_moving_average(double v) { ma_ = v; }
 
@@ -61,7 +66,7 @@ class MineEstimator {
 
 // The min-max of L_mi in one backward pass: T sees its inputs through a gradient reversal, so
 // minimising the returned loss (= -surrogate) makes T raise the bound and the features lower it.
-torch::Tensor mine_minmax_loss(MineEstimator& mine, Mine& t, const torch::Tensor& p_inv, const torch::Tensor& p_spe,
+torch::Tensor mine_minmax_loss(MineEstimator& mine, const StatisticsNet& t, const torch::Tensor& p_inv, const torch::Tensor& p_spe,
                                const torch::Tensor& perm, torch::Tensor* bound_out = nullptr);
 
 }  // namespace dida

@@ -324,9 +324,9 @@ int main(int argc, char** argv) {
   bench->add_option("--out", bench_opts.out, "Folder of the runs and the tables")->capture_default_str()->group("Bench");
 
   std::string export_bundle, export_onnx_out;
-  CLI::App* exp_onnx = app.add_subcommand("export", "Write a bundle as an ONNX file (and record its checksum in the bundle)");
+  CLI::App* exp_onnx = app.add_subcommand("export", "Write a bundle's ONNX files, model.onnx and swap.onnx (and record their checksums in the bundle; an older bundle is converted)");
   exp_onnx->add_option("bundle", export_bundle, "Bundle folder (or run folder)")->required();
-  exp_onnx->add_option("--out", export_onnx_out, "ONNX file to write (default: BUNDLE/model.onnx)");
+  exp_onnx->add_option("--out", export_onnx_out, "Folder to write model.onnx and swap.onnx into (default: the bundle)");
 
   std::string predict_bundle;
   std::vector<std::string> predict_images;
@@ -400,10 +400,11 @@ int main(int argc, char** argv) {
     if (exp_onnx->parsed()) {
 #ifdef DIDA_HAVE_ONNX
       const std::string dir = dida::resolve_bundle_dir(export_bundle);
-      const auto r = dida::export_onnx(dir, export_onnx_out.empty() ? dir + "/model.onnx" : export_onnx_out);
-      std::cout << "wrote " << r.path << " (" << r.bytes << " bytes, crc32 " << std::hex << std::setw(8) << std::setfill('0')
-                << r.crc32 << std::dec << ")"
-                << (r.recorded ? "; checksum recorded in " + dir + "/config.json" : std::string("; the bundle is unchanged"))
+      const auto results = dida::export_onnx(dir, export_onnx_out.empty() ? dir : export_onnx_out);
+      for (const auto& r : results)
+        std::cout << "wrote " << r.path << " (" << r.bytes << " bytes, crc32 " << std::hex << std::setw(8) << std::setfill('0')
+                  << r.crc32 << std::dec << std::setfill(' ') << ")\n";
+      std::cout << (results.front().recorded ? "checksums recorded in " + dir + "/config.json" : std::string("the bundle is unchanged"))
                 << "\n";
       return 0;
 #else

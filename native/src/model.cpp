@@ -16,84 +16,9 @@ class GradReverse : public torch::autograd::Function<GradReverse> {
   }
 };
 
-torch::nn::Conv2d conv(int in, int out, int k) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).padding(k / 2));
-}
-
 }  // namespace
 
 torch::Tensor grad_reverse(const torch::Tensor& x, double lambda) { return GradReverse::apply(x, lambda); }
-
-ConvBnImpl::ConvBnImpl(int in, int out, int k) {
-  conv = register_module("conv", dida::conv(in, out, k));
-  bn = register_module("bn", torch::nn::BatchNorm2d(out));
-}
-torch::Tensor ConvBnImpl::forward(const torch::Tensor& x) { return torch::relu(bn(conv(x))); }
-
-MlpHeadImpl::MlpHeadImpl(int in, int hidden, int out) {
-  fc1 = register_module("fc1", torch::nn::Linear(in, hidden));
-  fc2 = register_module("fc2", torch::nn::Linear(hidden, out));
-}
-torch::Tensor MlpHeadImpl::forward(const torch::Tensor& x) { return fc2(torch::relu(fc1(x))); }
-
-EncoderImpl::EncoderImpl(const ModelConfig& c) {
-  conv1 = register_module("conv1", conv(c.in_channels, c.width, 5));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(c.width));
-  conv2 = register_module("conv2", conv(c.width, 2 * c.width, 5));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(2 * c.width));
-  conv3 = register_module("conv3", conv(2 * c.width, c.feature_channels(), 3));
-  bn3 = register_module("bn3", torch::nn::BatchNorm2d(c.feature_channels()));
-}
-torch::Tensor EncoderImpl::block1(const torch::Tensor& x) { return torch::max_pool2d(torch::relu(bn1(conv1(x))), 2); }
-torch::Tensor EncoderImpl::block23(const torch::Tensor& h) {
-  const auto h2 = torch::max_pool2d(torch::relu(bn2(conv2(h))), 2);
-  return torch::max_pool2d(torch::relu(bn3(conv3(h2))), 2);
-}
-
-MineImpl::MineImpl(int in, int hidden) {
-  fc1 = register_module("fc1", torch::nn::Linear(in, hidden));
-  fc2 = register_module("fc2", torch::nn::Linear(hidden, hidden));
-  fc3 = register_module("fc3", torch::nn::Linear(hidden, 1));
-}
-torch::Tensor MineImpl::forward(const torch::Tensor& a, const torch::Tensor& b) {
-  const auto h = torch::elu(fc2(torch::elu(fc1(torch::cat({a, b}, 1)))));
-  return 10.0 * torch::tanh(fc3(h).squeeze(1) / 10.0);  // bounded: exp() of it cannot overflow
-}
-
-PixelDecoderImpl::PixelDecoderImpl(int in, int width, int out_channels) {
-  conv1 = register_module("conv1", conv(in, 2 * width, 3));
-  conv2 = register_module("conv2", conv(2 * width, width, 3));
-  conv3 = register_module("conv3", conv(width, width, 3));
-  conv4 = register_module("conv4", conv(width, out_channels, 3));
-}
-torch::Tensor PixelDecoderImpl::forward(const torch::Tensor& z) {
-  namespace F = torch::nn::functional;
-  const auto up = F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest);
-  auto h = torch::relu(conv1(z));
-  h = torch::relu(conv2(F::interpolate(h, up)));
-  h = torch::relu(conv3(F::interpolate(h, up)));
-  return torch::tanh(conv4(F::interpolate(h, up)));
-}
-
-DidaNetImpl::DidaNetImpl(const ModelConfig& c) : config(c) {
-  c.validate();
-  const int w = c.width, f = c.feature_channels(), h = c.head_hidden, pf = c.pooled_size();
-  encoder = register_module("encoder", Encoder(c));
-  if (c.progressive) {
-    inv1 = register_module("inv1", ConvBn(w, w, 3));
-    spe1 = register_module("spe1", ConvBn(w, w, 5));
-    dom_inv1 = register_module("dom_inv1", MlpHead(w, h, 2));
-    dom_spe1 = register_module("dom_spe1", MlpHead(w, h, 2));
-  }
-  inv = register_module("inv", ConvBn(f, f, 3));
-  if (c.variant == "branch") spe = register_module("spe", ConvBn(f, f, 5));
-  classifier = register_module("classifier", MlpHead(pf, h, c.num_classes));
-  dom_inv = register_module("dom_inv", MlpHead(pf, h, 2));
-  dom_spe = register_module("dom_spe", MlpHead(pf, h, 2));
-  mine = register_module("mine", Mine(2 * pf, c.mine_hidden));
-  feat_dec = register_module("feat_dec", conv(2 * f, f, 1));
-  if (c.pixel_decoder) pix_dec = register_module("pix_dec", PixelDecoder(2 * f, w, c.in_channels));
-}
 
 torch::Tensor standardize_images(const torch::Tensor& x) {
   const auto m = x.mean({1, 2, 3}, true);
@@ -101,22 +26,78 @@ torch::Tensor standardize_images(const torch::Tensor& x) {
   return c / (c.pow(2).mean({1, 2, 3}, true) + ModelConfig::kInputNormEps).sqrt();
 }
 
-Outputs DidaNetImpl::forward(const torch::Tensor& x) {
-  Outputs o;
-  auto h = encoder->block1(config.input_norm == "standardize" ? standardize_images(x) : x);
-  if (config.progressive) {
-    o.z_inv1 = inv1(h);
-    o.z_spe1 = spe1(h);
-    h = h + o.z_inv1;  // only the invariant part flows on
+LayerNetImpl::LayerNetImpl(Network n) : network(std::move(n)) {
+  for (const auto& m : network.modules) {
+    const auto dot = m.name.rfind('.');
+    torch::nn::Module& parent = dot == std::string::npos ? *this : container(m.name.substr(0, dot));
+    const std::string leaf = dot == std::string::npos ? m.name : m.name.substr(dot + 1);
+    if (m.kind == Op::Conv)
+      convs_.emplace(m.name, parent.register_module(leaf, torch::nn::Conv2d(torch::nn::Conv2dOptions(m.in, m.out, m.kernel).padding(m.kernel / 2))));
+    else if (m.kind == Op::BatchNorm)
+      bns_.emplace(m.name, parent.register_module(leaf, torch::nn::BatchNorm2d(m.out)));
+    else
+      linears_.emplace(m.name, parent.register_module(leaf, torch::nn::Linear(m.in, m.out)));
   }
-  o.f = encoder->block23(h);
-  o.z_inv = inv(o.f);
-  o.z_spe = config.variant == "vector" ? o.f - o.z_inv : spe(o.f);
-  auto pool = [&](const torch::Tensor& m) { return config.pool == "avg" ? m.mean({2, 3}) : m.flatten(1); };
-  o.p_f = pool(o.f);
-  o.p_inv = pool(o.z_inv);
-  o.p_spe = pool(o.z_spe);
-  o.logits = classifier(o.p_inv);
+}
+
+torch::nn::Module& LayerNetImpl::container(const std::string& dotted) {
+  auto it = containers_.find(dotted);
+  if (it != containers_.end()) return *it->second;
+  const auto dot = dotted.rfind('.');
+  torch::nn::Module& parent = dot == std::string::npos ? *this : container(dotted.substr(0, dot));
+  auto child = parent.register_module(dot == std::string::npos ? dotted : dotted.substr(dot + 1), std::make_shared<torch::nn::Module>());
+  return *(containers_[dotted] = child);
+}
+
+std::map<std::string, torch::Tensor> LayerNetImpl::run(const std::string& name, const std::vector<torch::Tensor>& inputs) {
+  namespace F = torch::nn::functional;
+  const Graph& g = network.graph(name);
+  TORCH_CHECK(inputs.size() == g.inputs.size(), name, ": expected ", g.inputs.size(), " inputs");
+  std::map<std::string, torch::Tensor> v;
+  for (std::size_t i = 0; i < inputs.size(); ++i) v[g.inputs[i]] = inputs[i];
+  for (const Layer& l : g.layers) {
+    const torch::Tensor& x = v.at(l.in[0]);
+    torch::Tensor y;
+    switch (l.op) {
+      case Op::Standardize: y = standardize_images(x); break;
+      case Op::Conv: y = convs_.at(l.module)(x); break;
+      case Op::BatchNorm: y = bns_.at(l.module)(x); break;
+      case Op::Linear: y = linears_.at(l.module)(x); break;
+      case Op::Relu: y = torch::relu(x); break;
+      case Op::Elu: y = torch::elu(x); break;
+      case Op::Tanh: y = torch::tanh(x); break;
+      case Op::SoftClip: y = 10.0 * torch::tanh(x.squeeze(1) / 10.0); break;  // bounded: exp() of it cannot overflow
+      case Op::MaxPool2: y = torch::max_pool2d(x, 2); break;
+      case Op::Upsample2:
+        y = F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+        break;
+      case Op::GlobalAvgPool: y = x.mean({2, 3}); break;
+      case Op::Flatten: y = x.flatten(1); break;
+      case Op::Add: y = x + v.at(l.in[1]); break;
+      case Op::Sub: y = x - v.at(l.in[1]); break;
+      case Op::Concat: y = torch::cat({x, v.at(l.in[1])}, 1); break;
+      case Op::Softmax: y = torch::softmax(x, 1); break;
+    }
+    v[l.out] = y;
+  }
+  return v;
+}
+
+torch::Tensor LayerNetImpl::apply(const std::string& name, const std::vector<torch::Tensor>& inputs) {
+  const Graph& g = network.graph(name);
+  TORCH_CHECK(g.outputs.size() == 1, name, " has ", g.outputs.size(), " outputs");
+  return run(name, inputs).at(g.outputs[0]);
+}
+
+DidaNetImpl::DidaNetImpl(const ModelConfig& c) : LayerNetImpl(describe_network(c)), config(c) {}
+
+Outputs DidaNetImpl::forward(const torch::Tensor& x) {
+  auto v = run("encode", {x});
+  Outputs o;
+  o.f = v.at("f"), o.z_inv = v.at("z_inv"), o.z_spe = v.at("z_spe");
+  o.p_f = v.at("p_f"), o.p_inv = v.at("p_inv"), o.p_spe = v.at("p_spe");
+  if (config.progressive) o.z_inv1 = v.at("z_inv1"), o.z_spe1 = v.at("z_spe1");
+  o.logits = apply("classifier", {o.p_inv});
   return o;
 }
 
@@ -130,12 +111,12 @@ Outputs concat_outputs(const Outputs& a, const Outputs& b) {
 }
 
 torch::Tensor DidaNetImpl::reconstruct_features(const torch::Tensor& z_inv, const torch::Tensor& z_spe) {
-  return feat_dec(torch::cat({z_inv, z_spe}, 1));
+  return apply("feat_dec", {z_inv, z_spe});
 }
 
 torch::Tensor DidaNetImpl::reconstruct_pixels(const torch::Tensor& z_inv, const torch::Tensor& z_spe) {
   TORCH_CHECK(config.pixel_decoder, "this model has no pixel decoder");
-  return pix_dec(torch::cat({z_inv, z_spe}, 1));
+  return apply("pix_dec", {z_inv, z_spe});
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> named_state(DidaNetImpl& net) {

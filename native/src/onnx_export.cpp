@@ -19,7 +19,7 @@ namespace {
 
 class GraphBuilder {
  public:
-  GraphBuilder(const BundleData& b, onnx::GraphProto* g) : b_(b), g_(g) {}
+  GraphBuilder(const BundleData& b, const Network& net, onnx::GraphProto* g) : b_(b), net_(net), g_(g) {}
 
   std::string initializer(const std::string& name, const std::vector<float>& values, const std::vector<int64_t>& dims) {
     if (!added_.insert(name).second) return name;
@@ -31,7 +31,8 @@ class GraphBuilder {
     return name;
   }
   std::string weight(const std::string& name) {
-    for (const auto& spec : parameter_specs(b_.config))
+    const std::string module = name.substr(0, name.rfind('.'));
+    for (const auto& spec : parameter_specs(net_.module(module)))
       if (spec.name == name) return initializer(name, b_.tensors.at(name), spec.shape);
     throw std::logic_error("no tensor " + name);
   }
@@ -68,98 +69,71 @@ class GraphBuilder {
     for (auto x : v) a->add_ints(x);
   }
 
-  std::string conv(const std::string& x, const std::string& name, const std::string& out) {
-    const auto w = weight(name + ".weight");
-    int64_t k = 0;
-    for (const auto& spec : parameter_specs(b_.config))
-      if (spec.name == name + ".weight") k = spec.shape[2];
-    auto* n = node("Conv", {x, w, weight(name + ".bias")}, out);
-    attr(n, "kernel_shape", std::vector<int64_t>{k, k});
-    attr(n, "pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
-    return out;
-  }
-  std::string bn(const std::string& x, const std::string& name, const std::string& out) {
-    auto* n = node("BatchNormalization",
-                   {x, weight(name + ".weight"), weight(name + ".bias"), weight(name + ".running_mean"), weight(name + ".running_var")},
-                   out);
-    attr(n, "epsilon", 1e-5f);
-    return out;
-  }
-  std::string relu(const std::string& x, const std::string& out) { return node("Relu", {x}, out), out; }
-  std::string maxpool(const std::string& x, const std::string& out) {
-    auto* n = node("MaxPool", {x}, out);
-    attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
-    attr(n, "strides", std::vector<int64_t>{2, 2});
-    return out;
-  }
-  std::string conv_bn_relu(const std::string& x, const std::string& c, const std::string& b, const std::string& out) {
-    return relu(bn(conv(x, c, out + "_conv"), b, out + "_bn"), out);
-  }
-  std::string gemm(const std::string& x, const std::string& name, const std::string& out) {
-    auto* n = node("Gemm", {x, weight(name + ".weight"), weight(name + ".bias")}, out);
-    attr(n, "transB", int64_t{1});
-    return out;
-  }
-  std::string head(const std::string& x, const std::string& name, const std::string& out) {
-    return gemm(relu(gemm(x, name + ".fc1", out + "_fc1"), out + "_relu"), name + ".fc2", out);
-  }
-  std::string pool(const std::string& z, const std::string& out) {
-    if (b_.config.pool == "avg") {
-      node("GlobalAveragePool", {z}, out + "_gap");
-      attr(node("Flatten", {out + "_gap"}, out), "axis", int64_t{1});
-    } else {
-      attr(node("Flatten", {z}, out), "axis", int64_t{1});
+  // One layer of the network description as ONNX nodes; its output keeps the layer's value name.
+  void layer(const Layer& l) {
+    const std::string& x = l.in.empty() ? std::string() : l.in[0];
+    switch (l.op) {
+      case Op::Standardize: {  // (x - mean) / sqrt(var + eps) per image, over channels and pixels
+        const std::vector<int64_t> axes{1, 2, 3};
+        const std::string p = l.out + "/";
+        attr(node("ReduceMean", {x}, p + "mean"), "axes", axes);
+        node("Sub", {x, p + "mean"}, p + "centred");
+        node("Mul", {p + "centred", p + "centred"}, p + "sq");
+        attr(node("ReduceMean", {p + "sq"}, p + "var"), "axes", axes);
+        node("Add", {p + "var", initializer("input_norm_eps", {ModelConfig::kInputNormEps}, {})}, p + "var_eps");
+        node("Sqrt", {p + "var_eps"}, p + "dev");
+        node("Div", {p + "centred", p + "dev"}, l.out);
+        break;
+      }
+      case Op::Conv: {
+        const ParamModule& m = net_.module(l.module);
+        auto* n = node("Conv", {x, weight(m.name + ".weight"), weight(m.name + ".bias")}, l.out);
+        attr(n, "kernel_shape", std::vector<int64_t>{m.kernel, m.kernel});
+        const int64_t pad = m.kernel / 2;
+        attr(n, "pads", std::vector<int64_t>{pad, pad, pad, pad});
+        break;
+      }
+      case Op::BatchNorm:
+        attr(node("BatchNormalization", {x, weight(l.module + ".weight"), weight(l.module + ".bias"),
+                                         weight(l.module + ".running_mean"), weight(l.module + ".running_var")},
+                  l.out),
+             "epsilon", 1e-5f);
+        break;
+      case Op::Linear:
+        attr(node("Gemm", {x, weight(l.module + ".weight"), weight(l.module + ".bias")}, l.out), "transB", int64_t{1});
+        break;
+      case Op::Relu: node("Relu", {x}, l.out); break;
+      case Op::Elu: node("Elu", {x}, l.out); break;
+      case Op::Tanh: node("Tanh", {x}, l.out); break;
+      case Op::MaxPool2: {
+        auto* n = node("MaxPool", {x}, l.out);
+        attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+        attr(n, "strides", std::vector<int64_t>{2, 2});
+        break;
+      }
+      case Op::Upsample2: {
+        auto* n = node("Resize", {x, "", initializer("upsample_scales", {1.f, 1.f, 2.f, 2.f}, {4})}, l.out);
+        attr(n, "mode", std::string("nearest"));
+        attr(n, "coordinate_transformation_mode", std::string("asymmetric"));
+        attr(n, "nearest_mode", std::string("floor"));
+        break;
+      }
+      case Op::GlobalAvgPool:
+        node("GlobalAveragePool", {x}, l.out + "/gap");
+        attr(node("Flatten", {l.out + "/gap"}, l.out), "axis", int64_t{1});
+        break;
+      case Op::Flatten: attr(node("Flatten", {x}, l.out), "axis", int64_t{1}); break;
+      case Op::Add: node("Add", {x, l.in[1]}, l.out); break;
+      case Op::Sub: node("Sub", {x, l.in[1]}, l.out); break;
+      case Op::Concat: attr(node("Concat", {x, l.in[1]}, l.out), "axis", int64_t{1}); break;
+      case Op::Softmax: attr(node("Softmax", {x}, l.out), "axis", int64_t{1}); break;
+      case Op::SoftClip: throw std::logic_error("SoftClip (MINE's T) is training-only and not exported");
     }
-    return out;
-  }
-  std::string upsample(const std::string& x, const std::string& out) {
-    const auto scales = initializer("upsample_scales", {1.f, 1.f, 2.f, 2.f}, {4});
-    auto* n = node("Resize", {x, "", scales}, out);
-    attr(n, "mode", std::string("nearest"));
-    attr(n, "coordinate_transformation_mode", std::string("asymmetric"));
-    attr(n, "nearest_mode", std::string("floor"));
-    return out;
-  }
-
-  // input_norm "standardize": (x - mean) / sqrt(var + eps) per image, over channels and pixels.
-  std::string standardize(const std::string& x, const std::string& p) {
-    const std::vector<int64_t> axes{1, 2, 3};
-    attr(node("ReduceMean", {x}, p + "std_mean"), "axes", axes);
-    node("Sub", {x, p + "std_mean"}, p + "std_centred");
-    node("Mul", {p + "std_centred", p + "std_centred"}, p + "std_sq");
-    attr(node("ReduceMean", {p + "std_sq"}, p + "std_var"), "axes", axes);
-    node("Add", {p + "std_var", initializer("input_norm_eps", {ModelConfig::kInputNormEps}, {})}, p + "std_var_eps");
-    node("Sqrt", {p + "std_var_eps"}, p + "std_dev");
-    node("Div", {p + "std_centred", p + "std_dev"}, p + "std_out");
-    return p + "std_out";
-  }
-
-  // E, I, S on one input; returns {z_inv, z_spe, F}.
-  std::array<std::string, 3> encode(const std::string& input, const std::string& p) {
-    const std::string x = b_.config.input_norm == "standardize" ? standardize(input, p) : input;
-    std::string h = maxpool(conv_bn_relu(x, "encoder.conv1", "encoder.bn1", p + "e1"), p + "e1_pool");
-    if (b_.config.progressive) h = (node("Add", {h, conv_bn_relu(h, "inv1.conv", "inv1.bn", p + "inv1")}, p + "h1"), p + "h1");
-    h = maxpool(conv_bn_relu(h, "encoder.conv2", "encoder.bn2", p + "e2"), p + "e2_pool");
-    const std::string f = maxpool(conv_bn_relu(h, "encoder.conv3", "encoder.bn3", p + "e3"), p + "f");
-    const std::string zi = conv_bn_relu(f, "inv.conv", "inv.bn", p + "inv_out");
-    std::string zs;
-    if (b_.config.variant == "vector") zs = (node("Sub", {f, zi}, p + "spe_out"), p + "spe_out");
-    else zs = conv_bn_relu(f, "spe.conv", "spe.bn", p + "spe_out");
-    return {zi, zs, f};
-  }
-  std::string pixel_decoder(const std::string& zi, const std::string& zs, const std::string& out) {
-    auto* cat = node("Concat", {zi, zs}, out + "_cat");
-    attr(cat, "axis", int64_t{1});
-    std::string h = relu(conv(out + "_cat", "pix_dec.conv1", out + "_c1"), out + "_r1");
-    h = relu(conv(upsample(h, out + "_u1"), "pix_dec.conv2", out + "_c2"), out + "_r2");
-    h = relu(conv(upsample(h, out + "_u2"), "pix_dec.conv3", out + "_c3"), out + "_r3");
-    h = conv(upsample(h, out + "_u3"), "pix_dec.conv4", out + "_c4");
-    node("Tanh", {h}, out);
-    return out;
   }
 
  private:
   const BundleData& b_;
+  const Network& net_;
   onnx::GraphProto* g_;
   std::set<std::string> added_;
 };
@@ -177,9 +151,11 @@ void add_value(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, c
 
 }  // namespace
 
-OnnxExportResult export_onnx(const std::string& bundle_dir, const std::string& out_path) {
-  const BundleData b = read_bundle(bundle_dir);
-  const ModelConfig& c = b.config;
+namespace {
+
+// Graph `name` of the network as an ONNX model (opset 13), checked, serialised.
+std::string graph_to_onnx(const BundleData& b, const Network& net, const std::string& name) {
+  const Graph& graph = net.graph(name);
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("dida");
@@ -188,71 +164,64 @@ OnnxExportResult export_onnx(const std::string& bundle_dir, const std::string& o
   opset->set_domain("");
   opset->set_version(13);
   auto* g = model.mutable_graph();
-  g->set_name("dida");
-  GraphBuilder gb(b, g);
-  const int s = c.image_size, fs = c.feature_size(), f = c.feature_channels();
-  add_value(g->mutable_input(), "input", {c.in_channels, s, s});
-  add_value(g->mutable_input(), "style", {c.in_channels, s, s});
-
-  const auto [zi, zs, fmap] = gb.encode("input", "");
-  gb.node("Identity", {zi}, "z_inv");
-  gb.node("Identity", {zs}, "z_spe");
-  const std::string p_inv = gb.pool(zi, "p_inv"), p_spe = gb.pool(zs, "p_spe");
-  gb.head(p_inv, "classifier", "logits");
-  GraphBuilder::attr(gb.node("Softmax", {"logits"}, "probs"), "axis", int64_t{1});
-  gb.head(p_inv, "dom_inv", "dom_inv");
-  gb.head(p_spe, "dom_spe", "dom_spe");
-  GraphBuilder::attr(gb.node("Concat", {zi, zs}, "feat_cat"), "axis", int64_t{1});
-  gb.conv("feat_cat", "feat_dec", "feat_rec");
-  if (c.pixel_decoder) {
-    gb.pixel_decoder(zi, zs, "pix_rec");
-    const auto style = gb.encode("style", "style_");
-    gb.pixel_decoder(zi, style[1], "swap");
-  }
-  (void)fmap;
-  add_value(g->mutable_output(), "logits", {c.num_classes});
-  add_value(g->mutable_output(), "probs", {c.num_classes});
-  add_value(g->mutable_output(), "z_inv", {f, fs, fs});
-  add_value(g->mutable_output(), "z_spe", {f, fs, fs});
-  add_value(g->mutable_output(), "dom_inv", {2});
-  add_value(g->mutable_output(), "dom_spe", {2});
-  add_value(g->mutable_output(), "feat_rec", {f, fs, fs});
-  if (c.pixel_decoder) {
-    add_value(g->mutable_output(), "pix_rec", {c.in_channels, s, s});
-    add_value(g->mutable_output(), "swap", {c.in_channels, s, s});
-  }
+  g->set_name("dida_" + name);
+  GraphBuilder gb(b, net, g);
+  const auto shapes = value_shapes(net, graph);
+  for (const auto& in : graph.inputs) add_value(g->mutable_input(), in, shapes.at(in));
+  for (const auto& l : graph.layers) gb.layer(l);
+  for (const auto& out : graph.outputs) add_value(g->mutable_output(), out, shapes.at(out));
   auto* meta = model.add_metadata_props();
   meta->set_key("dida_bundle_config");
   meta->set_value(b.card.dump());
-
   try {
     onnx::checker::check_model(model);
     onnx::shape_inference::InferShapes(model);
   } catch (const std::exception& e) {
     const std::string what = e.what();
-    throw std::runtime_error(out_path + ": the ONNX model does not pass onnx::checker (" + what.substr(0, what.find('\n')) + ")");
+    throw std::runtime_error(name + ".onnx: the ONNX model does not pass onnx::checker (" + what.substr(0, what.find('\n')) + ")");
   }
   std::string bytes;
-  if (!model.SerializeToString(&bytes)) throw std::runtime_error(out_path + ": ONNX serialisation failed");
-  write_file_atomic(out_path, bytes.data(), bytes.size());
+  if (!model.SerializeToString(&bytes)) throw std::runtime_error(name + ".onnx: ONNX serialisation failed");
+  return bytes;
+}
 
-  OnnxExportResult r;
-  r.path = out_path;
-  r.bytes = bytes.size();
-  r.crc32 = crc32(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-  // Only the bundle's own ONNX file is recorded in its config.json: a copy written elsewhere must not
-  // change the record of the file that stays in the bundle.
+}  // namespace
+
+std::vector<OnnxExportResult> export_onnx(const std::string& bundle_dir, const std::string& out_dir) {
   namespace stdfs = std::filesystem;
-  r.recorded = stdfs::weakly_canonical(out_path) == stdfs::weakly_canonical(stdfs::path(bundle_dir) / "model.onnx");
-  if (r.recorded) {
-    nlohmann::json card = b.card;
+  if (stdfs::path(out_dir).extension() == ".onnx")
+    throw std::runtime_error(out_dir + ": --out names a folder (the export writes model.onnx and swap.onnx into it)");
+  const BundleData b = read_bundle(bundle_dir, BundleAge::ConvertibleToo);
+  const Network net = describe_network(b.config);
+  // Only the bundle's own ONNX files are recorded in its config.json: copies written elsewhere must
+  // not change the record of the files that stay in the bundle.
+  std::error_code ec;
+  stdfs::create_directories(out_dir, ec);
+  const bool own = stdfs::weakly_canonical(out_dir) == stdfs::weakly_canonical(bundle_dir);
+  std::vector<OnnxExportResult> results;
+  nlohmann::json card = b.card;
+  for (const auto& [graph, key] : std::vector<std::pair<std::string, std::string>>{{"predict", "onnx"}, {"swap", "swap_onnx"}}) {
+    if (!net.graphs.count(graph)) continue;  // a model without a pixel decoder has no swap
+    const std::string file = graph == "predict" ? "model.onnx" : "swap.onnx";
+    const std::string bytes = graph_to_onnx(b, net, graph);
+    OnnxExportResult r;
+    r.path = (stdfs::path(out_dir) / file).string();
+    write_file_atomic(r.path, bytes.data(), bytes.size());
+    r.bytes = bytes.size();
+    r.crc32 = crc32(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    r.recorded = own;
     char hex[9];
     std::snprintf(hex, sizeof hex, "%08x", r.crc32);
-    card["onnx"] = {{"file", "model.onnx"}, {"bytes", r.bytes}, {"crc32", hex}, {"opset", 13}};
+    card[key] = {{"file", file}, {"bytes", r.bytes}, {"crc32", hex}, {"opset", 13}};
+    results.push_back(r);
+  }
+  if (own) {  // and an older bundle becomes one of this version (its tensors are the same)
+    card["format_version"] = kBundleFormatVersion;
+    card["training_only_tensors"] = training_only_tensors(b.config);
     const std::string text = card.dump(2) + "\n";
     write_file_atomic(bundle_dir + "/config.json", text.data(), text.size());
   }
-  return r;
+  return results;
 }
 
 }  // namespace dida

@@ -1,11 +1,12 @@
 #pragma once
 // `dida export`: a bundle as an ONNX file (Debian's libonnx: ModelProto, checker, shape inference).
 // Built into the `dida` front end, which does not link LibTorch (a pip-wheel LibTorch carries its
-// own protobuf). Inputs: "input" and "style" (N x C x S x S in [-1, 1], N dynamic). Outputs:
-// logits, probs, z_inv, z_spe, dom_inv, dom_spe, feat_rec, pix_rec, swap (= R_pix(z_inv(input),
-// z_spe(style))).
+// own protobuf). The graphs are the network description's (dida/network.hpp):
+//   model.onnx  input (N x C x S x S in [-1, 1], N dynamic) -> logits, probs, z_inv, z_spe, dom_inv, dom_spe
+//   swap.onnx   content, style -> swap = R_pix(z_inv(content), z_spe(style)) (models with a pixel decoder)
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dida {
 
@@ -13,11 +14,12 @@ struct OnnxExportResult {
   std::string path;
   std::uint64_t bytes = 0;
   std::uint32_t crc32 = 0;
-  bool recorded = false;  // written as BUNDLE/model.onnx, so its size and CRC-32 went into config.json
+  bool recorded = false;  // written into the bundle, so its size and CRC-32 went into config.json
 };
 
-// Writes the ONNX file atomically; when it is the bundle's own model.onnx, records its size and
-// CRC-32 in the bundle's config.json (a copy elsewhere leaves the bundle untouched).
-OnnxExportResult export_onnx(const std::string& bundle_dir, const std::string& out_path);
+// Writes OUT_DIR/model.onnx and OUT_DIR/swap.onnx atomically. When OUT_DIR is the bundle itself,
+// records their sizes and CRC-32s in its config.json and converts an older bundle layout to this
+// version (a copy elsewhere leaves the bundle untouched).
+std::vector<OnnxExportResult> export_onnx(const std::string& bundle_dir, const std::string& out_dir);
 
 }  // namespace dida

@@ -302,20 +302,20 @@ class Trainer {
                                      kStageTerms[static_cast<std::size_t>(stage)].end(), k) > 0;
     };
     if (w_.adv > 0 && want(kAdv)) {
-      auto adv = domain_loss(net_->dom_inv(grad_reverse(out.p_inv, grl)), d);
-      if (out.z_inv1.defined()) adv = adv + domain_loss(net_->dom_inv1(grad_reverse(out.z_inv1.mean({2, 3}), grl)), d);
+      auto adv = domain_loss(net_->head("dom_inv", grad_reverse(out.p_inv, grl)), d);
+      if (out.z_inv1.defined()) adv = adv + domain_loss(net_->head("dom_inv1", grad_reverse(out.z_inv1, grl)), d);
       v.adv = adv.item<double>();
       t[kAdv] = w_.adv * adv;
     }
     if (w_.dom > 0 && want(kDom)) {
-      auto dom = domain_loss(net_->dom_spe(out.p_spe), d);
-      if (out.z_spe1.defined()) dom = dom + domain_loss(net_->dom_spe1(out.z_spe1.mean({2, 3})), d);
+      auto dom = domain_loss(net_->head("dom_spe", out.p_spe), d);
+      if (out.z_spe1.defined()) dom = dom + domain_loss(net_->head("dom_spe1", out.z_spe1), d);
       v.dom = dom.item<double>();
       t[kDom] = w_.dom * dom;
     }
     if (w_.mi > 0 && want(kMi)) {
       torch::Tensor bound;
-      const auto mi = mine_minmax_loss(mine_, net_->mine, out.p_inv, out.p_spe, perm, &bound);
+      const auto mi = mine_minmax_loss(mine_, [this](const torch::Tensor& a, const torch::Tensor& b) { return net_->mine(a, b); }, out.p_inv, out.p_spe, perm, &bound);
       v.mi = bound.item<double>();
       t[kMi] = w_.mi * mi;
     }
@@ -360,7 +360,7 @@ class Trainer {
       const auto d_other = torch::cat({torch::ones({k}, torch::kLong), torch::zeros({k}, torch::kLong)}).to(xs.device());
       const auto swap = task_loss(again.logits.slice(0, 0, k), ys.slice(0, 0, k)) +
                         consistency_loss(out.logits.slice(0, ns, ns + k), again.logits.slice(0, k), o_.cons_threshold) +
-                        domain_loss(net_->dom_spe(again.p_spe), d_other);
+                        domain_loss(net_->head("dom_spe", again.p_spe), d_other);
       v.swap = swap.item<double>();
       t[kSwap] = w_.swap * grl * swap;
     }

@@ -1,5 +1,6 @@
 // The page's two engines and its model picker, in real Chromium: ONNX Runtime Web (loaded from the
-// site's own ort/ folder) gives the core's predictions within 1e-4, with and without cross-origin
+// site's own ort/ folder: model.onnx for the predictions, swap.onnx for the swap grid) gives the
+// core's outputs within 1e-4, with and without cross-origin
 // isolation (without it ORT runs on one thread, as on any static host); picking another model loads it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +33,11 @@ for (const isolation of [true, false]) {
     assert.deepEqual(ort.predictions, core.predictions);
     assert.ok(ort.engine_max_diff >= 0 && ort.engine_max_diff < 1e-4, `max diff ${ort.engine_max_diff}`);
     assert.ok(ort.ort.ms > 0, 'ORT latency reported');
+    // The swap grid comes from swap.onnx, within 1e-4 of the core's cells; a new row recomputes it.
+    await site.page.waitForFunction(() => window.dida.state().explorer.swap.ort_max_diff >= 0, null, { timeout: 60000 });
+    const swap = (await site.page.evaluate(() => window.dida.state())).explorer.swap;
+    assert.ok(swap.ort_max_diff < 1e-4, `swap max diff ${swap.ort_max_diff}`);
+    assert.ok(swap.ort_ms > 0);
     if (!isolation) assert.equal(ort.ort.threads, 1, 'single-threaded without isolation');
     // Back to the core.
     await site.page.evaluate(() => window.dida.setEngine('core'));
@@ -40,6 +46,7 @@ for (const isolation of [true, false]) {
     const urls = await site.page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
     assert.ok(urls.some((u) => u.endsWith('/ort/ort.wasm.min.js')), 'ORT script from the site');
     assert.ok(urls.some((u) => u.endsWith('.wasm') && u.includes('/ort/')), 'ORT wasm from the site');
+    assert.ok(urls.some((u) => u.endsWith('/model.onnx')) && urls.some((u) => u.endsWith('/swap.onnx')), 'both ONNX files');
     assert.deepEqual(site.consoleErrors, []);
     assert.deepEqual(site.foreignRequests, []);
   });

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <gtest/gtest.h>
+#include <set>
 
 #include "dida/image.hpp"
 #include "dida/inference.hpp"
@@ -34,17 +35,21 @@ std::string read_text(const std::string& path) {
 
 }  // namespace
 
-TEST(Inference, CoreMatchesLibTorchOnFreshAndTrainedBundles) {
-  for (const char* which : {"fresh", "trained"}) {
-    const std::string dir = kFixtures + "/" + which;
+TEST(Inference, CoreMatchesLibTorchOnEveryBundleOfTheParityMatrix) {
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(kFixtures)) {
+    const std::string dir = entry.path().string(), which = entry.path().filename().string();
+    ++seen;
     const Model m = Model::load(dir);
     const auto ref = SafeTensorsFile::load(dir + "/reference.safetensors");
-    Tensor4 x(6, 3, 32, 32);
+    const auto& shape = ref.info("input").shape;
+    Tensor4 x(static_cast<int>(shape[0]), static_cast<int>(shape[1]), static_cast<int>(shape[2]), static_cast<int>(shape[3]));
     x.data = ref.to_f32("input");
     const auto o = m.forward(x);
-    Tensor4 other(6, 3, 32, 32);
-    for (int i = 0; i < 6; ++i) std::copy(x.item((i + 3) % 6), x.item((i + 3) % 6) + x.per_item(), other.item(i));
+    Tensor4 other(x.n, x.c, x.h, x.w);  // the styles: the batch rotated by half
+    for (int i = 0; i < x.n; ++i) std::copy(x.item((i + x.n / 2) % x.n), x.item((i + x.n / 2) % x.n) + x.per_item(), other.item(i));
     EXPECT_LT(max_diff(o.logits.data, ref.to_f32("logits")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.probs.data, ref.to_f32("probs")), 1e-4) << which;
     EXPECT_LT(max_diff(o.z_inv.data, ref.to_f32("z_inv")), 1e-4) << which;
     EXPECT_LT(max_diff(o.z_spe.data, ref.to_f32("z_spe")), 1e-4) << which;
     EXPECT_LT(max_diff(o.dom_inv.data, ref.to_f32("dom_inv")), 1e-4) << which;
@@ -60,6 +65,7 @@ TEST(Inference, CoreMatchesLibTorchOnFreshAndTrainedBundles) {
     }
     EXPECT_EQ(m.class_names().size(), 10u);
   }
+  EXPECT_EQ(seen, 10);  // 8 of the matrix, the trained recipe, the 1-channel 24 x 24 model
 }
 
 TEST(Inference, InputStandardisationMatchesAHandComputation) {
@@ -72,35 +78,52 @@ TEST(Inference, InputStandardisationMatchesAHandComputation) {
   EXPECT_NEAR(y.data[1], -0.5 / sd, 1e-6);
   EXPECT_NEAR(y.data[3], 1.5 / sd, 1e-6);
   for (int j = 4; j < 8; ++j) EXPECT_EQ(y.data[static_cast<std::size_t>(j)], 0.f);
-  // The trained fixture standardises its input (the trainer's default), the fresh one does not.
+  // The trained fixture standardises its input (the trainer's default), the matrix's do not.
   EXPECT_EQ(Model::load(kFixtures + "/trained").config().input_norm, "standardize");
-  EXPECT_EQ(Model::load(kFixtures + "/fresh").config().input_norm, "none");
+  EXPECT_EQ(Model::load(kFixtures + "/branch-flatten-progressive").config().input_norm, "none");
 }
 
-TEST(Inference, InferenceOnlyBundlesLeaveOutTheMineNetwork) {
-  const std::string dir = kFixtures + "/trained";
+TEST(Inference, InferenceOnlyBundlesLeaveOutTheTrainingOnlyTensors) {
+  const std::string dir = kFixtures + "/branch-flatten-progressive";
+  auto card = nlohmann::json::parse(read_text(dir + "/config.json"));
+  // The network description decides which tensors only training uses: MINE's T, the progressive
+  // heads and the progressive style branch, which only their losses read; the bundle's card lists
+  // them for tools that strip them (the site builder).
+  const auto training_only = training_only_tensors(ModelConfig::from_json(card["model"]));
+  EXPECT_EQ(card["training_only_tensors"].get<std::vector<std::string>>(), training_only);
+  std::set<std::string> prefixes;
+  for (const auto& n : training_only) prefixes.insert(n.substr(0, n.find('.')));
+  EXPECT_EQ(prefixes, (std::set<std::string>{"spe1", "dom_inv1", "dom_spe1", "mine"}));
   const auto full = SafeTensorsFile::load(dir + "/model.safetensors");
   SafeTensorsWriter w;
-  int left_out = 0;
-  for (const auto& name : full.names()) {
-    if (name.rfind("mine.", 0) == 0) {
-      ++left_out;
-      continue;
-    }
-    w.add_f32(name, full.info(name).shape, full.to_f32(name));
-  }
-  ASSERT_GT(left_out, 0);
-  auto card = nlohmann::json::parse(read_text(dir + "/config.json"));
-  // Without the mark, a missing T is an error naming the tensor.
-  EXPECT_NE(error_of([&] { parse_bundle(card.dump(), w.to_bytes(), "site"); }).find("missing tensor \"mine."),
+  for (const auto& name : full.names())
+    if (std::find(training_only.begin(), training_only.end(), name) == training_only.end())
+      w.add_f32(name, full.info(name).shape, full.to_f32(name));
+  // Without the mark, a missing tensor is an error naming it.
+  EXPECT_NE(error_of([&] { parse_bundle(card.dump(), w.to_bytes(), "site"); }).find("missing tensor \"spe1."),
             std::string::npos);
   card["inference_only"] = true;
   const Model stripped(parse_bundle(card.dump(), w.to_bytes(), "site"));
   const Model m = Model::load(dir);
   const auto ref = SafeTensorsFile::load(dir + "/reference.safetensors");
-  Tensor4 x(6, 3, 32, 32);
+  Tensor4 x(4, 3, 32, 32);
   x.data = ref.to_f32("input");
   EXPECT_EQ(stripped.forward(x).probs.data, m.forward(x).probs.data);
+  EXPECT_EQ(stripped.swap(x, x).data, m.swap(x, x).data);
+}
+
+TEST(Inference, AnOlderBundleLayoutNamesItsVersionAndTheConversion) {
+  const std::string dir = kFixtures + "/trained";
+  auto card = nlohmann::json::parse(read_text(dir + "/config.json"));
+  EXPECT_EQ(card["format_version"], kBundleFormatVersion);
+  card["format_version"] = 1;
+  const std::string err = error_of([&] { parse_bundle(card.dump(), read_file_bytes(dir + "/model.safetensors"), "old"); });
+  EXPECT_NE(err.find("old/config.json: bundle format_version 1 is an older layout (this dida reads 2); convert it in place with: dida export old"),
+            std::string::npos) << err;
+  EXPECT_NO_THROW(parse_bundle(card.dump(), read_file_bytes(dir + "/model.safetensors"), "old", BundleAge::ConvertibleToo));
+  card["format_version"] = 3;
+  EXPECT_NE(error_of([&] { parse_bundle(card.dump(), read_file_bytes(dir + "/model.safetensors"), "new"); }).find("format_version 3 is not supported"),
+            std::string::npos);
 }
 
 TEST(Inference, PixelConversionsRoundTrip) {
@@ -113,7 +136,7 @@ TEST(Inference, PixelConversionsRoundTrip) {
 
 TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
   test::ScratchDir dir("bundle");
-  const std::string good = kFixtures + "/fresh";
+  const std::string good = kFixtures + "/branch-flatten-progressive";
   const std::string config = read_text(good + "/config.json");
   const auto weights = read_file_bytes(good + "/model.safetensors");
   auto check = [&](const std::string& cfg, std::vector<std::uint8_t> w, const std::string& expect) {
@@ -142,8 +165,8 @@ TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
   // An ONNX-like protobuf passed as a bundle's weights.
   check(config, {0x08, 0x07, 0x12, 0x04, 'd', 'i', 'd', 'a'}, "b/model.safetensors: ");
   // Config problems name the field.
-  check("{\"format\": \"dida-bundle\", \"format_version\": 2, \"model\": {}}", weights, "format_version 2");
-  check("{\"format\": \"dida-bundle\", \"format_version\": 1}", weights, "missing field \"model\"");
+  check("{\"format\": \"dida-bundle\", \"format_version\": 7, \"model\": {}}", weights, "format_version 7");
+  check("{\"format\": \"dida-bundle\", \"format_version\": 2}", weights, "missing field \"model\"");
   check("[1, 2]", weights, "not a dida bundle config");
   check("{", weights, "b/config.json: not valid JSON");
   auto j = nlohmann::json::parse(config);

@@ -10,7 +10,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::vector<std::uint8_t> weights =
-      dida::read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity/fresh/model.safetensors");
+      dida::read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity/branch-flatten-progressive/model.safetensors");
   const std::string config(reinterpret_cast<const char*>(data), size);
   try {
     const dida::Model m(dida::parse_bundle(config, weights, "fuzz"));

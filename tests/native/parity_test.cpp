@@ -1,12 +1,15 @@
-// Engines that must agree: LibTorch and the core's Eigen forward pass, on a freshly initialised
-// bundle with random batch-norm statistics and on a trained one. The same inputs and LibTorch's
-// outputs are kept in tests/fixtures/parity/*/reference.safetensors, which the core suite checks
-// natively and as wasm. DIDA_WRITE_FIXTURES=1 rewrites the fixtures.
+// Engines that must agree, on the parity matrix: every combination of variant {branch, vector} x
+// pool {flatten, avg} x progressive {on, off} (fresh weights, random batch-norm statistics), the
+// trainer's recipe (a trained bundle: standardised input), and a 1-channel 24 x 24 model. The
+// inputs and LibTorch's outputs are kept in tests/fixtures/parity/<name>/reference.safetensors,
+// which the core suite checks natively and as wasm, and tests/node/onnx_parity.test.mjs through
+// onnxruntime-node. DIDA_WRITE_FIXTURES=1 rewrites the fixtures.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "bundle.hpp"
 #include "dida/inference.hpp"
@@ -42,10 +45,11 @@ std::map<std::string, torch::Tensor> libtorch_outputs(DidaNetImpl& net, const to
   const auto half = x.size(0) / 2;
   const auto other = torch::cat({x.slice(0, half), x.slice(0, 0, half)});  // styles: the batch rotated
   return {{"logits", o.logits},
+          {"probs", torch::softmax(o.logits, 1)},
           {"z_inv", o.z_inv},
           {"z_spe", o.z_spe},
-          {"dom_inv", net.dom_inv(o.p_inv)},
-          {"dom_spe", net.dom_spe(o.p_spe)},
+          {"dom_inv", net.head("dom_inv", o.p_inv)},
+          {"dom_spe", net.head("dom_spe", o.p_spe)},
           {"feat_rec", net.reconstruct_features(o.z_inv, o.z_spe)},
           {"pix_rec", net.reconstruct_pixels(o.z_inv, o.z_spe)},
           {"swap", net.reconstruct_pixels(o.z_inv, net.forward(other).z_spe)}};
@@ -56,7 +60,7 @@ std::map<std::string, std::vector<float>> core_outputs(const Model& m, const Ten
   Tensor4 other(x.n, x.c, x.h, x.w);
   const int half = x.n / 2;
   for (int i = 0; i < x.n; ++i) std::copy(x.item((i + half) % x.n), x.item((i + half) % x.n) + x.per_item(), other.item(i));
-  return {{"logits", o.logits.data},  {"z_inv", o.z_inv.data},
+  return {{"logits", o.logits.data},  {"probs", o.probs.data}, {"z_inv", o.z_inv.data},
           {"z_spe", o.z_spe.data},    {"dom_inv", o.dom_inv.data},
           {"dom_spe", o.dom_spe.data}, {"feat_rec", m.reconstruct_features(o.z_inv, o.z_spe).data},
           {"pix_rec", m.reconstruct_pixels(o.z_inv, o.z_spe).data}, {"swap", m.swap(x, other).data}};
@@ -69,11 +73,13 @@ Tensor4 to_tensor4(const torch::Tensor& x) {
 }
 
 void write_fixture(DidaNetImpl& net, const std::string& dir, const std::string& method) {
+  fs::remove_all(dir);
   save_bundle(net, dir, {{"method", method}, {"class_names", {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}});
   torch::manual_seed(11);
-  const auto x = torch::rand({6, 3, 32, 32}) * 2 - 1;
+  const auto& c = net.config;
+  const auto x = torch::rand({4, c.in_channels, c.image_size, c.image_size}) * 2 - 1;
   SafeTensorsWriter w;
-  w.add_f32("input", {6, 3, 32, 32}, to_vec(x));
+  w.add_f32("input", x.sizes().vec(), to_vec(x));
   for (const auto& [name, t] : libtorch_outputs(net, x)) w.add_f32(name, t.sizes().vec(), to_vec(t));
   w.save(dir + "/reference.safetensors");
 }
@@ -83,30 +89,47 @@ ModelConfig small_config() {
   c.width = 4;
   c.head_hidden = 16;
   c.mine_hidden = 16;
-  c.pool = "flatten";
-  c.progressive = true;
   return c;
+}
+
+// The matrix's fresh configurations, by fixture name.
+std::map<std::string, ModelConfig> fresh_configs() {
+  std::map<std::string, ModelConfig> out;
+  for (const char* variant : {"branch", "vector"})
+    for (const char* pool : {"flatten", "avg"})
+      for (const bool progressive : {true, false}) {
+        ModelConfig c = small_config();
+        c.variant = variant, c.pool = pool, c.progressive = progressive;
+        out[std::string(variant) + "-" + pool + (progressive ? "-progressive" : "-single")] = c;
+      }
+  ModelConfig gray = small_config();
+  gray.in_channels = 1, gray.image_size = 24, gray.input_norm = "standardize";
+  out["gray24"] = gray;
+  return out;
 }
 
 }  // namespace
 
 TEST(Parity, WriteFixturesWhenAsked) {
   if (!std::getenv("DIDA_WRITE_FIXTURES")) GTEST_SKIP() << "set DIDA_WRITE_FIXTURES=1 to rewrite tests/fixtures/parity";
-  torch::manual_seed(21);
-  DidaNet fresh(small_config());
-  {
-    torch::NoGradGuard g;  // random statistics: a wrongly applied batch norm shows
-    for (auto& b : fresh->named_buffers()) {
-      if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.5, 0.5);
-      if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  fs::remove_all(kFixtures);
+  for (const auto& [name, config] : fresh_configs()) {
+    torch::manual_seed(21);
+    DidaNet fresh(config);
+    {
+      torch::NoGradGuard g;  // random statistics: a wrongly applied batch norm shows
+      for (auto& b : fresh->named_buffers()) {
+        if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.5, 0.5);
+        if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+      }
+      for (auto& p : fresh->named_parameters())
+        if (p.key().find("bn") != std::string::npos) p.value().uniform_(0.5, 1.5);
     }
-    for (auto& p : fresh->named_parameters())
-      if (p.key().find("bn") != std::string::npos) p.value().uniform_(0.5, 1.5);
+    write_fixture(*fresh, kFixtures + "/" + name, "dida");
   }
-  write_fixture(*fresh, kFixtures + "/fresh", "dida");
   const std::string run = (fs::temp_directory_path() / "dida-fixture-run").string();
   fs::remove_all(run);
-  TrainOptions o;
+  TrainOptions o;  // the trainer's recipe, small
   o.max_per_domain = 400, o.cache_dir = "none", o.width = 4, o.head_hidden = 16, o.mine_hidden = 16;
   o.batch_size = 32, o.epochs = 2, o.iters_per_epoch = 20, o.threads = 1, o.quiet = true, o.out = run;
   ASSERT_EQ(run_training(o, false), kTrainDone);
@@ -115,15 +138,20 @@ TEST(Parity, WriteFixturesWhenAsked) {
   fs::remove_all(run);
 }
 
-TEST(Parity, LibTorchAndCoreAgreeOnEveryOutput) {
-  for (const char* which : {"fresh", "trained"}) {
+TEST(Parity, LibTorchAndCoreAgreeOnEveryOutputOfTheMatrix) {
+  std::set<std::string> want = {"trained"};
+  for (const auto& [name, c] : fresh_configs()) want.insert(name);
+  std::set<std::string> have;
+  for (const auto& e : fs::directory_iterator(kFixtures)) have.insert(e.path().filename().string());
+  EXPECT_EQ(have, want) << "rewrite the fixtures (DIDA_WRITE_FIXTURES=1)";
+  for (const auto& which : want) {
     const std::string dir = kFixtures + "/" + which;
     ASSERT_TRUE(fs::exists(dir + "/reference.safetensors")) << dir;
     LoadedBundle lt = load_bundle(dir);
     const Model core = Model::load(dir);
     const auto ref = SafeTensorsFile::load(dir + "/reference.safetensors");
     const auto in = ref.to_f32("input");
-    const auto x = torch::from_blob(const_cast<float*>(in.data()), {6, 3, 32, 32}, torch::kFloat32).clone();
+    const auto x = torch::from_blob(const_cast<float*>(in.data()), ref.info("input").shape, torch::kFloat32).clone();
     const auto torch_out = libtorch_outputs(*lt.net, x);
     const auto core_out = core_outputs(core, to_tensor4(x));
     for (const auto& [name, t] : torch_out) {
@@ -133,7 +161,8 @@ TEST(Parity, LibTorchAndCoreAgreeOnEveryOutput) {
     }
     // A live network: the heads' outputs are not constant across inputs.
     const auto logits = to_vec(torch_out.at("logits"));
-    EXPECT_GT(max_diff(std::vector<float>(logits.begin(), logits.begin() + 10), std::vector<float>(logits.begin() + 10, logits.begin() + 20)), 1e-3);
+    EXPECT_GT(max_diff(std::vector<float>(logits.begin(), logits.begin() + 10), std::vector<float>(logits.begin() + 10, logits.begin() + 20)), 1e-3)
+        << which;
   }
 }
 

@@ -65,9 +65,10 @@ std::pair<torch::Tensor, torch::Tensor> gaussians(double rho, int64_t n) {
 
 double trained_mine_bound(double rho) {
   torch::manual_seed(3);
-  Mine t(2, 64);
+  LayerNet tnet(describe_mine(2, 64));
+  const StatisticsNet t = [&](const torch::Tensor& a, const torch::Tensor& b) { return tnet->apply("mine", {a, b}); };
   MineEstimator est(0.05);
-  torch::optim::Adam opt(t->parameters(), torch::optim::AdamOptions(3e-3));
+  torch::optim::Adam opt(tnet->parameters(), torch::optim::AdamOptions(3e-3));
   for (int step = 0; step < 600; ++step) {
     auto [a, b] = gaussians(rho, 256);
     const auto r = est(t, a, b, torch::randperm(256));
@@ -230,9 +231,10 @@ TEST(Mine, BoundRisesWithCorrelationAndApproachesTheAnalyticValue) {
 
 TEST(Mine, MinMaxSign_FeatureStepLowersTheBound_TStepRaisesIt) {
   torch::manual_seed(5);
-  Mine t(2, 32);
+  LayerNet tnet(describe_mine(2, 32));
+  const StatisticsNet t = [&](const torch::Tensor& a, const torch::Tensor& b) { return tnet->apply("mine", {a, b}); };
   MineEstimator est(0.05);
-  torch::optim::Adam warm(t->parameters(), torch::optim::AdamOptions(3e-3));
+  torch::optim::Adam warm(tnet->parameters(), torch::optim::AdamOptions(3e-3));
   auto [a0, b0] = gaussians(0.8, 512);
   const auto perm = torch::randperm(512);
   for (int i = 0; i < 200; ++i) {  // T learns to see the dependence
@@ -247,7 +249,7 @@ TEST(Mine, MinMaxSign_FeatureStepLowersTheBound_TStepRaisesIt) {
   // The features, through the min-max loss, move to lower the bound.
   auto a = a0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
   const double before = bound(a, b);
-  t->zero_grad();
+  tnet->zero_grad();
   mine_minmax_loss(est, t, a, b, perm).backward();
   torch::optim::SGD feature_step({a, b}, torch::optim::SGDOptions(0.5));
   feature_step.step();
@@ -255,7 +257,7 @@ TEST(Mine, MinMaxSign_FeatureStepLowersTheBound_TStepRaisesIt) {
   // T, through the same loss, moves to raise it.
   const auto a1 = a.detach(), b1 = b.detach();
   const double before_t = bound(a1, b1);
-  torch::optim::SGD t_step(t->parameters(), torch::optim::SGDOptions(0.05));
+  torch::optim::SGD t_step(tnet->parameters(), torch::optim::SGDOptions(0.05));
   t_step.zero_grad();
   mine_minmax_loss(est, t, a1, b1, perm).backward();
   t_step.step();

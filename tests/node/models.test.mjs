@@ -31,7 +31,7 @@ test('models/ ships every benchmark pair x {dida, dann, source-only}, and the si
 for (const name of bundles) {
   test(`models/${name}: loads, checksum, accuracy as its card says`, async () => {
     const dir = join(MODELS, name);
-    for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'README.md', 'card.json'])
+    for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'README.md', 'card.json'])
       assert.ok(existsSync(join(dir, f)), `${name}/${f} missing`);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
@@ -40,6 +40,10 @@ for (const name of bundles) {
     assert.equal(config.onnx.crc32, sum, 'config.json checksum');
     assert.equal(config.onnx.bytes, onnx.length);
     assert.equal(card.onnx_crc32, sum, 'card.json checksum');
+    assert.equal(config.format_version, 2, 'the current bundle layout');
+    const swapSum = crc32(readFileSync(join(dir, 'swap.onnx'))).toString(16).padStart(8, '0');
+    assert.equal(config.swap_onnx.crc32, swapSum, 'config.json swap.onnx checksum');
+    assert.equal(card.swap_onnx_crc32, swapSum, 'card.json swap.onnx checksum');
     const bytes = ['config.json', 'model.safetensors', 'model.onnx'].reduce((s, f) => s + statSync(join(dir, f)).size, 0);
     assert.ok(bytes < MAX_BUNDLE_BYTES, `${name}: ${bytes} bytes`);
 
@@ -64,7 +68,7 @@ for (const name of bundles) {
             x[((i * c + ch) * h + y) * w + xx] = s.images.data[((i * h + y) * w + xx) * c + ch] / 127.5 - 1;
     const session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
     const t = new ort.Tensor('float32', x, [n, c, h, w]);
-    const out = await session.run({ input: t, style: t });
+    const out = await session.run({ input: t });
     const k = out.probs.dims[1];
     let differ = 0;
     for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
@@ -12,42 +12,80 @@ import { readSafetensors, crc32, maxAbsDiff } from './safetensors.mjs';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');
-const OUTPUTS = ['logits', 'z_inv', 'z_spe', 'dom_inv', 'dom_spe', 'feat_rec', 'pix_rec', 'swap'];
+const PREDICT = ['logits', 'probs', 'z_inv', 'z_spe', 'dom_inv', 'dom_spe'];
+const FIXTURES = join(ROOT, 'tests/fixtures/parity');
 
-for (const which of ['fresh', 'trained']) {
-  test(`onnxruntime-node agrees with LibTorch on the ${which} bundle`, async () => {
+// The parity matrix (written by the native suite): every fixture, both ONNX files.
+for (const which of readdirSync(FIXTURES).sort()) {
+  test(`onnxruntime-node agrees with LibTorch on ${which}: model.onnx (one input) and swap.onnx`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dida-onnx-'));
     try {
-      cpSync(join(ROOT, 'tests/fixtures/parity', which), dir, { recursive: true });
+      cpSync(join(FIXTURES, which), dir, { recursive: true });
       execFileSync(DIDA, ['export', dir], { stdio: 'pipe' });
-      const onnxBytes = readFileSync(join(dir, 'model.onnx'));
       const card = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-      assert.equal(card.onnx.file, 'model.onnx');
-      assert.equal(card.onnx.bytes, onnxBytes.length);
-      assert.equal(card.onnx.crc32, crc32(onnxBytes).toString(16).padStart(8, '0'));
+      for (const [key, file] of [['onnx', 'model.onnx'], ['swap_onnx', 'swap.onnx']]) {
+        const bytes = readFileSync(join(dir, file));
+        assert.equal(card[key].file, file);
+        assert.equal(card[key].bytes, bytes.length);
+        assert.equal(card[key].crc32, crc32(bytes).toString(16).padStart(8, '0'));
+      }
 
       const ref = readSafetensors(join(dir, 'reference.safetensors'));
       const x = ref.input;
       const n = x.shape[0], per = x.data.length / n, half = n / 2;
-      const style = new Float32Array(x.data.length);  // the batch rotated by half, as the reference
-      for (let i = 0; i < n; i++) style.set(x.data.subarray(((i + half) % n) * per, ((i + half) % n + 1) * per), i * per);
-      const session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
-      const out = await session.run({ input: new ort.Tensor('float32', x.data, x.shape),
-                                      style: new ort.Tensor('float32', style, x.shape) });
-      for (const name of OUTPUTS) {
+      const model = await ort.InferenceSession.create(join(dir, 'model.onnx'));
+      assert.deepEqual(model.inputNames, ['input']);
+      assert.deepEqual([...model.outputNames].sort(), [...PREDICT].sort());
+      const out = await model.run({ input: new ort.Tensor('float32', x.data, x.shape) });
+      for (const name of PREDICT) {
         assert.deepEqual(Array.from(out[name].dims), ref[name].shape, name);
         const d = maxAbsDiff(out[name].data, ref[name].data);
         assert.ok(d < 1e-4, `${which} ${name}: max |ORT - LibTorch| = ${d}`);
       }
       // Dynamic batch: one image gives the first row of the batch's logits.
-      const one = await session.run({ input: new ort.Tensor('float32', x.data.slice(0, per), [1, ...x.shape.slice(1)]),
-                                      style: new ort.Tensor('float32', style.slice(0, per), [1, ...x.shape.slice(1)]) });
+      const one = await model.run({ input: new ort.Tensor('float32', x.data.slice(0, per), [1, ...x.shape.slice(1)]) });
       assert.ok(maxAbsDiff(one.logits.data, ref.logits.data.slice(0, 10)) < 1e-4);
+
+      const style = new Float32Array(x.data.length);  // the batch rotated by half, as the reference
+      for (let i = 0; i < n; i++) style.set(x.data.subarray(((i + half) % n) * per, ((i + half) % n + 1) * per), i * per);
+      const swap = await ort.InferenceSession.create(join(dir, 'swap.onnx'));
+      assert.deepEqual(swap.inputNames, ['content', 'style']);
+      const s = await swap.run({ content: new ort.Tensor('float32', x.data, x.shape), style: new ort.Tensor('float32', style, x.shape) });
+      assert.ok(maxAbsDiff(s.swap.data, ref.swap.data) < 1e-4, `${which} swap`);
+      // The reconstruction is the swap of an image with itself.
+      const rec = await swap.run({ content: new ort.Tensor('float32', x.data, x.shape), style: new ort.Tensor('float32', x.data, x.shape) });
+      assert.ok(maxAbsDiff(rec.swap.data, ref.pix_rec.data) < 1e-4, `${which} pix_rec`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 }
+
+test('an older bundle is converted in place by dida export; --out elsewhere leaves the bundle alone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dida-onnx-old-'));
+  try {
+    cpSync(join(FIXTURES, 'trained'), dir, { recursive: true });
+    const card = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    card.format_version = 1;
+    delete card.training_only_tensors;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(card));
+    assert.throws(() => execFileSync(DIDA, ['predict', dir, '--samples', join(dir, 'none')], { stdio: 'pipe' }),
+                  (e) => String(e.stderr).includes(`format_version 1 is an older layout (this dida reads 2); convert it in place with: dida export ${dir}`));
+    const copy = join(dir, 'copy');
+    execFileSync(DIDA, ['export', dir, '--out', copy], { stdio: 'pipe' });
+    assert.ok(existsSync(join(copy, 'model.onnx')) && existsSync(join(copy, 'swap.onnx')));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).format_version, 1);
+    const said = execFileSync(DIDA, ['export', dir], { encoding: 'utf8' });
+    assert.match(said, /checksums recorded in/);
+    const now = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    assert.equal(now.format_version, 2);
+    assert.ok(now.training_only_tensors.includes('mine.fc1.weight'));
+    assert.throws(() => execFileSync(DIDA, ['export', dir, '--out', join(dir, 'x.onnx')], { stdio: 'pipe' }),
+                  (e) => /--out names a folder/.test(String(e.stderr)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a file that is not a bundle is refused with a one-line error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dida-onnx-bad-'));

@@ -39,9 +39,9 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
     ort_ = EngineOutputs{};
     engine_max_diff_ = -1;
     ort_status_ = "not run on this model";
-    parameter_count_ = 0;  // what inference uses: the training-only MINE network T is not counted
+    parameter_count_ = 0;  // what inference uses: tensors only training uses are not counted
     for (const auto& spec : parameter_specs(model->config())) {
-      if (spec.name.rfind("mine.", 0) == 0) continue;
+      if (spec.training_only) continue;
       std::int64_t v = 1;
       for (const auto d : spec.shape) v *= d;
       parameter_count_ += v;
@@ -65,6 +65,8 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
       if (v.size() < 4) v.push_back(i);
     }
     swap_pixels_.clear();
+    swap_core_ = Tensor4();
+    ort_swap_.reset();
     predicted_count_ = 0;
     accuracy_[0] = accuracy_[1] = 0;
     predict_next(kFirstChunk);  // the first predictions at once, the rest a chunk per frame
@@ -100,6 +102,7 @@ void Explorer::predict_next(int count) {
 
 void Explorer::apply_engine() {
   const EngineOutputs& e = engine_ == kOrt && ort_.ready ? ort_ : core_;
+  if (!swap_core_.data.empty()) show_swap(engine_ == kOrt && ort_swap_ ? ort_swap_->cells : swap_core_);
   const Domain& d = samples_.images;
   const int n = d.size(), k = model_->config().num_classes;
   predicted_.assign(static_cast<std::size_t>(n), 0);
@@ -218,9 +221,28 @@ void Explorer::compute_swap() {
       style.insert(style.end(), b.pixels.begin(), b.pixels.end());
     }
   const double t0 = emscripten_get_now();
-  const Tensor4 out = model_->swap(pixels_to_input(content, r * c, d.height, d.width, d.channels),
-                                   pixels_to_input(style, r * c, d.height, d.width, d.channels));
+  swap_core_ = model_->swap(pixels_to_input(content, r * c, d.height, d.width, d.channels),
+                            pixels_to_input(style, r * c, d.height, d.width, d.channels));
   swap_ms_ = emscripten_get_now() - t0;
+  ort_swap_.reset();
+  show_swap(swap_core_);
+  // ONNX Runtime Web computes the same cells with swap.onnx when it is the engine (the page's script
+  // reads the rows and columns from the state and calls dida_set_ort_swap).
+  if (engine_ == kOrt) emscripten_run_script("window.dida && window.dida.ortSwap && window.dida.ortSwap()");
+}
+
+void Explorer::set_ort_swap(double ms, const float* swap) {
+  if (!model_ || swap_core_.data.empty()) return;
+  Tensor4 t(swap_core_.n, swap_core_.c, swap_core_.h, swap_core_.w);
+  t.data.assign(swap, swap + swap_core_.data.size());
+  double m = 0;  // the images are in [-1, 1]: an absolute difference
+  for (std::size_t i = 0; i < t.data.size(); ++i) m = std::max(m, static_cast<double>(std::abs(t.data[i] - swap_core_.data[i])));
+  ort_swap_ = OrtSwap{ms, m, std::move(t)};
+  if (engine_ == kOrt) show_swap(ort_swap_->cells);
+}
+
+void Explorer::show_swap(const Tensor4& out) {
+  const int r = static_cast<int>(swap_rows_.size()), c = static_cast<int>(swap_cols_.size());
   swap_pixels_ = output_to_pixels(out);
   // How different the cells are from each other and from a blank image (for readouts and tests).
   const int cells = r * c;
@@ -299,6 +321,8 @@ void Explorer::draw_swap() {
     }
   }
   ImGui::Text("core (wasm): %d swaps in %.1f ms", r * c, swap_ms_);
+  if (ort_swap_ && engine_ == kOrt)
+    ImGui::Text("shown: ONNX Runtime Web (swap.onnx), %.1f ms; max |ORT - core| %.1e", ort_swap_->ms, ort_swap_->max_diff);
 }
 
 void Explorer::build_atlas() {
@@ -346,7 +370,8 @@ nlohmann::json Explorer::state() const {
           {"colour_by_domain", colour_by_domain_},
           {"projection", use_tsne_ ? "tsne" : "pca"},
           {"swap", {{"rows", swap_rows_}, {"cols", swap_cols_}, {"min_pair_mean_abs_diff", swap_min_pair_diff_},
-                    {"min_cell_std", swap_min_std_}, {"ms", swap_ms_}}},
+                    {"min_cell_std", swap_min_std_}, {"ms", swap_ms_},
+                    {"ort_ms", ort_swap_ ? ort_swap_->ms : -1.0}, {"ort_max_diff", ort_swap_ ? ort_swap_->max_diff : -1.0}}},
           {"tsne_iteration", tsne_inv_ ? tsne_inv_->iteration() : 0}};
 }
 

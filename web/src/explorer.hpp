@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,8 @@ class Explorer {
   // probs: n x classes; z_inv, z_spe: the maps, n x f x s x s (NCHW), as the ONNX model outputs them.
   void set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv, const float* z_spe);
   void set_ort_status(std::string s) { ort_status_ = std::move(s); }
+  // ONNX Runtime Web's swap.onnx on the swap grid's cells (rows x columns, as the state lists them).
+  void set_ort_swap(double ms, const float* swap);
   void use_engine(Engine e);
   // Mean milliseconds of the core's forward pass over `batch` images (the samples, tiled), `reps` calls.
   double bench_core(int batch, int reps) const;
@@ -56,6 +59,7 @@ class Explorer {
   void draw_model_card();
   void draw_samples();
   void compute_swap();
+  void show_swap(const Tensor4& out);  // cells -> pixels, readouts, texture
   void draw_swap();
   void draw_scatter(const char* title, const std::vector<float>& xy, float width, float height);
   void draw_engines();
@@ -107,6 +111,12 @@ class Explorer {
   // Swap grid: rows are contents (source samples), columns styles (target samples).
   std::vector<int> swap_rows_, swap_cols_;
   std::vector<std::uint8_t> swap_pixels_;  // rows*cols images, NHWC
+  Tensor4 swap_core_;                      // the core's cells, [-1, 1]
+  struct OrtSwap {
+    double ms = 0, max_diff = 0;  // max |ORT - core| over the cells
+    Tensor4 cells;
+  };
+  std::optional<OrtSwap> ort_swap_;
   unsigned swap_texture_ = 0;
   double swap_min_pair_diff_ = 0, swap_min_std_ = 0, swap_ms_ = 0;
   int next_row_ = 0, next_col_ = 0;

@@ -193,6 +193,12 @@ EMSCRIPTEN_KEEPALIVE void dida_set_ort_outputs(double ms, int threads, const flo
 }
 EMSCRIPTEN_KEEPALIVE void dida_set_ort_status(const char* status) { g_explorer.set_ort_status(status); }
 
+// ONNX Runtime Web's swap.onnx outputs for the swap grid's cells; ms: its latency.
+EMSCRIPTEN_KEEPALIVE void dida_set_ort_swap(double ms, const float* swap) {
+  g_explorer.set_ort_swap(ms, swap);
+  update_state_json();
+}
+
 // 0: the core drives the page, 1: ONNX Runtime Web (once its outputs arrived).
 EMSCRIPTEN_KEEPALIVE void dida_use_engine(int engine) {
   g_explorer.use_engine(engine == 1 ? dida::web::Explorer::kOrt : dida::web::Explorer::kCore);

@@ -4,15 +4,16 @@
 // class logits and probabilities, z_inv and z_spe (maps and pooled vectors), both domain heads,
 // the feature and pixel reconstructions, and the swap R(z_inv(a), z_spe(b)).
 //
-// Batch norm is folded into the preceding convolution at load time; convolutions run as GEMMs
-// over im2col columns of a group of images (a WebAssembly SIMD kernel in wasm). Results agree with LibTorch to ~1e-5 (tests/core/inference_test.cpp).
+// It runs the inference graphs of the network's one description (dida/network.hpp). Batch norm is
+// folded into the preceding convolution at load time; convolutions run as GEMMs over im2col columns
+// of a group of images (a WebAssembly SIMD kernel in wasm). Results agree with LibTorch to ~1e-5 (tests/core/inference_test.cpp).
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "dida/model_config.hpp"
+#include "dida/network.hpp"
 
 namespace dida {
 
@@ -40,14 +41,23 @@ struct BundleData {
   ModelConfig config;
   std::map<std::string, std::vector<float>> tensors;
 };
+// The bundle layout this dida writes and reads (docs/BUNDLE.md). 2: model.onnx has one input and
+// swap.onnx holds the swap; config.json lists the training-only tensors. 1: one model.onnx with
+// the inputs "input" and "style".
+constexpr int kBundleFormatVersion = 2;
+enum class BundleAge {
+  Current,         // only bundles of kBundleFormatVersion; older ones get a message saying what to do
+  ConvertibleToo,  // older layouts whose tensors are the same too (`dida export` converts them)
+};
 // Reads DIR/config.json and DIR/model.safetensors. Every problem is a std::runtime_error of one
 // line naming the file and the tensor or field: missing or extra tensors, wrong shapes or dtypes,
 // truncated data, unknown format, architecture or version.
-BundleData read_bundle(const std::string& dir);
+BundleData read_bundle(const std::string& dir, BundleAge age = BundleAge::Current);
 // A run folder (holding bundle/) or a bundle folder -> the bundle folder. Throws a one-line
 // std::runtime_error when `path` is neither.
 std::string resolve_bundle_dir(const std::string& path);
-BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin);
+BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin,
+                        BundleAge age = BundleAge::Current);
 
 class Model {
  public:
@@ -79,21 +89,34 @@ class Model {
     std::vector<float> w;  // out x (in k k), batch norm folded in
     std::vector<float> b;
   };
-  struct Linear {
+  struct Linear {  // also a lone batch norm: w, b per channel
     int in = 0, out = 0;
     std::vector<float> w;  // out x in
     std::vector<float> b;
   };
-  Conv conv(const BundleData& b, const std::string& name, const std::string& bn) const;
-  Linear linear(const BundleData& b, const std::string& name) const;
+  struct Step {
+    Op op;
+    std::vector<int> in;
+    int out = 0, param = -1;  // param: index into convs_ or linears_
+    bool relu = false;        // a ReLU fused into a Conv or Linear step
+  };
+  struct Program {  // one graph of the network, compiled against the bundle's tensors
+    std::map<std::string, int> values;
+    std::vector<int> inputs;
+    std::vector<Step> steps;
+  };
+  Program compile(const Graph& g, const BundleData& b);
+  // Runs a compiled inference graph; every value it defined, by number (Program::values).
+  std::vector<Tensor4> run(const std::string& graph, const std::vector<const Tensor4*>& inputs) const;
   Tensor4 apply(const Conv& c, const Tensor4& x, bool relu) const;
-  Rows apply(const Linear& l, const Rows& x, bool relu) const;
-  Rows head(const Linear& fc1, const Linear& fc2, const Rows& x) const;
+  Tensor4 apply(const Linear& l, const Tensor4& x, bool relu) const;  // x: N x in (any c, h, w)
 
   ModelConfig config_;
   nlohmann::json card_;
-  Conv e1_, e2_, e3_, inv1_, spe1_, inv_, spe_, feat_dec_, pix1_, pix2_, pix3_, pix4_;
-  Linear c1_, c2_, di1_, di2_, ds1_, ds2_;
+  Network network_;
+  std::vector<Conv> convs_;  // filled by compile()
+  std::vector<Linear> linears_;
+  std::map<std::string, Program> programs_;
 };
 
 // Each image minus its mean, over sqrt(variance + eps), across channels and pixels: the network's

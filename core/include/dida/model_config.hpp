@@ -1,7 +1,6 @@
 #pragma once
 // The one model config: architecture and sizes of the disentangling network (METHOD.md), read by
-// the LibTorch modules (native/) and by the core's forward pass. It also lists every parameter
-// tensor by name and shape, so a bundle can be validated without LibTorch.
+// dida/network.hpp, which turns it into the network every engine runs.
 //
 //   x ─► E ─► F ─┬─► I ─► z_inv ─► pool ─► C ─► logits
 //                │              └► pool ─► D_inv (behind a GRL)
@@ -46,13 +45,5 @@ struct ModelConfig {
   // Checks the values (variant known, sizes positive, image size divisible by 4).
   void validate() const;  // and: image_size divisible by 8
 };
-
-struct ParamSpec {
-  std::string name;
-  std::vector<std::int64_t> shape;
-};
-// Every tensor a bundle of this config holds (parameters and batch-norm statistics), in the
-// LibTorch module's naming, e.g. "encoder.conv1.weight", "encoder.bn1.running_mean".
-std::vector<ParamSpec> parameter_specs(const ModelConfig& config);
 
 }  // namespace dida

@@ -1,0 +1,296 @@
+#include "dida/network.hpp"
+
+#include <set>
+#include <stdexcept>
+
+namespace dida {
+namespace {
+
+// Builds the modules and graphs; each helper adds a module (once) and the layer that uses it.
+class Builder {
+ public:
+  explicit Builder(Network& n) : n_(n) {}
+
+  // Declares a parameter module (in LibTorch's registration order: this order seeds initialisation).
+  void conv(const std::string& name, int in, int out, int k) { n_.modules.push_back({name, Op::Conv, in, out, k}); }
+  void bn(const std::string& name, int ch) { n_.modules.push_back({name, Op::BatchNorm, ch, ch, 0}); }
+  void linear(const std::string& name, int in, int out) { n_.modules.push_back({name, Op::Linear, in, out, 0}); }
+
+  Graph& start(const std::string& name, std::vector<std::string> inputs, std::vector<std::string> outputs) {
+    g_ = &n_.graphs[name];
+    g_->inputs = std::move(inputs), g_->outputs = std::move(outputs);
+    return *g_;
+  }
+  std::string op(Op op, std::vector<std::string> in, const std::string& out, const std::string& module = "") {
+    g_->layers.push_back({op, std::move(in), out, module});
+    return out;
+  }
+  std::string conv_bn_relu(const std::string& x, const std::string& conv, const std::string& bn, const std::string& out) {
+    return op(Op::Relu, {op(Op::BatchNorm, {op(Op::Conv, {x}, out + ".conv", conv)}, out + ".bn", bn)}, out);
+  }
+  std::string mlp(const std::string& x, const std::string& name, const std::string& out) {  // fc1 -> ReLU -> fc2
+    return op(Op::Linear, {op(Op::Relu, {op(Op::Linear, {x}, out + ".fc1", name + ".fc1")}, out + ".relu")}, out, name + ".fc2");
+  }
+  // Copies graph `src` into the current one: its inputs read the given values, every other value
+  // is prefixed; returns the names its outputs got.
+  std::map<std::string, std::string> inline_graph(const std::string& src, const std::map<std::string, std::string>& inputs,
+                                                  const std::string& prefix) {
+    const Graph s = n_.graphs.at(src);
+    auto rename = [&](const std::string& v) { return inputs.count(v) ? inputs.at(v) : prefix + v; };
+    for (const auto& l : s.layers) {
+      Layer c = l;
+      for (auto& i : c.in) i = rename(i);
+      c.out = rename(l.out);
+      g_->layers.push_back(c);
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& o : s.outputs) out[o] = rename(o);
+    return out;
+  }
+
+ private:
+  Network& n_;
+  Graph* g_ = nullptr;
+};
+
+// MINE's statistics network T(a, b): [a, b] -> fc1 -> ELU -> fc2 -> ELU -> fc3 -> 10 tanh(. / 10).
+void add_mine_modules(Builder& b, int in, int hidden) {
+  b.linear("mine.fc1", in, hidden);
+  b.linear("mine.fc2", hidden, hidden);
+  b.linear("mine.fc3", hidden, 1);
+}
+void add_mine_graph(Builder& b) {
+  b.start("mine", {"a", "b"}, {"t"});
+  std::string t = b.op(Op::Concat, {"a", "b"}, "ab");
+  t = b.op(Op::Elu, {b.op(Op::Linear, {t}, "fc1", "mine.fc1")}, "elu1");
+  t = b.op(Op::Elu, {b.op(Op::Linear, {t}, "fc2", "mine.fc2")}, "elu2");
+  b.op(Op::SoftClip, {b.op(Op::Linear, {t}, "fc3", "mine.fc3")}, "t");
+}
+
+}  // namespace
+
+Network describe_mine(int in, int hidden) {
+  Network n;
+  Builder b(n);
+  add_mine_modules(b, in, hidden);
+  add_mine_graph(b);
+  for (auto& m : n.modules) m.training_only = true;
+  return n;
+}
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::Standardize: return "Standardize";
+    case Op::Conv: return "Conv";
+    case Op::BatchNorm: return "BatchNorm";
+    case Op::Linear: return "Linear";
+    case Op::Relu: return "Relu";
+    case Op::Elu: return "Elu";
+    case Op::Tanh: return "Tanh";
+    case Op::SoftClip: return "SoftClip";
+    case Op::MaxPool2: return "MaxPool2";
+    case Op::Upsample2: return "Upsample2";
+    case Op::GlobalAvgPool: return "GlobalAvgPool";
+    case Op::Flatten: return "Flatten";
+    case Op::Add: return "Add";
+    case Op::Sub: return "Sub";
+    case Op::Concat: return "Concat";
+    case Op::Softmax: return "Softmax";
+  }
+  return "?";
+}
+
+const Graph& Network::graph(const std::string& name) const {
+  const auto it = graphs.find(name);
+  if (it == graphs.end()) throw std::out_of_range("network: no graph \"" + name + "\"");
+  return it->second;
+}
+
+const ParamModule& Network::module(const std::string& name) const {
+  for (const auto& m : modules)
+    if (m.name == name) return m;
+  throw std::out_of_range("network: no module \"" + name + "\"");
+}
+
+const std::vector<std::string>& Network::inference_graphs() {
+  static const std::vector<std::string> names = {"predict", "swap", "feat_dec", "pix_dec"};
+  return names;
+}
+
+Network describe_network(const ModelConfig& c) {
+  c.validate();
+  Network n;
+  n.config = c;
+  Builder b(n);
+  const int w = c.width, f = c.feature_channels(), pf = c.pooled_size(), h = c.head_hidden;
+
+  // Modules, in registration order.
+  b.conv("encoder.conv1", c.in_channels, w, 5);
+  b.bn("encoder.bn1", w);
+  b.conv("encoder.conv2", w, 2 * w, 5);
+  b.bn("encoder.bn2", 2 * w);
+  b.conv("encoder.conv3", 2 * w, f, 3);
+  b.bn("encoder.bn3", f);
+  if (c.progressive) {
+    b.conv("inv1.conv", w, w, 3);
+    b.bn("inv1.bn", w);
+    b.conv("spe1.conv", w, w, 5);
+    b.bn("spe1.bn", w);
+    b.linear("dom_inv1.fc1", w, h);
+    b.linear("dom_inv1.fc2", h, 2);
+    b.linear("dom_spe1.fc1", w, h);
+    b.linear("dom_spe1.fc2", h, 2);
+  }
+  b.conv("inv.conv", f, f, 3);
+  b.bn("inv.bn", f);
+  if (c.variant == "branch") {
+    b.conv("spe.conv", f, f, 5);
+    b.bn("spe.bn", f);
+  }
+  b.linear("classifier.fc1", pf, h);
+  b.linear("classifier.fc2", h, c.num_classes);
+  b.linear("dom_inv.fc1", pf, h);
+  b.linear("dom_inv.fc2", h, 2);
+  b.linear("dom_spe.fc1", pf, h);
+  b.linear("dom_spe.fc2", h, 2);
+  add_mine_modules(b, 2 * pf, c.mine_hidden);
+  b.conv("feat_dec", 2 * f, f, 1);
+  if (c.pixel_decoder) {
+    b.conv("pix_dec.conv1", 2 * f, 2 * w, 3);
+    b.conv("pix_dec.conv2", 2 * w, w, 3);
+    b.conv("pix_dec.conv3", w, w, 3);
+    b.conv("pix_dec.conv4", w, c.in_channels, 3);
+  }
+
+  // E, then the split: I and S (or z_spe = F - I(F)), and what the heads see.
+  std::vector<std::string> encoded = {"f", "z_inv", "z_spe", "p_f", "p_inv", "p_spe"};
+  if (c.progressive) encoded.insert(encoded.end(), {"z_inv1", "z_spe1"});
+  b.start("encode", {"input"}, encoded);
+  const std::string x = c.input_norm == "standardize" ? b.op(Op::Standardize, {"input"}, "standardized") : "input";
+  std::string h1 = b.op(Op::MaxPool2, {b.conv_bn_relu(x, "encoder.conv1", "encoder.bn1", "e1")}, "e1.pool");
+  if (c.progressive) {
+    b.conv_bn_relu(h1, "inv1.conv", "inv1.bn", "z_inv1");
+    b.conv_bn_relu(h1, "spe1.conv", "spe1.bn", "z_spe1");
+    h1 = b.op(Op::Add, {h1, "z_inv1"}, "h1");  // only the invariant part flows on
+  }
+  const std::string h2 = b.op(Op::MaxPool2, {b.conv_bn_relu(h1, "encoder.conv2", "encoder.bn2", "e2")}, "e2.pool");
+  b.op(Op::MaxPool2, {b.conv_bn_relu(h2, "encoder.conv3", "encoder.bn3", "e3")}, "f");
+  b.conv_bn_relu("f", "inv.conv", "inv.bn", "z_inv");
+  if (c.variant == "vector") b.op(Op::Sub, {"f", "z_inv"}, "z_spe");
+  else b.conv_bn_relu("f", "spe.conv", "spe.bn", "z_spe");
+  const Op pool = c.pool == "avg" ? Op::GlobalAvgPool : Op::Flatten;
+  for (const char* z : {"f", "z_inv", "z_spe"}) b.op(pool, {z}, std::string("p_") + (z[0] == 'f' ? "f" : z + 2));
+
+  b.start("classifier", {"p_inv"}, {"logits"});
+  b.mlp("p_inv", "classifier", "logits");
+  for (const char* head : {"dom_inv", "dom_spe"}) {
+    b.start(head, {"p"}, {"out"});
+    b.mlp("p", head, "out");
+  }
+  if (c.progressive)
+    for (const char* head : {"dom_inv1", "dom_spe1"}) {
+      b.start(head, {"z"}, {"out"});
+      b.mlp(b.op(Op::GlobalAvgPool, {"z"}, "p"), head, "out");
+    }
+  add_mine_graph(b);
+
+  b.start("feat_dec", {"z_inv", "z_spe"}, {"feat_rec"});
+  b.op(Op::Conv, {b.op(Op::Concat, {"z_inv", "z_spe"}, "z")}, "feat_rec", "feat_dec");
+  if (c.pixel_decoder) {
+    b.start("pix_dec", {"z_inv", "z_spe"}, {"pix_rec"});
+    std::string r = b.op(Op::Relu, {b.op(Op::Conv, {b.op(Op::Concat, {"z_inv", "z_spe"}, "z")}, "c1", "pix_dec.conv1")}, "r1");
+    r = b.op(Op::Relu, {b.op(Op::Conv, {b.op(Op::Upsample2, {r}, "u1")}, "c2", "pix_dec.conv2")}, "r2");
+    r = b.op(Op::Relu, {b.op(Op::Conv, {b.op(Op::Upsample2, {r}, "u2")}, "c3", "pix_dec.conv3")}, "r3");
+    b.op(Op::Tanh, {b.op(Op::Conv, {b.op(Op::Upsample2, {r}, "u3")}, "c4", "pix_dec.conv4")}, "pix_rec");
+  }
+
+  // The composed graphs: what a bundle's ONNX files hold and the core runs.
+  b.start("predict", {"input"}, {"logits", "probs", "z_inv", "z_spe", "dom_inv", "dom_spe"});
+  const auto e = b.inline_graph("encode", {{"input", "input"}, {"z_inv", "z_inv"}, {"z_spe", "z_spe"}, {"f", "f"},
+                                           {"p_inv", "p_inv"}, {"p_spe", "p_spe"}}, "enc/");
+  b.inline_graph("classifier", {{"p_inv", e.at("p_inv")}, {"logits", "logits"}}, "classifier/");
+  b.op(Op::Softmax, {"logits"}, "probs");
+  b.inline_graph("dom_inv", {{"p", e.at("p_inv")}, {"out", "dom_inv"}}, "dom_inv/");
+  b.inline_graph("dom_spe", {{"p", e.at("p_spe")}, {"out", "dom_spe"}}, "dom_spe/");
+  if (c.pixel_decoder) {
+    b.start("swap", {"content", "style"}, {"swap"});
+    const auto ec = b.inline_graph("encode", {{"input", "content"}}, "content/");
+    const auto es = b.inline_graph("encode", {{"input", "style"}}, "style/");
+    b.inline_graph("pix_dec", {{"z_inv", ec.at("z_inv")}, {"z_spe", es.at("z_spe")}, {"pix_rec", "swap"}}, "dec/");
+  }
+
+  // A graph keeps only the layers its outputs need (the composed ones inline whole parts).
+  for (auto& [name, g] : n.graphs) {
+    std::set<std::string> needed(g.outputs.begin(), g.outputs.end());
+    std::vector<Layer> kept;
+    for (auto it = g.layers.rbegin(); it != g.layers.rend(); ++it)
+      if (needed.count(it->out)) {
+        needed.insert(it->in.begin(), it->in.end());
+        kept.insert(kept.begin(), *it);
+      }
+    g.layers = std::move(kept);
+  }
+  // Training-only: modules no inference graph uses.
+  std::set<std::string> used;
+  for (const auto& name : Network::inference_graphs())
+    if (n.graphs.count(name))
+      for (const auto& l : n.graphs.at(name).layers)
+        if (!l.module.empty()) used.insert(l.module);
+  for (auto& m : n.modules) m.training_only = !used.count(m.name);
+  return n;
+}
+
+std::vector<ParamSpec> parameter_specs(const ParamModule& m) {
+  switch (m.kind) {
+    case Op::Conv:
+      return {{m.name + ".weight", {m.out, m.in, m.kernel, m.kernel}, m.training_only}, {m.name + ".bias", {m.out}, m.training_only}};
+    case Op::BatchNorm: {
+      std::vector<ParamSpec> p;
+      for (const char* s : {".weight", ".bias", ".running_mean", ".running_var"}) p.push_back({m.name + s, {m.out}, m.training_only});
+      return p;
+    }
+    case Op::Linear:
+      return {{m.name + ".weight", {m.out, m.in}, m.training_only}, {m.name + ".bias", {m.out}, m.training_only}};
+    default:
+      throw std::logic_error(std::string("network: a module cannot be a ") + op_name(m.kind));
+  }
+}
+
+std::vector<ParamSpec> parameter_specs(const ModelConfig& config) {
+  std::vector<ParamSpec> p;
+  for (const auto& m : describe_network(config).modules)
+    for (auto& s : parameter_specs(m)) p.push_back(std::move(s));
+  return p;
+}
+
+std::vector<std::string> training_only_tensors(const ModelConfig& config) {
+  std::vector<std::string> names;
+  for (const auto& s : parameter_specs(config))
+    if (s.training_only) names.push_back(s.name);
+  return names;
+}
+
+std::map<std::string, std::vector<std::int64_t>> value_shapes(const Network& net, const Graph& g,
+                                                              std::map<std::string, std::vector<std::int64_t>> shapes) {
+  const ModelConfig& c = net.config;
+  for (const auto& in : g.inputs)
+    if (!shapes.count(in)) shapes[in] = {c.in_channels, c.image_size, c.image_size};
+  for (const auto& l : g.layers) {
+    auto s = shapes.at(l.in[0]);
+    switch (l.op) {
+      case Op::Conv: s[0] = net.module(l.module).out; break;
+      case Op::Linear: s = {net.module(l.module).out}; break;
+      case Op::MaxPool2: s[1] /= 2, s[2] /= 2; break;
+      case Op::Upsample2: s[1] *= 2, s[2] *= 2; break;
+      case Op::GlobalAvgPool: s = {s[0]}; break;
+      case Op::Flatten: s = {s[0] * s[1] * s[2]}; break;
+      case Op::Concat: s[0] += shapes.at(l.in[1])[0]; break;
+      case Op::SoftClip: s = {}; break;
+      default: break;  // elementwise: the same shape
+    }
+    shapes[l.out] = s;
+  }
+  return shapes;
+}
+
+}  // namespace dida
