@@ -9,7 +9,7 @@ nlohmann::json ModelConfig::to_json() const {
           {"in_channels", in_channels},       {"num_classes", num_classes},   {"width", width},
           {"variant", variant},               {"progressive", progressive},   {"head_hidden", head_hidden},
           {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool},
-          {"input_norm", input_norm}};
+          {"input_norm", input_norm},         {"decoder", decoder}};
 }
 
 namespace {
@@ -40,6 +40,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   read(j, "pixel_decoder", c.pixel_decoder);
   if (j.contains("pool")) read(j, "pool", c.pool);
   if (j.contains("input_norm")) read(j, "input_norm", c.input_norm);  // absent in older bundles: "none"
+  if (j.contains("decoder")) read(j, "decoder", c.decoder);           // absent in older bundles: "small"
   c.validate();
   return c;
 }
@@ -56,6 +57,8 @@ void ModelConfig::validate() const {
     throw std::invalid_argument("model config: pool must be \"avg\" or \"flatten\", not \"" + pool + "\"");
   if (input_norm != "none" && input_norm != "standardize")
     throw std::invalid_argument("model config: input_norm must be \"none\" or \"standardize\", not \"" + input_norm + "\"");
+  if (decoder != "small" && decoder != "wide")
+    throw std::invalid_argument("model config: decoder must be \"small\" or \"wide\", not \"" + decoder + "\"");
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");

@@ -155,12 +155,22 @@ Network describe_network(const ModelConfig& c) {
   b.linear("dom_spe.fc2", h, 2);
   add_mine_modules(b, 2 * pf, c.mine_hidden);
   b.conv("feat_dec", 2 * f, f, 1);
-  if (c.pixel_decoder) {
-    b.conv("pix_dec.conv1", 2 * f, 2 * w, 3);
-    b.conv("pix_dec.conv2", 2 * w, w, 3);
-    b.conv("pix_dec.conv3", w, w, 3);
-    b.conv("pix_dec.conv4", w, c.in_channels, 3);
-  }
+  // R_pix: 3x3 convs with ReLU; a x2 nearest up-sampling before each of the given scales' first;
+  // the last conv (to the image's channels) ends in tanh.
+  struct DecoderConv {
+    std::string name;
+    int in, out;
+    bool upsample_before;
+  };
+  std::vector<DecoderConv> dec;
+  if (c.decoder == "wide")
+    dec = {{"conv1", 2 * f, 4 * w, false}, {"conv2", 4 * w, 2 * w, true}, {"conv2b", 2 * w, 2 * w, false},
+           {"conv3", 2 * w, 2 * w, true},  {"conv3b", 2 * w, w, false},    {"conv4", w, w, true},
+           {"conv5", w, c.in_channels, false}};
+  else
+    dec = {{"conv1", 2 * f, 2 * w, false}, {"conv2", 2 * w, w, true}, {"conv3", w, w, true}, {"conv4", w, c.in_channels, true}};
+  if (c.pixel_decoder)
+    for (const auto& d : dec) b.conv("pix_dec." + d.name, d.in, d.out, 3);
 
   // E, then the split: I and S (or z_spe = F - I(F)), and what the heads see.
   std::vector<std::string> encoded = {"f", "z_inv", "z_spe", "p_f", "p_inv", "p_spe"};
@@ -198,10 +208,13 @@ Network describe_network(const ModelConfig& c) {
   b.op(Op::Conv, {b.op(Op::Concat, {"z_inv", "z_spe"}, "z")}, "feat_rec", "feat_dec");
   if (c.pixel_decoder) {
     b.start("pix_dec", {"z_inv", "z_spe"}, {"pix_rec"});
-    std::string r = b.op(Op::Relu, {b.op(Op::Conv, {b.op(Op::Concat, {"z_inv", "z_spe"}, "z")}, "c1", "pix_dec.conv1")}, "r1");
-    r = b.op(Op::Relu, {b.op(Op::Conv, {b.op(Op::Upsample2, {r}, "u1")}, "c2", "pix_dec.conv2")}, "r2");
-    r = b.op(Op::Relu, {b.op(Op::Conv, {b.op(Op::Upsample2, {r}, "u2")}, "c3", "pix_dec.conv3")}, "r3");
-    b.op(Op::Tanh, {b.op(Op::Conv, {b.op(Op::Upsample2, {r}, "u3")}, "c4", "pix_dec.conv4")}, "pix_rec");
+    std::string r = b.op(Op::Concat, {"z_inv", "z_spe"}, "z");
+    for (std::size_t k = 0; k < dec.size(); ++k) {
+      const auto& d = dec[k];
+      if (d.upsample_before) r = b.op(Op::Upsample2, {r}, d.name + ".up");
+      r = b.op(Op::Conv, {r}, d.name, "pix_dec." + d.name);
+      r = b.op(k + 1 < dec.size() ? Op::Relu : Op::Tanh, {r}, k + 1 < dec.size() ? d.name + ".relu" : "pix_rec");
+    }
   }
 
   // The composed graphs: what a bundle's ONNX files hold and the core runs.

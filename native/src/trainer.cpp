@@ -71,6 +71,7 @@ ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p) {
   c.head_hidden = o.head_hidden;
   c.mine_hidden = o.mine_hidden;
   c.pixel_decoder = true;
+  c.decoder = o.decoder;
   c.validate();
   return c;
 }
@@ -85,7 +86,6 @@ void validate(const TrainOptions& o) {
   if (o.input_norm != "none" && o.input_norm != "standardize") bad("--input-norm must be none or standardize");
   if (o.batch_norm != "separate" && o.batch_norm != "mixed") bad("--batch-norm must be separate or mixed");
   if (o.pixel_loss != "mse" && o.pixel_loss != "si-mse") bad("--pixel-loss must be mse or si-mse");
-  if (o.augment_source && o.method == "target-only") bad("--augment-source applies to source images; target-only trains on target labels");
   if (o.lambda_cons < 0 || o.lambda_swap < 0 || o.lambda_bal < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
     bad("--lambda-cons, --lambda-swap and --lambda-bal must be >= 0 and --cons-threshold in [0, 1]");
   if (o.epochs < 1 || o.batch_size < 2) bad("--epochs must be >= 1 and --batch-size >= 2");

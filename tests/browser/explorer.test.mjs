@@ -68,13 +68,17 @@ test('the swap grid renders: cells differ from each other and from a blank image
 
 test('t-SNE runs in the page with progress, and PCA comes back', async () => {
   const { page } = site;
+  const pca = (await page.evaluate(() => window.dida.state())).explorer.inv_xy_head;
+  assert.equal(pca.length, 8);
   await page.evaluate(() => window.dida.setProjection('tsne'));
   await page.waitForFunction(() => window.dida.state().explorer.tsne_iteration >= 100, null, { timeout: 60000 });
   const s = (await page.evaluate(() => window.dida.state())).explorer;
   assert.equal(s.projection, 'tsne');
+  assert.notDeepEqual(s.inv_xy_head, pca, 'the plot shows the t-SNE layout, not PCA\'s');
   await page.screenshot({ path: screenshotPath('explorer-tsne.png') });
   await page.evaluate(() => window.dida.setProjection('pca'));
-  assert.equal((await page.evaluate(() => window.dida.state())).explorer.projection, 'pca');
+  await page.waitForFunction(() => window.dida.state().explorer.projection === 'pca', null, { timeout: 5000 });
+  assert.deepEqual((await page.evaluate(() => window.dida.state())).explorer.inv_xy_head, pca, 'PCA\'s layout again');
 });
 
 test('clicking a sample selects it; the explorer is drawn', async () => {

@@ -147,14 +147,28 @@ TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
   // Truncated at many points, bit flips in the header: errors, never a crash.
   for (std::size_t n : {std::size_t{0}, std::size_t{7}, std::size_t{100}, weights.size() / 2, weights.size() - 1})
     check(config, std::vector<std::uint8_t>(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(n)), "b/model.safetensors: ");
+  // Each flipped bit either gives a one-line error naming the file, or a bundle that loads and
+  // predicts finite probabilities (a flip inside a name's letters can leave a valid file).
+  int refused = 0, loaded = 0;
+  Tensor4 probe(2, 3, 32, 32);
+  for (std::size_t k = 0; k < probe.data.size(); ++k) probe.data[k] = static_cast<float>(k % 17) / 8.f - 1.f;
   for (std::size_t i = 8; i < 200; i += 7) {
     auto flipped = weights;
     flipped[i] ^= 0x20;
+    std::string err;
     try {
-      parse_bundle(config, flipped, "b");
-    } catch (const std::runtime_error&) {
+      const Model m(parse_bundle(config, flipped, "b"));
+      for (float p : m.forward(probe).probs.data) ASSERT_TRUE(std::isfinite(p)) << "flip at byte " << i;
+      ++loaded;
+    } catch (const std::runtime_error& e) {
+      err = e.what();
+      ++refused;
+      EXPECT_EQ(err.rfind("b/", 0), 0u) << "flip at byte " << i << ": " << err;
+      EXPECT_EQ(err.find('\n'), std::string::npos) << err;
     }
   }
+  EXPECT_GT(refused, 0);
+  EXPECT_EQ(refused + loaded, 28);
   // Oversized header length.
   auto big = weights;
   big[6] = 0x7f;

@@ -31,13 +31,34 @@ TEST(Projection, PcaFindsTheDirectionOfLargestVariance) {
   const auto y = pca_2d(x, 20, 3);
   for (int i = 1; i < 20; ++i) EXPECT_NEAR(y[2 * i] - y[2 * (i - 1)], std::sqrt(5.0), 1e-3);  // |(1, 2, 0)|
   for (int i = 0; i < 20; ++i) EXPECT_NEAR(y[2 * i + 1], 0.0, 1e-2);
-  // More dimensions than points uses the other Gram matrix and gives the same layout.
-  int n, d;
-  std::vector<int> label;
-  const auto c = clusters(n, d, label);
-  std::vector<float> few(c.begin(), c.begin() + 5 * d);
-  const auto a = pca_2d(few, 5, d);
-  EXPECT_EQ(a.size(), 10u);
+}
+
+TEST(Projection, PcaRecoversAPlaneInHighDimensionsOnBothPaths) {
+  // Points (a_i, b_i) of a plane, placed in 20-D along two orthonormal directions u, v: PCA's
+  // layout must reproduce every pairwise distance of the plane (signs and rotation aside). With
+  // 5 points (fewer than the dimensions) PCA works on the points' Gram matrix, with 50 on the
+  // covariance matrix: both must give the plane.
+  const int d = 20;
+  std::vector<double> u(d, 0), v(d, 0);
+  for (int k = 0; k < d; ++k) u[static_cast<std::size_t>(k)] = (k % 2 ? 1 : -1) / std::sqrt(20.0);
+  for (int k = 0; k < 4; ++k) v[static_cast<std::size_t>(k)] = (k < 2 ? 1 : -1) / 2.0;  // orthogonal to u
+  for (const int n : {5, 50}) {
+    Rng rng(static_cast<std::uint64_t>(n));
+    std::vector<double> a(static_cast<std::size_t>(n)), b(static_cast<std::size_t>(n));
+    std::vector<float> x(static_cast<std::size_t>(n) * d);
+    for (int i = 0; i < n; ++i) {
+      a[static_cast<std::size_t>(i)] = rng.uniform(-10, 10), b[static_cast<std::size_t>(i)] = rng.uniform(-3, 3);
+      for (int k = 0; k < d; ++k)
+        x[static_cast<std::size_t>(i) * d + k] =
+            static_cast<float>(a[static_cast<std::size_t>(i)] * u[static_cast<std::size_t>(k)] + b[static_cast<std::size_t>(i)] * v[static_cast<std::size_t>(k)]);
+    }
+    const auto y = pca_2d(x, n, d);
+    ASSERT_EQ(y.size(), static_cast<std::size_t>(2 * n));
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j)
+        EXPECT_NEAR(dist(y, i, j), std::hypot(a[static_cast<std::size_t>(i)] - a[static_cast<std::size_t>(j)], b[static_cast<std::size_t>(i)] - b[static_cast<std::size_t>(j)]), 1e-3)
+            << n << " points, pair " << i << " " << j;
+  }
 }
 
 TEST(Projection, TsneKeepsClustersApartAndReportsProgress) {

@@ -98,6 +98,9 @@ TEST(Cli, DataListNamesEveryDomainAndItsPackage) {
     EXPECT_NE(r.output.find(d), std::string::npos) << d;
   const Result bad = run_cli("data show --source svhn --out /tmp/x.png");
   EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("svhn"), std::string::npos) << bad.output;  // the message names what is unknown
+  EXPECT_EQ(std::count(bad.output.begin(), bad.output.end(), '\n'), 1) << bad.output;
+  EXPECT_FALSE(std::ifstream("/tmp/x.png").good() && bad.status == 0);
 }
 
 TEST(Cli, TrainReadsAConfigFileAndFlagsWin) {
@@ -106,7 +109,8 @@ TEST(Cli, TrainReadsAConfigFileAndFlagsWin) {
   {
     std::ofstream f(dir + "/train.toml");
     f << "# a dida training recipe\nepochs = 1\nbatch-size = 16\nmax-per-domain = 200\nwidth = 4\n"
-         "head-hidden = 8\nmine-hidden = 8\ncache = \"none\"\nlambda-mi = 0.5\niters-per-epoch = 2\n";
+         "head-hidden = 8\nmine-hidden = 8\ncache = \"none\"\nlambda-mi = 0.5\niters-per-epoch = 2\n"
+         "progressive = true\naugment-source = false\n";  // booleans, both ways
   }
   const Result r = run_cli("--threads 1 train --config " + dir + "/train.toml --lambda-mi 0.25 --quiet --out " + dir + "/run");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -116,6 +120,8 @@ TEST(Cli, TrainReadsAConfigFileAndFlagsWin) {
   EXPECT_EQ(j["batch_size"], 16);
   EXPECT_EQ(j["width"], 4);
   EXPECT_DOUBLE_EQ(j["lambda_mi"].get<double>(), 0.25);  // the flag wins over the file
+  EXPECT_EQ(j["progressive"], true);
+  EXPECT_EQ(j["augment_source"], false);
   const Result missing = run_cli("train --config " + dir + "/nope.toml");
   EXPECT_NE(missing.status, 0);
   EXPECT_NE(missing.output.find("nope.toml: no such file"), std::string::npos) << missing.output;
@@ -172,19 +178,29 @@ TEST(Cli, BadInputIsRefusedWithoutHarm) {
 }
 
 // SIGTERM stops a training as Ctrl-C does: a checkpoint, exit 130, and --resume finishes it.
-TEST(Cli, SigtermLeavesACheckpointThatResumes) {
-  const std::string dir = "/tmp/dida-cli-term-" + std::to_string(::getpid());
-  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
-  const std::string run = dir + "/run";
-  const std::string script = std::string(DIDA_CLI_PATH) + " --threads 1 train" + kTinyTrain + " --epochs 1 --iters-per-epoch 100000 --out " +
-                             run + " & p=$!; for i in $(seq 600); do [ -s " + run + "/config.json ] && break; sleep 0.1; done; sleep 0.5; " +
-                             "kill -TERM $p; wait $p; exit $?";
-  const int status = std::system(("bash -c '" + script + "'").c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
-  EXPECT_TRUE(std::ifstream(run + "/checkpoint.pt").good()) << "a checkpoint was written";
-  EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good());
-  std::system(("rm -rf " + dir).c_str());
+TEST(Cli, SigintAndSigtermLeaveACheckpointThatResumes) {
+  for (const char* sig : {"INT", "TERM"}) {
+    const std::string dir = "/tmp/dida-cli-sig-" + std::string(sig) + std::to_string(::getpid());
+    std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+    const std::string run = dir + "/run";
+    // Ctrl-C in a terminal sends SIGINT to the process; a job scheduler or `kill` sends SIGTERM.
+    const std::string script = std::string(DIDA_CLI_PATH) + " --threads 1 train" + kTinyTrain + " --epochs 2 --iters-per-epoch 150 --out " +
+                               run + " & p=$!; for i in $(seq 600); do [ -s " + run + "/config.json ] && break; sleep 0.1; done; sleep 1; " +
+                               "kill -" + sig + " $p; wait $p; exit $?";
+    const int status = std::system(("bash -c '" + script + "'").c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 130) << sig;
+    EXPECT_TRUE(std::ifstream(run + "/checkpoint.pt").good()) << sig << ": a checkpoint was written";
+    EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good());
+    EXPECT_FALSE(std::ifstream(run + "/bundle/model.safetensors").good()) << sig << ": stopped before the end";
+    // --resume finishes the run from there, with a bundle and a log line per epoch.
+    const Result resumed = run_cli("--threads 1 train --quiet --resume " + run);
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    EXPECT_TRUE(std::ifstream(run + "/bundle/model.safetensors").good()) << sig;
+    const std::string log = slurp(run + "/log.jsonl");
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << log;
+    std::system(("rm -rf " + dir).c_str());
+  }
 }
 
 // kill -9 at random moments, again and again: every time, --resume (or a fresh start when the run
@@ -255,5 +271,44 @@ TEST(Cli, CacheNoneForeignSamplesAndAFullDisk) {
   EXPECT_NE(out.find(run + "/checkpoint.pt: write failed (disk full?)"), std::string::npos) << out;
   EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
   EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good()) << "no partial file left";
+  std::system(("rm -rf " + dir).c_str());
+}
+
+// dida bench and dida eval end to end on tiny runs, with the methods the other tests do not train:
+// DSN and the target-only oracle.
+TEST(Cli, BenchAndEvalEndToEndOnTinyRuns) {
+  const std::string dir = "/tmp/dida-cli-bench-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const Result bench = run_cli("--threads 1 bench" + std::string(kTinyTrain) +
+                               " --methods dsn,target-only --seeds 1,2 --epochs 1 --iters-per-epoch 3 --out " + dir + "/bench");
+  ASSERT_EQ(bench.status, 0) << bench.output;
+  const auto results = nlohmann::json::parse(slurp(dir + "/bench/mnist-mnistm/results.json"));
+  ASSERT_EQ(results["results"].size(), 4u) << results.dump();
+  for (const auto& r : results["results"]) {
+    const double acc = r["target_accuracy"].get<double>();
+    EXPECT_TRUE(acc >= 0 && acc <= 1) << r.dump();
+  }
+  const std::string table = slurp(dir + "/bench/mnist-mnistm/results.md");
+  EXPECT_NE(table.find("| dsn |"), std::string::npos) << table;
+  EXPECT_NE(table.find("target-only"), std::string::npos) << table;
+  EXPECT_NE(table.find("oracle"), std::string::npos) << "the oracle is marked as such: " << table;
+
+  const std::string run = dir + "/bench/mnist-mnistm/dsn-seed1";
+  const Result eval = run_cli("--threads 1 eval --json " + run);
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  const auto e = nlohmann::json::parse(eval.output);
+  for (const char* k : {"target_accuracy", "source_accuracy", "domain_probe_inv", "domain_probe_spe", "class_probe_spe",
+                        "swap_content_accuracy", "swap_style_accuracy"}) {
+    ASSERT_TRUE(e.contains(k)) << k << ": " << e.dump();
+    EXPECT_TRUE(e[k].get<double>() >= 0 && e[k].get<double>() <= 1) << k << " = " << e[k];
+  }
+  EXPECT_GT(e["reconstruction_psnr"].get<double>(), 0);
+  // The bundle's own record and eval agree on the target accuracy of the last checkpoint.
+  const auto card = nlohmann::json::parse(slurp(run + "/bundle/config.json"));
+  EXPECT_NEAR(card["metrics"]["target_test_accuracy"].get<double>(), e["target_accuracy"].get<double>(), 1e-9);
+  EXPECT_EQ(card["method"], "dsn");
+  const Result text = run_cli("--threads 1 eval " + run);
+  ASSERT_EQ(text.status, 0) << text.output;
+  EXPECT_NE(text.output.find("target"), std::string::npos) << text.output;
   std::system(("rm -rf " + dir).c_str());
 }

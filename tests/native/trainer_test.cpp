@@ -487,12 +487,23 @@ TEST(Training, ClearErrorsForBadRunsAndCheckpoints) {
 TEST(Training, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
   TempDir dir("nan");
   TrainOptions o = tiny(dir.path("run"));
-  o.optimizer = "sgd";
-  o.lr = 1e12;
-  o.anneal_lr = false;
-  o.epochs = 3;
-  EXPECT_EQ(run_training(o, false), kTrainDiverged);
+  o.stop_after_iters = o.iters_per_epoch;  // one good epoch, then a checkpoint
+  ASSERT_EQ(run_training(o, false), kTrainInterrupted);
+  const auto good = read_file_bytes(o.out + "/checkpoint.pt");
+  // The run goes on with a learning rate that makes the loss NaN or Inf within its next steps.
+  const auto bytes = read_file_bytes(o.out + "/config.json");
+  auto record = nlohmann::json::parse(bytes.begin(), bytes.end());
+  record["options"]["lr"] = 1e12, record["options"]["anneal_lr"] = false;
+  std::ofstream(o.out + "/config.json", std::ios::trunc) << record.dump();
+  o.stop_after_iters = 0;
+  EXPECT_EQ(run_training(o, true), kTrainDiverged);
+  EXPECT_EQ(read_file_bytes(o.out + "/checkpoint.pt"), good) << "the last good checkpoint is kept as it was";
   EXPECT_FALSE(fs::exists(o.out + "/bundle"));
+  // And it still resumes (with the run's recorded options put back).
+  record["options"]["lr"] = 3e-3, record["options"]["anneal_lr"] = true;
+  std::ofstream(o.out + "/config.json", std::ios::trunc) << record.dump();
+  EXPECT_EQ(run_training(o, true), kTrainDone);
+  EXPECT_TRUE(fs::exists(o.out + "/bundle/model.safetensors"));
 }
 
 TEST(Bundle, RoundTripAndCorruptFiles) {

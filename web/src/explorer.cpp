@@ -369,6 +369,8 @@ nlohmann::json Explorer::state() const {
           {"selected", selected_},
           {"colour_by_domain", colour_by_domain_},
           {"projection", use_tsne_ ? "tsne" : "pca"},
+          // The first points the z_inv plot shows (x0, y0, x1, y1, ...): the layout the view draws.
+          {"inv_xy_head", std::vector<float>(inv_xy_.begin(), inv_xy_.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(8, inv_xy_.size())))},
           {"swap", {{"rows", swap_rows_}, {"cols", swap_cols_}, {"min_pair_mean_abs_diff", swap_min_pair_diff_},
                     {"min_cell_std", swap_min_std_}, {"ms", swap_ms_},
                     {"ort_ms", ort_swap_ ? ort_swap_->ms : -1.0}, {"ort_max_diff", ort_swap_ ? ort_swap_->max_diff : -1.0}}},

@@ -25,6 +25,9 @@ struct ModelConfig {
   int head_hidden = 100;     // hidden units of C, D_inv, D_spe
   int mine_hidden = 128;     // hidden units of T
   bool pixel_decoder = true; // R_pix: [z_inv, z_spe] -> image
+  // R_pix's size: "small" (one 3x3 conv per scale, 2w-w-w channels) or "wide" (two per scale,
+  // 4w-2w-2w-w channels, and a last conv at full size).
+  std::string decoder = "small";
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
   std::string pool = "avg";
