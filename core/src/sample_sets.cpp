@@ -1,0 +1,85 @@
+// The page's sample sets: held-out images of a pair with labels and domains, one safetensors file.
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "dida/data.hpp"
+#include "dida/formats.hpp"
+#include "dida/safetensors.hpp"
+
+namespace dida {
+
+void write_sample_set(const DomainPair& p, int n, const std::string& path) {
+  const Domain& s = p.source_val;
+  const Domain& t = p.target_test;
+  const int ns = std::min(n, s.size()), nt = std::min(n, t.size());
+  std::vector<std::uint8_t> images;
+  std::vector<std::int64_t> labels, domains;
+  auto take = [&](const Domain& d, int count, int domain) {
+    for (int i = 0; i < count; ++i) {
+      const auto img = d.image(i);
+      images.insert(images.end(), img.pixels.begin(), img.pixels.end());
+      labels.push_back(d.labels[static_cast<std::size_t>(i)]);
+      domains.push_back(domain);
+    }
+  };
+  take(s, ns, 0);
+  take(t, nt, 1);
+  SafeTensorsWriter w;
+  const std::int64_t total = ns + nt;
+  w.add_u8("images", {total, s.height, s.width, s.channels}, images);
+  w.add_i64("labels", {total}, labels);
+  w.add_i64("domains", {total}, domains);
+  w.set_metadata("format", "dida-samples");
+  w.set_metadata("source", p.source_spec);
+  w.set_metadata("target", p.target_spec);
+  w.set_metadata("seed", std::to_string(p.seed));
+  w.set_metadata("classes", nlohmann::json(s.classes).dump());
+  w.set_metadata("splits", "source-val, target-test (held out from training)");
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) {  // gzip: the page loads half the bytes
+    const auto gz = gzip_compress(w.to_bytes());
+    write_file_atomic(path, gz.data(), gz.size());
+  } else {
+    w.save(path);
+  }
+}
+
+SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::string& origin) {
+  const SafeTensorsFile f = SafeTensorsFile::parse(is_gzip(bytes) ? gunzip(bytes, origin, kMaxSampleSetBytes) : bytes, origin);
+  if (f.metadata_or("format", "") != "dida-samples")
+    throw std::runtime_error(origin + ": not a dida sample set (metadata format is not \"dida-samples\")");
+  for (const char* name : {"images", "labels", "domains"})
+    if (!f.contains(name)) throw std::runtime_error(origin + ": missing tensor \"" + name + "\"");
+  const TensorInfo& info = f.info("images");
+  if (info.shape.size() != 4) throw std::runtime_error(origin + ": images must be N x H x W x C");
+  SampleSet out;
+  out.source = f.metadata_or("source", "");
+  out.target = f.metadata_or("target", "");
+  Domain& d = out.images;
+  d.name = out.source + " / " + out.target;
+  d.height = static_cast<int>(info.shape[1]), d.width = static_cast<int>(info.shape[2]), d.channels = static_cast<int>(info.shape[3]);
+  d.pixels = f.to_u8("images");
+  const auto labels = f.to_i64("labels"), domains = f.to_i64("domains");
+  if (static_cast<std::int64_t>(labels.size()) != info.shape[0] || labels.size() != domains.size())
+    throw std::runtime_error(origin + ": images, labels and domains differ in count");
+  try {
+    d.classes = nlohmann::json::parse(f.metadata_or("classes", "[]")).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error(origin + ": metadata \"classes\" is not a JSON list of names");
+  }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < -1 || labels[i] >= static_cast<std::int64_t>(d.classes.size()))
+      throw std::runtime_error(origin + ": label " + std::to_string(labels[i]) + " out of range");
+    d.labels.push_back(static_cast<std::int32_t>(labels[i]));
+    d.origin.push_back(static_cast<std::int32_t>(i));
+    out.domains.push_back(static_cast<std::int32_t>(domains[i]));
+  }
+  return out;
+}
+
+std::string sample_pair_mismatch(const SampleSet& s, const std::string& model_source, const std::string& model_target) {
+  if (model_source.empty() || (s.source == model_source && s.target == model_target)) return "";
+  return "the samples are " + s.source + " -> " + s.target + " images, the model was trained on " + model_source + " -> " +
+         model_target + ": its accuracies here are not those of its card";
+}
+
+}  // namespace dida
