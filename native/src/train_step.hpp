@@ -1,0 +1,74 @@
+#pragma once
+// One optimisation step of `dida train` (METHOD.md's losses, joint or staged) with the state it
+// needs (the network, its optimisers, MINE's moving average, the data as tensors) and its
+// checkpoints. The run loop around it (resume, progress, signals, log, bundle) is trainer.cpp.
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dida/data.hpp"
+#include "dida/native/options.hpp"
+#include "dida/rng.hpp"
+#include "losses.hpp"
+#include "model.hpp"
+#include "trainer.hpp"
+
+namespace dida {
+
+struct LossValues {
+  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, bal = 0, total = 0;
+  double cons_kept = 0;  // fraction of target images with a confident pseudo-label (L_cons)
+  void add(const LossValues& v) {
+    task += v.task, adv += v.adv, dom += v.dom, mi += v.mi, rec += v.rec, rel += v.rel, orth += v.orth, cons += v.cons;
+    swap += v.swap, bal += v.bal;
+    total += v.total, cons_kept += v.cons_kept;
+  }
+  nlohmann::json to_json(double scale) const {
+    return {{"task", task * scale}, {"adv", adv * scale},   {"dom", dom * scale},   {"mi", mi * scale},
+            {"rec", rec * scale},   {"rel", rel * scale},   {"orth", orth * scale}, {"cons", cons * scale},
+            {"swap", swap * scale}, {"bal", bal * scale}, {"cons_kept", cons_kept * scale}, {"total", total * scale}};
+  }
+};
+
+using LossTerms = std::map<std::string, torch::Tensor>;
+
+ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p);
+std::string first_line(const std::string& s);
+
+class TrainStep {
+ public:
+  TrainStep(const TrainOptions& o, const DomainPair& pair, const torch::Device& device);
+  int iters_per_epoch() const;
+  DidaNetImpl& net() { return *net_; }
+  void save_checkpoint(const std::string& path, int epoch, int iter);
+  void load_checkpoint(const std::string& path, int& epoch, int& iter);
+  // One iteration (three steps when staged). Returns the loss values; `finite` is false on NaN/Inf.
+  LossValues step(int epoch, int iter, double progress, bool& finite);
+  double eval_accuracy(const torch::Tensor& x, const torch::Tensor& y) { return accuracy(*net_, x, y, device_); }
+  LabelFreeStats target_train_stats() { return label_free_stats(*net_, xt_, device_); }
+  const torch::Tensor& x_val() const { return x_val_; }
+  const torch::Tensor& y_val() const { return y_val_; }
+  const torch::Tensor& x_test() const { return x_test_; }
+  const torch::Tensor& y_test() const { return y_test_; }
+  int64_t images_per_iter() const { return o_.batch_size * (w_.uses_target ? 2 : 1); }
+
+ private:
+  // The weighted loss terms the method uses and the stage optimises (`stage` < 0: joint), by
+  // name: "task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal".
+  LossTerms losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
+                                    const torch::Tensor& perm, LossValues& v, int stage, bool warmup, Rng& aug_rng);
+  TrainOptions o_;
+  LossWeights w_;
+  torch::Device device_;
+  DidaNet net_{nullptr};
+  std::vector<std::unique_ptr<torch::optim::Optimizer>> opts_;
+  MineEstimator mine_;
+  torch::Tensor xs_, ys_, xt_, x_val_, y_val_, x_test_, y_test_;
+  std::vector<int> src_order_, tgt_order_;
+  int order_epoch_ = -1;
+};
+
+}  // namespace dida
