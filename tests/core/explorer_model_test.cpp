@@ -1,0 +1,162 @@
+// The page's explorer model without the page: loading, chunked prediction, the engine comparison,
+// projections, selection and the swap grid, natively and as wasm.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "dida/data.hpp"
+#include "dida/inference.hpp"
+#include "dida/safetensors.hpp"
+#include "explorer_model.hpp"
+#include "test_util.hpp"
+
+namespace dida::web {
+namespace {
+
+const std::string kBundle = std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity/trained";
+
+struct Loaded {
+  test::ScratchDir dir{"explorer"};
+  ExplorerModel m;
+  std::vector<std::uint8_t> config, weights, samples;
+  Loaded() {
+    PairOptions o;
+    o.max_per_domain = 400;
+    o.cache_dir = "";
+    const DomainPair p = build_pair("mnist", "mnistm", DataSources::from_root(DIDA_SOURCE_DIR), o);
+    write_sample_set(p, 40, dir.path("s.safetensors"));  // 40 source-val + 40 target-test images
+    config = read_file_bytes(kBundle + "/config.json");
+    weights = read_file_bytes(kBundle + "/model.safetensors");
+    samples = read_file_bytes(dir.path("s.safetensors"));
+  }
+  std::string load() { return m.load(std::string(config.begin(), config.end()), weights, samples, "b"); }
+};
+
+}  // namespace
+
+TEST(ExplorerModel, PredictsInChunksAsTheCoreDoesForTheWholeSet) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  const int n = l.m.samples().images.size();
+  ASSERT_EQ(n, 80);
+  EXPECT_EQ(l.m.predicted_count(), std::min(n, ExplorerModel::kFirstChunk));
+  EXPECT_FALSE(l.m.predicted_all());
+  while (!l.m.predicted_all()) l.m.predict_next(7);
+  // The chunks give what one forward pass over all samples gives.
+  const Model whole = Model::load(kBundle);
+  const auto o = whole.forward(l.m.input());
+  int correct[2] = {0, 0}, count[2] = {0, 0};
+  for (int i = 0; i < n; ++i) {
+    const float* p = o.probs.row(i);
+    const int best = static_cast<int>(std::max_element(p, p + o.probs.d) - p);
+    EXPECT_EQ(l.m.predicted()[static_cast<std::size_t>(i)], best) << i;
+    const int dom = l.m.samples().domains[static_cast<std::size_t>(i)];
+    ++count[dom];
+    correct[dom] += best == l.m.samples().images.labels[static_cast<std::size_t>(i)];
+  }
+  EXPECT_EQ(count[0], 40);
+  EXPECT_EQ(static_cast<int>(l.m.domain_items(1).size()), count[1]);
+  EXPECT_DOUBLE_EQ(l.m.accuracy(0), static_cast<double>(correct[0]) / count[0]);
+  EXPECT_DOUBLE_EQ(l.m.accuracy(1), static_cast<double>(correct[1]) / count[1]);
+  // Both plots have a point per sample, spread out (not all at one place).
+  ASSERT_EQ(l.m.inv_xy().size(), static_cast<std::size_t>(2 * n));
+  ASSERT_EQ(l.m.spe_xy().size(), static_cast<std::size_t>(2 * n));
+  EXPECT_GT(std::abs(l.m.inv_xy()[0] - l.m.inv_xy()[2]) + std::abs(l.m.inv_xy()[1] - l.m.inv_xy()[3]), 1e-6);
+  // The parameters inference uses: every tensor but MINE's T.
+  std::int64_t expected = 0;
+  for (const auto& s : parameter_specs(l.m.model().config()))
+    if (s.name.rfind("mine.", 0) != 0) {
+      std::int64_t v = 1;
+      for (auto d : s.shape) v *= d;
+      expected += v;
+    }
+  EXPECT_EQ(l.m.parameter_count(), expected);
+}
+
+TEST(ExplorerModel, OrtOutputsAreComparedAndDriveThePageWhenChosen) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  while (!l.m.predicted_all()) l.m.predict_next();
+  const auto core = l.m.core_outputs();
+  l.m.use_engine(ExplorerModel::kOrt);  // refused before ORT's outputs arrive
+  EXPECT_EQ(l.m.engine(), ExplorerModel::kCore);
+  // "ORT" here: the core's outputs with the first sample's probabilities swapped between two classes.
+  auto probs = core.probs;
+  const int k = l.m.model().config().num_classes;
+  const int best = l.m.predicted()[0], other = (best + 1) % k;
+  std::swap(probs[static_cast<std::size_t>(best)], probs[static_cast<std::size_t>(other)]);
+  l.m.set_ort_outputs(2.5, 1, probs.data(), core.z_inv.data(), core.z_spe.data());
+  EXPECT_NEAR(l.m.engine_max_diff(), std::abs(core.probs[static_cast<std::size_t>(best)] - core.probs[static_cast<std::size_t>(other)]), 1e-6);
+  EXPECT_EQ(l.m.ort_status(), "ready");
+  EXPECT_EQ(l.m.predicted()[0], best) << "the core still drives the page";
+  l.m.use_engine(ExplorerModel::kOrt);
+  EXPECT_EQ(l.m.engine(), ExplorerModel::kOrt);
+  EXPECT_EQ(l.m.predicted()[0], other) << "ORT's outputs drive the predictions now";
+  l.m.use_engine(ExplorerModel::kCore);
+  EXPECT_EQ(l.m.predicted()[0], best);
+}
+
+TEST(ExplorerModel, SwapGridCellsFollowTheSelectionAndOrtCellsAreCompared) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  while (!l.m.predicted_all()) l.m.predict_next();
+  const int r = static_cast<int>(l.m.swap_rows().size()), c = static_cast<int>(l.m.swap_cols().size());
+  ASSERT_EQ(r, ExplorerModel::kSwapSize);
+  ASSERT_EQ(c, ExplorerModel::kSwapSize);
+  for (int i : l.m.swap_rows()) EXPECT_EQ(l.m.samples().domains[static_cast<std::size_t>(i)], 0);
+  for (int j : l.m.swap_cols()) EXPECT_EQ(l.m.samples().domains[static_cast<std::size_t>(j)], 1);
+  const Domain& d = l.m.samples().images;
+  ASSERT_EQ(l.m.swap_pixels().size(), static_cast<std::size_t>(r * c) * d.image_bytes());
+  // Cell (1, 2) is the model's swap of row 1's image in column 2's style.
+  const Model model = Model::load(kBundle);
+  auto input_of = [&](int i) { return pixels_to_input(d.image(i).pixels, 1, d.height, d.width, d.channels); };
+  const Tensor4 cell = model.swap(input_of(l.m.swap_rows()[1]), input_of(l.m.swap_cols()[2]));
+  const auto px = output_to_pixels(cell);
+  EXPECT_TRUE(std::equal(px.begin(), px.end(), l.m.swap_pixels().begin() + static_cast<std::ptrdiff_t>((1 * c + 2) * d.image_bytes())));
+  // Selecting a target image and using it as the next style column replaces column 0.
+  const int version = l.m.swap_version();
+  const int pick = l.m.domain_items(1).back();
+  l.m.select(pick);
+  EXPECT_EQ(l.m.selected(), pick);
+  l.m.use_selected_as_column();
+  EXPECT_EQ(l.m.swap_cols()[0], pick);
+  EXPECT_GT(l.m.swap_version(), version);
+  l.m.select(10000);  // out of range: ignored
+  EXPECT_EQ(l.m.selected(), pick);
+  // ORT's cells: compared with the core's, shown when ORT is the engine.
+  const int cells = r * c;
+  std::vector<float> ort(static_cast<std::size_t>(cells) * d.image_bytes(), 0.f);
+  l.m.set_ort_swap(1.0, ort.data());
+  EXPECT_TRUE(l.m.ort_swap_ready());
+  EXPECT_GT(l.m.swap_readout().ort_max_diff, 0.01);
+  EXPECT_GT(l.m.swap_readout().min_cell_std, 1.0) << "the core's cells are shown while the core is the engine";
+}
+
+TEST(ExplorerModel, AWrongSampleSetOrBundleIsOneLineAndKeepsWhatWasLoaded) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  const std::string bad = l.m.load("{}", l.weights, l.samples, "b");
+  EXPECT_NE(bad.find("b/config.json"), std::string::npos) << bad;
+  EXPECT_EQ(bad.find('\n'), std::string::npos);
+  EXPECT_TRUE(l.m.loaded());
+  EXPECT_EQ(l.m.samples().images.size(), 80) << "the model loaded before stays";
+  const std::string not_samples = l.m.load(std::string(l.config.begin(), l.config.end()), l.weights, l.weights, "b");
+  EXPECT_NE(not_samples.find("samples.safetensors"), std::string::npos) << not_samples;
+}
+
+TEST(ExplorerModel, TsneReplacesPcaAndPcaComesBack) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  while (!l.m.predicted_all()) l.m.predict_next();
+  const auto pca = l.m.inv_xy();
+  l.m.set_projection(true);
+  l.m.step_tsne(30);
+  EXPECT_TRUE(l.m.tsne());
+  EXPECT_EQ(l.m.tsne_iteration(), 30);
+  EXPECT_GT(l.m.tsne_progress(), 0.0);
+  EXPECT_NE(l.m.inv_xy(), pca);
+  l.m.set_projection(false);
+  EXPECT_EQ(l.m.inv_xy(), pca);
+}
+
+}  // namespace dida::web

@@ -1,0 +1,272 @@
+#include "explorer_model.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace dida::web {
+namespace {
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+std::string ExplorerModel::load(const std::string& config_text, std::vector<std::uint8_t> weights,
+                                const std::vector<std::uint8_t>& sample_bytes, const std::string& origin) {
+  try {
+    auto model = std::make_unique<Model>(parse_bundle(config_text, std::move(weights), origin));
+    SampleSet s = read_sample_set(sample_bytes, "samples.safetensors");
+    const ModelConfig& c = model->config();
+    if (s.images.height != c.image_size || s.images.width != c.image_size || s.images.channels != c.in_channels)
+      return "samples.safetensors: images are " + std::to_string(s.images.height) + "x" + std::to_string(s.images.width) +
+             "x" + std::to_string(s.images.channels) + ", the model expects " + std::to_string(c.image_size) + "x" +
+             std::to_string(c.image_size) + "x" + std::to_string(c.in_channels);
+    const int n = s.images.size();
+    input_ = pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels);
+    core_ = EngineOutputs{};
+    ort_ = EngineOutputs{};
+    engine_max_diff_ = -1;
+    ort_status_ = "not run on this model";
+    parameter_count_ = 0;  // what inference uses: tensors only training uses are not counted
+    for (const auto& spec : parameter_specs(c)) {
+      if (spec.training_only) continue;
+      std::int64_t v = 1;
+      for (const auto d : spec.shape) v *= d;
+      parameter_count_ += v;
+    }
+    const auto data = model->card().value("data", nlohmann::json::object());
+    pair_warning_ = sample_pair_mismatch(s, data.value("source", ""), data.value("target", ""));
+    model_ = std::move(model);
+    samples_ = std::move(s);
+    for (auto& items : domain_items_) items.clear();
+    for (int i = 0; i < n; ++i) domain_items_[samples_.domains[static_cast<std::size_t>(i)] ? 1 : 0].push_back(i);
+    selected_ = -1;
+    engine_ = kCore;
+    predicted_.assign(static_cast<std::size_t>(n), -1);
+    confidence_.assign(static_cast<std::size_t>(n), 0.f);
+    inv_xy_.clear(), spe_xy_.clear();
+    tsne_inv_.reset(), tsne_spe_.reset();
+    swap_rows_.clear(), swap_cols_.clear();
+    for (int i = 0; i < n; ++i) {
+      auto& v = samples_.domains[static_cast<std::size_t>(i)] == 0 ? swap_rows_ : swap_cols_;
+      if (static_cast<int>(v.size()) < kSwapSize) v.push_back(i);
+    }
+    next_row_ = next_col_ = 0;
+    swap_pixels_.clear();
+    swap_core_ = Tensor4();
+    ort_swap_.reset();
+    swap_readout_ = SwapReadout{};
+    ++swap_version_;
+    predicted_count_ = 0;
+    accuracy_[0] = accuracy_[1] = 0;
+    predict_next(kFirstChunk);  // the first predictions at once, the rest a chunk per frame
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+void ExplorerModel::predict_next(int count) {
+  if (!model_ || core_.ready) return;
+  const int n = input_.n, begin = predicted_count_, end = std::min(n, begin + std::max(1, count));
+  Tensor4 x(end - begin, input_.c, input_.h, input_.w);
+  std::copy_n(input_.item(begin), x.data.size(), x.data.data());
+  const double t0 = now_ms();
+  const auto out = model_->forward(x);
+  core_.ms += now_ms() - t0;
+  core_.probs.insert(core_.probs.end(), out.probs.data.begin(), out.probs.data.end());
+  core_.z_inv.insert(core_.z_inv.end(), out.z_inv.data.begin(), out.z_inv.data.end());
+  core_.z_spe.insert(core_.z_spe.end(), out.z_spe.data.begin(), out.z_spe.data.end());
+  for (int i = begin; i < end; ++i) {
+    const float* p = out.probs.row(i - begin);
+    const int best = static_cast<int>(std::max_element(p, p + out.probs.d) - p);
+    predicted_[static_cast<std::size_t>(i)] = best;
+    confidence_[static_cast<std::size_t>(i)] = p[best];
+  }
+  predicted_count_ = end;
+  if (end < n) return;
+  core_.ready = true;
+  apply_engine();
+  if (model_->config().pixel_decoder) compute_swap();
+}
+
+// Predictions, accuracies and projections from the chosen engine's outputs.
+void ExplorerModel::apply_engine() {
+  const EngineOutputs& e = engine_ == kOrt && ort_.ready ? ort_ : core_;
+  if (!swap_core_.data.empty()) show_swap(engine_ == kOrt && ort_swap_ ? *ort_swap_ : swap_core_);
+  const Domain& d = samples_.images;
+  const int n = d.size(), k = model_->config().num_classes;
+  int correct[2] = {0, 0}, count[2] = {0, 0};
+  for (int i = 0; i < n; ++i) {
+    const float* p = e.probs.data() + static_cast<std::size_t>(i) * k;
+    const int best = static_cast<int>(std::max_element(p, p + k) - p);
+    predicted_[static_cast<std::size_t>(i)] = best;
+    confidence_[static_cast<std::size_t>(i)] = p[best];
+    const int dom = samples_.domains[static_cast<std::size_t>(i)] ? 1 : 0;
+    ++count[dom];
+    correct[dom] += best == d.labels[static_cast<std::size_t>(i)];
+  }
+  for (int dom = 0; dom < 2; ++dom) accuracy_[dom] = count[dom] ? static_cast<double>(correct[dom]) / count[dom] : 0.0;
+  // The plots show what the heads see: the maps pooled as the model pools them.
+  const ModelConfig& c = model_->config();
+  const int f = c.feature_channels(), fs = c.feature_size();
+  auto pooled = [&](const std::vector<float>& maps) {
+    Tensor4 z(n, f, fs, fs);
+    z.data = maps;
+    return model_->pool(z);
+  };
+  const Rows pi = pooled(e.z_inv), ps = pooled(e.z_spe);
+  inv_feat_ = pi.data, spe_feat_ = ps.data;
+  inv_dim_ = pi.d, spe_dim_ = ps.d;
+  inv_xy_ = inv_pca_ = pca_2d(inv_feat_, n, inv_dim_);
+  spe_xy_ = spe_pca_ = pca_2d(spe_feat_, n, spe_dim_);
+  const bool was_tsne = use_tsne_;
+  use_tsne_ = false;
+  tsne_inv_.reset(), tsne_spe_.reset();
+  if (was_tsne) set_projection(true);
+}
+
+void ExplorerModel::set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv, const float* z_spe) {
+  if (!model_ || !core_.ready) return;  // outputs for all samples, compared with the core's
+  ort_.probs.assign(probs, probs + core_.probs.size());
+  ort_.z_inv.assign(z_inv, z_inv + core_.z_inv.size());
+  ort_.z_spe.assign(z_spe, z_spe + core_.z_spe.size());
+  ort_.ms = ms;
+  ort_.ready = true;
+  ort_threads_ = threads;
+  // Absolute difference up to magnitude 1, relative above: on the features (magnitudes above 1) the
+  // two engines' float32 arithmetic (other summation orders, batch norm folded in the core) differed
+  // by up to 1.2e-4 in absolute terms on the shipped models.
+  double m = 0;
+  auto cmp = [&m](const std::vector<float>& a, const std::vector<float>& b) {
+    for (std::size_t i = 0; i < a.size(); ++i)
+      m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])) / std::max(1.0, static_cast<double>(std::abs(a[i]))));
+  };
+  cmp(core_.probs, ort_.probs), cmp(core_.z_inv, ort_.z_inv), cmp(core_.z_spe, ort_.z_spe);
+  engine_max_diff_ = m;
+  ort_status_ = "ready";
+  if (engine_ == kOrt) apply_engine();
+}
+
+void ExplorerModel::use_engine(Engine e) {
+  if (!model_ || (e == kOrt && !ort_.ready) || e == engine_) return;
+  engine_ = e;
+  apply_engine();
+}
+
+void ExplorerModel::set_projection(bool tsne) {
+  if (!model_ || !core_.ready) return;
+  use_tsne_ = tsne;
+  if (!tsne) {
+    inv_xy_ = inv_pca_, spe_xy_ = spe_pca_;
+    return;
+  }
+  if (!tsne_inv_) {
+    const int n = samples_.images.size();
+    tsne_inv_ = std::make_unique<Tsne>(inv_feat_, n, inv_dim_);
+    tsne_spe_ = std::make_unique<Tsne>(spe_feat_, n, spe_dim_);
+  }
+}
+
+void ExplorerModel::step_tsne(int iterations) {
+  if (!use_tsne_ || !tsne_inv_) return;
+  if (tsne_inv_->iteration() < tsne_inv_->total_iterations()) {
+    tsne_inv_->step(iterations);
+    tsne_spe_->step(iterations);
+  }
+  inv_xy_ = tsne_inv_->embedding(), spe_xy_ = tsne_spe_->embedding();
+}
+
+double ExplorerModel::tsne_progress() const {
+  return tsne_inv_ ? static_cast<double>(tsne_inv_->iteration()) / tsne_inv_->total_iterations() : 0.0;
+}
+
+int ExplorerModel::tsne_iteration() const { return tsne_inv_ ? tsne_inv_->iteration() : 0; }
+
+void ExplorerModel::select(int i) {
+  if (model_ && i >= -1 && i < samples_.images.size()) selected_ = i;
+}
+
+void ExplorerModel::use_selected_as_row() {
+  if (selected_ < 0 || swap_rows_.empty()) return;
+  swap_rows_[static_cast<std::size_t>(next_row_)] = selected_;
+  next_row_ = (next_row_ + 1) % static_cast<int>(swap_rows_.size());
+  compute_swap();
+}
+
+void ExplorerModel::use_selected_as_column() {
+  if (selected_ < 0 || swap_cols_.empty()) return;
+  swap_cols_[static_cast<std::size_t>(next_col_)] = selected_;
+  next_col_ = (next_col_ + 1) % static_cast<int>(swap_cols_.size());
+  compute_swap();
+}
+
+void ExplorerModel::compute_swap() {
+  if (!model_ || !model_->config().pixel_decoder) return;
+  const Domain& d = samples_.images;
+  const int r = static_cast<int>(swap_rows_.size()), c = static_cast<int>(swap_cols_.size());
+  if (r == 0 || c == 0) return;
+  std::vector<std::uint8_t> content, style;
+  for (int i = 0; i < r; ++i)
+    for (int j = 0; j < c; ++j) {
+      const auto a = d.image(swap_rows_[static_cast<std::size_t>(i)]), b = d.image(swap_cols_[static_cast<std::size_t>(j)]);
+      content.insert(content.end(), a.pixels.begin(), a.pixels.end());
+      style.insert(style.end(), b.pixels.begin(), b.pixels.end());
+    }
+  const double t0 = now_ms();
+  swap_core_ = model_->swap(pixels_to_input(content, r * c, d.height, d.width, d.channels),
+                            pixels_to_input(style, r * c, d.height, d.width, d.channels));
+  swap_readout_.ms = now_ms() - t0;
+  ort_swap_.reset();
+  swap_readout_.ort_ms = swap_readout_.ort_max_diff = -1;
+  show_swap(swap_core_);
+}
+
+void ExplorerModel::set_ort_swap(double ms, const float* swap) {
+  if (!model_ || swap_core_.data.empty()) return;
+  Tensor4 t(swap_core_.n, swap_core_.c, swap_core_.h, swap_core_.w);
+  t.data.assign(swap, swap + swap_core_.data.size());
+  double m = 0;  // the images are in [-1, 1]: an absolute difference
+  for (std::size_t i = 0; i < t.data.size(); ++i) m = std::max(m, static_cast<double>(std::abs(t.data[i] - swap_core_.data[i])));
+  swap_readout_.ort_ms = ms, swap_readout_.ort_max_diff = m;
+  ort_swap_ = std::move(t);
+  if (engine_ == kOrt) show_swap(*ort_swap_);
+}
+
+void ExplorerModel::show_swap(const Tensor4& cells) {
+  swap_pixels_ = output_to_pixels(cells);
+  ++swap_version_;
+  // How different the cells are from each other and from a blank image (for readouts and tests).
+  const int n = cells.n;
+  const std::size_t bytes = swap_pixels_.size() / static_cast<std::size_t>(std::max(n, 1));
+  swap_readout_.min_pair_diff = 1e9, swap_readout_.min_cell_std = 1e9;
+  for (int a = 0; a < n; ++a) {
+    double sum = 0, sq = 0;
+    for (std::size_t k = 0; k < bytes; ++k) {
+      const double v = swap_pixels_[a * bytes + k];
+      sum += v, sq += v * v;
+    }
+    const double mean = sum / bytes;
+    swap_readout_.min_cell_std = std::min(swap_readout_.min_cell_std, std::sqrt(std::max(0.0, sq / bytes - mean * mean)));
+    for (int b = a + 1; b < n; ++b) {
+      double diff = 0;
+      for (std::size_t k = 0; k < bytes; ++k)
+        diff += std::abs(static_cast<int>(swap_pixels_[a * bytes + k]) - static_cast<int>(swap_pixels_[b * bytes + k]));
+      swap_readout_.min_pair_diff = std::min(swap_readout_.min_pair_diff, diff / bytes);
+    }
+  }
+}
+
+double ExplorerModel::bench_core(int batch, int reps) const {
+  if (!model_ || batch < 1 || reps < 1) return -1;
+  const std::size_t per = input_.per_item();
+  Tensor4 x(batch, input_.c, input_.h, input_.w);
+  for (int i = 0; i < batch; ++i) std::copy_n(input_.item(i % input_.n), per, x.item(i));
+  model_->forward(x);  // warm-up: buffers sized once
+  // The mean over `reps` calls: the page's clock is coarse (0.1 ms without cross-origin isolation).
+  const double t0 = now_ms();
+  for (int r = 0; r < reps; ++r) model_->forward(x);
+  return (now_ms() - t0) / reps;
+}
+
+}  // namespace dida::web
