@@ -102,7 +102,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"avg", "flatten"}))->group("Method");
   cmd->add_flag("--progressive,!--no-progressive", o.progressive, "A first split after E's first block")->group("Method");
   cmd->add_option("--width", o.width, "Channels of E's first block (F has 4 x width)")->capture_default_str()->group("Method");
-  cmd->add_option("--decoder", o.decoder, "Pixel decoder R_pix: wide (two 3x3 convs per scale, 4w-2w-2w-w channels) | small (one per scale, 2w-w-w; the earlier default)")
+  cmd->add_option("--decoder", o.decoder, "Pixel decoder R_pix: small (one 3x3 conv per scale, 2w-w-w channels) | wide (two per scale, 4w-2w-2w-w: sharper swaps, less stable accuracy; docs/RESULTS.md)")
       ->capture_default_str()->check(CLI::IsMember({"small", "wide"}))->group("Method");
   cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
       ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");

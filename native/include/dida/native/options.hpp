@@ -23,7 +23,7 @@ struct TrainOptions {
   std::string input_norm = "standardize";  // none | standardize (inside the model, every engine)
   int head_hidden = 100;
   int mine_hidden = 128;
-  std::string decoder = "wide";  // R_pix: small | wide (ModelConfig::decoder); docs/RESULTS.md
+  std::string decoder = "small";  // R_pix: small | wide (ModelConfig::decoder); docs/RESULTS.md, ablation j
   // losses (weights of METHOD.md's total; the method zeroes those it does not use)
   double lambda_mi = 0.1, lambda_adv = 1.0, lambda_dom = 0.3, lambda_rec = 0.5, lambda_rel = 1.0, lambda_orth = 0.0;
   double pixel_rec_weight = 1.0;  // share of the pixel term inside L_rec (feature term weight 1)
