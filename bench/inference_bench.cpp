@@ -31,7 +31,8 @@ double median_ms(F&& f, double seconds) {
 void run(const std::string& bundle, int threads, double seconds) {
   torch::set_num_threads(threads);
   dida::LoadedBundle lt = dida::load_bundle(bundle);
-  const dida::Model core = dida::Model::load(dida::resolve_bundle_dir(bundle));
+  dida::Model core = dida::Model::load(dida::resolve_bundle_dir(bundle));
+  core.set_threads(threads);
   const auto& c = core.config();
   for (int batch : {1, 256}) {
     const auto x = torch::rand({batch, c.in_channels, c.image_size, c.image_size}) * 2 - 1;
@@ -44,7 +45,7 @@ void run(const std::string& bundle, int threads, double seconds) {
     }, seconds);
     const double t_core = median_ms([&] { auto o = core.forward(xc); (void)o.logits.data[0]; }, seconds);
     std::printf("{\"engine\": \"libtorch\", \"batch\": %d, \"ms\": %.4f, \"threads\": %d}\n", batch, t_torch, threads);
-    std::printf("{\"engine\": \"core\", \"batch\": %d, \"ms\": %.4f, \"threads\": 1}\n", batch, t_core);
+    std::printf("{\"engine\": \"core\", \"batch\": %d, \"ms\": %.4f, \"threads\": %d}\n", batch, t_core, threads);
   }
 }
 }  // namespace

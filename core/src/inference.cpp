@@ -10,6 +10,10 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
+#ifndef __EMSCRIPTEN__
+#include <exception>
+#include <thread>
+#endif
 
 #include "dida/safetensors.hpp"
 
@@ -422,6 +426,46 @@ Model::Outputs Model::forward(const Tensor4& x) const {
   if (x.c != config_.in_channels || x.h != config_.image_size || x.w != config_.image_size)
     throw std::invalid_argument("input must be N x " + std::to_string(config_.in_channels) + " x " +
                                 std::to_string(config_.image_size) + " x " + std::to_string(config_.image_size));
+#ifndef __EMSCRIPTEN__
+  const int parts = std::min(threads_, x.n);
+  if (parts > 1) {  // contiguous slices of the batch, one per thread; the results are concatenated
+    std::vector<Tensor4> in(static_cast<std::size_t>(parts));
+    std::vector<Outputs> out(static_cast<std::size_t>(parts));
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(parts));
+    for (int p = 0, first = 0; p < parts; ++p) {
+      const int n = x.n / parts + (p < x.n % parts ? 1 : 0);
+      in[static_cast<std::size_t>(p)] = Tensor4(n, x.c, x.h, x.w);
+      std::copy_n(x.item(first), static_cast<std::size_t>(n) * x.per_item(), in[static_cast<std::size_t>(p)].data.data());
+      first += n;
+    }
+    auto work = [&](int p) {
+      try {
+        out[static_cast<std::size_t>(p)] = forward_one_thread(in[static_cast<std::size_t>(p)]);
+      } catch (...) {
+        errors[static_cast<std::size_t>(p)] = std::current_exception();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int p = 1; p < parts; ++p) pool.emplace_back(work, p);
+    work(0);
+    for (auto& t : pool) t.join();
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    Outputs o = std::move(out[0]);
+    auto append = [](Tensor4& a, const Tensor4& b) { a.data.insert(a.data.end(), b.data.begin(), b.data.end()), a.n += b.n; };
+    auto append_rows = [](Rows& a, const Rows& b) { a.data.insert(a.data.end(), b.data.begin(), b.data.end()), a.n += b.n; };
+    for (std::size_t p = 1; p < out.size(); ++p) {
+      append(o.f, out[p].f), append(o.z_inv, out[p].z_inv), append(o.z_spe, out[p].z_spe);
+      append_rows(o.p_inv, out[p].p_inv), append_rows(o.p_spe, out[p].p_spe), append_rows(o.logits, out[p].logits);
+      append_rows(o.probs, out[p].probs), append_rows(o.dom_inv, out[p].dom_inv), append_rows(o.dom_spe, out[p].dom_spe);
+    }
+    return o;
+  }
+#endif
+  return forward_one_thread(x);
+}
+
+Model::Outputs Model::forward_one_thread(const Tensor4& x) const {
   auto v = run("predict", {&x});
   auto take = [&](const char* name) { return std::move(v.at(static_cast<std::size_t>(programs_.at("predict").values.at(name)))); };
   Outputs o;

@@ -117,6 +117,9 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--lambda-rel", o.lambda_rel, "Weight of L_rel")->capture_default_str()->group("Losses");
   cmd->add_option("--lambda-orth", o.lambda_orth, "Weight of L_orth (dsn: 1e-4 when 0)")->capture_default_str()->group("Losses");
   cmd->add_option("--pixel-rec-weight", o.pixel_rec_weight, "Weight of the pixel term inside L_rec")->capture_default_str()->group("Losses");
+  cmd->add_flag("--pixel-rec-stop-inv,!--no-pixel-rec-stop-inv", o.pixel_rec_stop_inv,
+                "The pixel term of L_rec trains the decoder and z_spe only: its gradient stops at z_inv (off by default)")
+      ->group("Losses");
   cmd->add_option("--pixel-loss", o.pixel_loss, "Pixel term of L_rec: mse | si-mse (scale-invariant, DSN)")
       ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");
   cmd->add_option("--lambda-cons", o.lambda_cons, "Weight of L_cons, the target consistency term (dida only; 0: off)")
@@ -279,12 +282,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (pred->parsed()) {
-      if (!predict_samples_file.empty()) return dida::cli::predict_samples(predict_bundle, predict_samples_file, predict_json);
+      if (!predict_samples_file.empty()) return dida::cli::predict_samples(predict_bundle, predict_samples_file, predict_json, threads);
       if (predict_images.empty()) {
         std::cerr << "dida predict: error: give image files or --samples FILE (see dida predict --help)\n";
         return 2;
       }
-      return dida::cli::predict(predict_bundle, predict_images, predict_json);
+      return dida::cli::predict(predict_bundle, predict_images, predict_json, threads);
     }
     if (exp_onnx->parsed()) {
 #ifdef DIDA_HAVE_ONNX

@@ -14,8 +14,9 @@
 namespace dida::cli {
 
 // `dida predict`: the core's forward pass on image files; no LibTorch is loaded.
-int predict(const std::string& path, const std::vector<std::string>& images, bool json) {
-  const dida::Model model = dida::Model::load(dida::resolve_bundle_dir(path));
+int predict(const std::string& path, const std::vector<std::string>& images, bool json, int threads) {
+  dida::Model model = dida::Model::load(dida::resolve_bundle_dir(path));
+  model.set_threads(threads);
   const dida::ModelConfig& c = model.config();
   const auto names = model.class_names();
   nlohmann::json out = nlohmann::json::array();
@@ -50,8 +51,9 @@ int predict(const std::string& path, const std::vector<std::string>& images, boo
 }
 
 // `dida predict BUNDLE --samples FILE`: accuracy per domain on a sample set (the page's), by the core.
-int predict_samples(const std::string& path, const std::string& samples_file, bool json) {
-  const dida::Model model = dida::Model::load(dida::resolve_bundle_dir(path));
+int predict_samples(const std::string& path, const std::string& samples_file, bool json, int threads) {
+  dida::Model model = dida::Model::load(dida::resolve_bundle_dir(path));
+  model.set_threads(threads);
   const dida::SampleSet s = dida::read_sample_set(dida::read_file_bytes(samples_file), samples_file);
   const dida::ModelConfig& c = model.config();
   if (s.images.height != c.image_size || s.images.width != c.image_size || s.images.channels != c.in_channels)

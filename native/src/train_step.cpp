@@ -252,7 +252,7 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   if (w_.rec > 0 && want("rec")) {
     auto rec = feature_reconstruction_loss(net_->reconstruct_features(out.z_inv, out.z_spe), out.f);
     if (o_.pixel_rec_weight > 0) {
-      const auto x_hat = net_->reconstruct_pixels(out.z_inv, out.z_spe);
+      const auto x_hat = net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? out.z_inv.detach() : out.z_inv, out.z_spe);
       rec = rec + o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
     }
     v.rec = rec.item<double>();

@@ -68,6 +68,25 @@ TEST(Inference, CoreMatchesLibTorchOnEveryBundleOfTheParityMatrix) {
   EXPECT_EQ(seen, 10);  // 8 of the matrix, the trained recipe, the 1-channel 24 x 24 model
 }
 
+TEST(Inference, ThreadsSplitTheBatchAndGiveTheSameOutputs) {
+  Model m = Model::load(kFixtures + "/trained");
+  Tensor4 x(7, 3, 32, 32);  // 7 images over 3 threads: parts of 3, 2 and 2
+  for (std::size_t k = 0; k < x.data.size(); ++k) x.data[k] = std::sin(0.37f * static_cast<float>(k));
+  const auto one = m.forward(x);
+  for (const int threads : {2, 3, 16}) {
+    m.set_threads(threads);
+    const auto many = m.forward(x);
+    EXPECT_EQ(many.logits.n, 7);
+    EXPECT_LT(max_diff(many.logits.data, one.logits.data), 1e-5) << threads;
+    EXPECT_LT(max_diff(many.probs.data, one.probs.data), 1e-6) << threads;
+    EXPECT_LT(max_diff(many.z_inv.data, one.z_inv.data), 1e-5) << threads;
+    EXPECT_LT(max_diff(many.z_spe.data, one.z_spe.data), 1e-5) << threads;
+    EXPECT_LT(max_diff(many.dom_spe.data, one.dom_spe.data), 1e-5) << threads;
+    EXPECT_EQ(many.z_inv.n, 7);
+    EXPECT_EQ(many.p_inv.n, 7);
+  }
+}
+
 TEST(Inference, InputStandardisationMatchesAHandComputation) {
   // Image (1, 2, 3, 4): mean 2.5, variance 1.25; a second, constant image becomes zeros.
   Tensor4 x(2, 1, 2, 2);

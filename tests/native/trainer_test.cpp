@@ -17,6 +17,7 @@
 #include "losses.hpp"
 #include "model.hpp"
 #include "test_util.hpp"
+#include "train_step.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -482,6 +483,34 @@ TEST(Training, ClearErrorsForBadRunsAndCheckpoints) {
   TrainOptions bad = tiny(dir.path("bad"));
   bad.method = "magic";
   EXPECT_NE(error_of([&] { run_training(bad, false); }).find("--method"), std::string::npos);
+}
+
+// --pixel-rec-stop-inv: the pixel term of L_rec reaches the decoder but not I. One SGD step with the
+// pixel term's weight at 0 and at 10: I's weights differ without the stop and are equal with it,
+// while the decoder's differ either way.
+TEST(Training, PixelRecStopInvKeepsThePixelGradientOutOfZinv) {
+  TempDir dir("stop");
+  TrainOptions o = tiny(dir.path("run"));
+  o.optimizer = "sgd", o.lr = 0.1, o.anneal_lr = false, o.augment_source = false;
+  const DomainPair pair = pair_for(o);
+  auto after_one_step = [&](bool stop, double pixel_weight) {
+    TrainOptions t = o;
+    t.pixel_rec_stop_inv = stop, t.pixel_rec_weight = pixel_weight;
+    TrainStep step(t, pair, torch::kCPU);
+    bool finite = true;
+    step.step(0, 0, 0.5, finite);
+    EXPECT_TRUE(finite);
+    std::map<std::string, torch::Tensor> w;
+    for (const auto& p : step.net().named_parameters()) w[p.key()] = p.value().detach().clone();
+    return w;
+  };
+  auto same = [](const torch::Tensor& a, const torch::Tensor& b) { return torch::equal(a, b); };
+  const auto free0 = after_one_step(false, 0.0), free10 = after_one_step(false, 10.0);
+  const auto stop0 = after_one_step(true, 0.0), stop10 = after_one_step(true, 10.0);
+  EXPECT_FALSE(same(free0.at("inv.conv.weight"), free10.at("inv.conv.weight"))) << "without the stop the pixel term trains I";
+  EXPECT_TRUE(same(stop0.at("inv.conv.weight"), stop10.at("inv.conv.weight"))) << "with it, it does not";
+  EXPECT_FALSE(same(stop0.at("pix_dec.conv1.weight"), stop10.at("pix_dec.conv1.weight"))) << "the decoder still learns";
+  EXPECT_FALSE(same(stop0.at("spe.conv.weight"), stop10.at("spe.conv.weight"))) << "and S, through z_spe";
 }
 
 TEST(Training, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {

@@ -74,8 +74,12 @@ class Model {
     Rows logits, probs;            // classifier
     Rows dom_inv, dom_spe;         // domain-head logits (column 1: target)
   };
-  // x: N x C x S x S in [-1, 1] (pixel / 127.5 - 1).
+  // x: N x C x S x S in [-1, 1] (pixel / 127.5 - 1). With threads > 1 (native builds), the batch
+  // is split into that many parts, run side by side; the outputs are the same.
   Outputs forward(const Tensor4& x) const;
+  // Threads forward() may use (1: the calling thread only; the wasm build always uses one).
+  void set_threads(int n) { threads_ = n < 1 ? 1 : n; }
+  int threads() const { return threads_; }
   Tensor4 reconstruct_features(const Tensor4& z_inv, const Tensor4& z_spe) const;
   Tensor4 reconstruct_pixels(const Tensor4& z_inv, const Tensor4& z_spe) const;  // [-1, 1]
   // Content of `content` in the style of `style`: R_pix(z_inv(content), z_spe(style)), pairwise.
@@ -117,6 +121,8 @@ class Model {
   std::vector<Conv> convs_;  // filled by compile()
   std::vector<Linear> linears_;
   std::map<std::string, Program> programs_;
+  int threads_ = 1;
+  Outputs forward_one_thread(const Tensor4& x) const;
 };
 
 // Each image minus its mean, over sqrt(variance + eps), across channels and pixels: the network's

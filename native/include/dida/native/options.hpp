@@ -27,6 +27,9 @@ struct TrainOptions {
   // losses (weights of METHOD.md's total; the method zeroes those it does not use)
   double lambda_mi = 0.1, lambda_adv = 1.0, lambda_dom = 0.3, lambda_rec = 0.5, lambda_rel = 1.0, lambda_orth = 0.0;
   double pixel_rec_weight = 1.0;  // share of the pixel term inside L_rec (feature term weight 1)
+  // The pixel term's gradient stops at z_inv: it trains R_pix, and S and E through z_spe, but not
+  // I, so a decoder that wants more detail cannot ask z_inv for it (docs/RESULTS.md).
+  bool pixel_rec_stop_inv = false;
   std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
   // L_cons (extension, dida only): the strong view of a target image must get the confident
   // pseudo-label of its clean view; ramped with the GRL schedule.
