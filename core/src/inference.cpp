@@ -11,7 +11,10 @@
 #include <set>
 #include <stdexcept>
 #ifndef __EMSCRIPTEN__
+#include <condition_variable>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <thread>
 #endif
 
@@ -57,6 +60,65 @@ Tensor4 concat_channels(const Tensor4& a, const Tensor4& b) {
   }
   return y;
 }
+
+#ifndef __EMSCRIPTEN__
+// Worker threads that live as long as the process: each keeps its own im2col buffers (thread_local
+// in Model::apply) from one forward pass to the next, which threads started per call would
+// allocate and fault in again every time.
+class WorkerPool {
+ public:
+  static WorkerPool& instance() {
+    static WorkerPool pool;
+    return pool;
+  }
+  // Runs job(0) on the calling thread and job(1) .. job(parts - 1) on workers; returns when all are done.
+  void run(int parts, const std::function<void(int)>& job) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (static_cast<int>(workers_.size()) < parts - 1) {
+      const int id = static_cast<int>(workers_.size()) + 1;
+      workers_.emplace_back([this, id] { work(id); });
+    }
+    job_ = &job, parts_ = parts, pending_ = parts - 1, ++generation_;
+    wake_.notify_all();
+    lock.unlock();
+    job(0);
+    lock.lock();
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+ private:
+  void work(int id) {
+    int seen = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      if (id >= parts_) continue;
+      const std::function<void(int)>* job = job_;
+      lock.unlock();
+      (*job)(id);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_all();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0, pending_ = 0, generation_ = 0;
+  bool stop_ = false;
+};
+#endif
 
 }  // namespace
 
@@ -438,17 +500,14 @@ Model::Outputs Model::forward(const Tensor4& x) const {
       std::copy_n(x.item(first), static_cast<std::size_t>(n) * x.per_item(), in[static_cast<std::size_t>(p)].data.data());
       first += n;
     }
-    auto work = [&](int p) {
+    const std::function<void(int)> work = [&](int p) {
       try {
         out[static_cast<std::size_t>(p)] = forward_one_thread(in[static_cast<std::size_t>(p)]);
       } catch (...) {
         errors[static_cast<std::size_t>(p)] = std::current_exception();
       }
     };
-    std::vector<std::thread> pool;
-    for (int p = 1; p < parts; ++p) pool.emplace_back(work, p);
-    work(0);
-    for (auto& t : pool) t.join();
+    WorkerPool::instance().run(parts, work);
     for (const auto& e : errors)
       if (e) std::rethrow_exception(e);
     Outputs o = std::move(out[0]);
