@@ -230,8 +230,9 @@
         return;
       }
     }
+    // With ORT chosen, the explorer asks for swap.onnx's cells itself (window.dida.ortSwap) whenever
+    // the cells it shows change.
     M()._dida_use_engine(engine === 'ort' ? 1 : 0);
-    if (engine === 'ort') await window.dida.ortSwap();  // the swap grid from swap.onnx
   }
 
   // A notice at the bottom of the page: what a dropped file did, or why it was refused.
