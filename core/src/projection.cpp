@@ -7,36 +7,50 @@
 
 namespace dida {
 
-std::vector<float> pca_2d(const std::vector<float>& x, int n, int d) {
+PcaPlane pca_plane(const std::vector<float>& x, int n, int d) {
   if (n < 1 || d < 1 || x.size() != static_cast<std::size_t>(n) * d) throw std::invalid_argument("pca_2d: x must be n x d");
   Eigen::MatrixXd m = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x.data(), n, d).cast<double>();
-  m.rowwise() -= m.colwise().mean();
-  // The top eigenvectors of the smaller Gram matrix: d x d covariance or n x n kernel.
-  Eigen::MatrixXd proj(n, 2);
-  proj.setZero();
+  const Eigen::RowVectorXd mean = m.colwise().mean();
+  m.rowwise() -= mean;
+  PcaPlane plane;
+  plane.d = d;
+  plane.mean.assign(mean.data(), mean.data() + d);
+  plane.axes.assign(2 * static_cast<std::size_t>(d), 0.0);
+  // The top eigenvectors of the smaller Gram matrix: d x d covariance or n x n kernel (whose
+  // eigenvectors u give the axes m^T u).
+  auto keep = [&](int k, Eigen::VectorXd v) {
+    const double norm = v.norm();
+    if (norm < 1e-300) return;
+    v /= norm;
+    Eigen::Index arg;
+    v.cwiseAbs().maxCoeff(&arg);
+    if (v(arg) < 0) v = -v;
+    std::copy(v.data(), v.data() + d, plane.axes.begin() + static_cast<std::ptrdiff_t>(k) * d);
+  };
   if (d <= n) {
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(m.transpose() * m);
-    for (int k = 0; k < std::min(2, d); ++k) {
-      Eigen::VectorXd v = es.eigenvectors().col(d - 1 - k);
-      Eigen::Index arg;
-      v.cwiseAbs().maxCoeff(&arg);
-      if (v(arg) < 0) v = -v;
-      proj.col(k) = m * v;
-    }
+    for (int k = 0; k < std::min(2, d); ++k) keep(k, es.eigenvectors().col(d - 1 - k));
   } else {
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(m * m.transpose());
-    for (int k = 0; k < std::min(2, n); ++k) {
-      const double ev = std::max(es.eigenvalues()(n - 1 - k), 0.0);
-      Eigen::VectorXd u = es.eigenvectors().col(n - 1 - k) * std::sqrt(ev);
-      Eigen::VectorXd v = m.transpose() * es.eigenvectors().col(n - 1 - k);
-      Eigen::Index arg;
-      v.cwiseAbs().maxCoeff(&arg);
-      if (v(arg) < 0) u = -u;
-      proj.col(k) = u;
-    }
+    for (int k = 0; k < std::min(2, n); ++k)
+      if (es.eigenvalues()(n - 1 - k) > 0) keep(k, m.transpose() * es.eigenvectors().col(n - 1 - k));
   }
+  return plane;
+}
+
+void PcaPlane::project(const float* x, float* out2) const {
+  for (int k = 0; k < 2; ++k) {
+    double s = 0;
+    const double* a = axes.data() + static_cast<std::size_t>(k) * d;
+    for (int j = 0; j < d; ++j) s += (x[j] - mean[static_cast<std::size_t>(j)]) * a[j];
+    out2[k] = static_cast<float>(s);
+  }
+}
+
+std::vector<float> pca_2d(const std::vector<float>& x, int n, int d) {
+  const PcaPlane plane = pca_plane(x, n, d);
   std::vector<float> out(static_cast<std::size_t>(n) * 2);
-  for (int i = 0; i < n; ++i) out[2 * i] = static_cast<float>(proj(i, 0)), out[2 * i + 1] = static_cast<float>(proj(i, 1));
+  for (int i = 0; i < n; ++i) plane.project(x.data() + static_cast<std::size_t>(i) * d, out.data() + 2 * i);
   return out;
 }
 

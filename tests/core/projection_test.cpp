@@ -58,6 +58,15 @@ TEST(Projection, PcaRecoversAPlaneInHighDimensionsOnBothPaths) {
       for (int j = i + 1; j < n; ++j)
         EXPECT_NEAR(dist(y, i, j), std::hypot(a[static_cast<std::size_t>(i)] - a[static_cast<std::size_t>(j)], b[static_cast<std::size_t>(i)] - b[static_cast<std::size_t>(j)]), 1e-3)
             << n << " points, pair " << i << " " << j;
+    // A new point of the plane, not among the fitted ones, lands where its distances say.
+    const PcaPlane plane = pca_plane(x, n, d);
+    const double na = 7.5, nb = -2.0;
+    std::vector<float> p(d), q(2);
+    for (int k = 0; k < d; ++k) p[static_cast<std::size_t>(k)] = static_cast<float>(na * u[static_cast<std::size_t>(k)] + nb * v[static_cast<std::size_t>(k)]);
+    plane.project(p.data(), q.data());
+    for (int i = 0; i < n; ++i)
+      EXPECT_NEAR(std::hypot(q[0] - y[2 * i], q[1] - y[2 * i + 1]), std::hypot(na - a[static_cast<std::size_t>(i)], nb - b[static_cast<std::size_t>(i)]), 1e-3)
+          << n << " points, new point to " << i;
   }
 }
 

@@ -7,8 +7,18 @@
 
 namespace dida {
 
-// n x d row-major input -> n x 2 row-major output (the top two principal components of the
-// centred data; signs fixed so that each component's largest |loading| is positive).
+// The plane of the top two principal axes of n x d row-major points (signs fixed so that each
+// axis's largest |loading| is positive). It places new points in the same plane as the old ones:
+// the page puts a drawn digit or a dropped image among the samples.
+struct PcaPlane {
+  int d = 0;
+  std::vector<double> mean;  // d
+  std::vector<double> axes;  // 2 x d, unit length (zero where the data has fewer axes)
+  void project(const float* x, float* out2) const;
+};
+PcaPlane pca_plane(const std::vector<float>& x, int n, int d);
+
+// n x d row-major input -> n x 2 row-major output: each row projected on pca_plane(x).
 std::vector<float> pca_2d(const std::vector<float>& x, int n, int d);
 
 struct TsneOptions {

@@ -1,0 +1,37 @@
+#pragma once
+// A linear probe: how much of a label (the domain, the class) a feature vector gives away to a
+// linear classifier. Multinomial logistic regression on features standardised with the fitting
+// half's mean and std, fitted by Adam (300 steps, rate 0.05, L2 1e-3 on the weights): the recipe
+// of `dida eval`'s probes, so the page's live probe and the evaluation measure the same thing. It
+// runs stepwise, so the page can spread the fit over frames.
+#include <vector>
+
+namespace dida {
+
+class LinearProbe {
+ public:
+  static constexpr int kSteps = 300;
+  // x: n x d row-major; y: n labels in [0, classes); fit, test: row indices.
+  LinearProbe(const std::vector<float>& x, int n, int d, const std::vector<int>& y, int classes,
+              const std::vector<int>& fit, const std::vector<int>& test);
+  // Up to `steps` Adam steps; returns false once all kSteps are done.
+  bool step(int steps);
+  bool done() const { return iteration_ >= kSteps; }
+  int iteration() const { return iteration_; }
+  // Share of the test rows the probe labels correctly (with the weights so far).
+  double test_accuracy() const;
+  // What guessing the most common label of the fitting rows scores on the test rows.
+  double chance() const { return chance_; }
+  const std::vector<double>& weights() const { return w_; }  // d x classes, row-major
+
+ private:
+  int d_, k_;
+  std::vector<double> a_, b_;   // standardised fitting and test rows
+  std::vector<int> ya_, yb_;
+  std::vector<double> w_, bias_;  // d x k, k
+  std::vector<double> m_, v_;     // Adam's moments, over w then bias
+  int iteration_ = 0;
+  double chance_ = 0;
+};
+
+}  // namespace dida

@@ -1,0 +1,98 @@
+#include "dida/probe.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace dida {
+
+LinearProbe::LinearProbe(const std::vector<float>& x, int n, int d, const std::vector<int>& y, int classes,
+                         const std::vector<int>& fit, const std::vector<int>& test)
+    : d_(d), k_(classes) {
+  if (n < 1 || d < 1 || classes < 2 || x.size() != static_cast<std::size_t>(n) * d || y.size() != static_cast<std::size_t>(n))
+    throw std::invalid_argument("LinearProbe: x must be n x d and y n labels, with at least 2 classes");
+  if (fit.size() < 2 || test.empty()) throw std::invalid_argument("LinearProbe: needs at least 2 fitting rows and 1 test row");
+  for (const int i : fit)
+    if (i < 0 || i >= n || y[static_cast<std::size_t>(i)] < 0 || y[static_cast<std::size_t>(i)] >= classes)
+      throw std::invalid_argument("LinearProbe: a fitting row or its label is out of range");
+  for (const int i : test)
+    if (i < 0 || i >= n || y[static_cast<std::size_t>(i)] < 0 || y[static_cast<std::size_t>(i)] >= classes)
+      throw std::invalid_argument("LinearProbe: a test row or its label is out of range");
+  // Mean and (unbiased) std of the fitting rows, as torch's std(0, unbiased) in dida eval.
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0), sd(static_cast<std::size_t>(d), 0.0);
+  for (const int i : fit)
+    for (int j = 0; j < d; ++j) mean[static_cast<std::size_t>(j)] += x[static_cast<std::size_t>(i) * d + j];
+  for (auto& m : mean) m /= static_cast<double>(fit.size());
+  for (const int i : fit)
+    for (int j = 0; j < d; ++j) {
+      const double t = x[static_cast<std::size_t>(i) * d + j] - mean[static_cast<std::size_t>(j)];
+      sd[static_cast<std::size_t>(j)] += t * t;
+    }
+  for (auto& s : sd) s = std::sqrt(s / static_cast<double>(fit.size() - 1)) + 1e-6;
+  auto standardise = [&](const std::vector<int>& rows, std::vector<double>& out, std::vector<int>& labels) {
+    out.resize(rows.size() * static_cast<std::size_t>(d));
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      labels.push_back(y[static_cast<std::size_t>(rows[r])]);
+      for (int j = 0; j < d; ++j)
+        out[r * d + j] = (x[static_cast<std::size_t>(rows[r]) * d + j] - mean[static_cast<std::size_t>(j)]) / sd[static_cast<std::size_t>(j)];
+    }
+  };
+  standardise(fit, a_, ya_);
+  standardise(test, b_, yb_);
+  w_.assign(static_cast<std::size_t>(d) * k_, 0.0);
+  bias_.assign(static_cast<std::size_t>(k_), 0.0);
+  m_.assign(w_.size() + bias_.size(), 0.0);
+  v_.assign(m_.size(), 0.0);
+  std::vector<int> count(static_cast<std::size_t>(k_), 0);
+  for (const int l : ya_) ++count[static_cast<std::size_t>(l)];
+  const int majority = static_cast<int>(std::max_element(count.begin(), count.end()) - count.begin());
+  chance_ = static_cast<double>(std::count(yb_.begin(), yb_.end(), majority)) / static_cast<double>(yb_.size());
+}
+
+bool LinearProbe::step(int steps) {
+  const std::size_t n = ya_.size(), d = static_cast<std::size_t>(d_), k = static_cast<std::size_t>(k_);
+  std::vector<double> g(m_.size()), logits(k);
+  for (int s = 0; s < steps && iteration_ < kSteps; ++s) {
+    std::fill(g.begin(), g.end(), 0.0);
+    // Mean cross-entropy's gradient: (softmax - one-hot) / n, through x^T; plus 2e-3 w for the L2.
+    for (std::size_t r = 0; r < n; ++r) {
+      const double* xr = &a_[r * d];
+      for (std::size_t c = 0; c < k; ++c) logits[c] = bias_[c];
+      for (std::size_t j = 0; j < d; ++j)
+        for (std::size_t c = 0; c < k; ++c) logits[c] += xr[j] * w_[j * k + c];
+      const double top = *std::max_element(logits.begin(), logits.end());
+      double sum = 0;
+      for (auto& l : logits) sum += (l = std::exp(l - top));
+      for (std::size_t c = 0; c < k; ++c) logits[c] = (logits[c] / sum - (static_cast<int>(c) == ya_[r] ? 1.0 : 0.0)) / static_cast<double>(n);
+      for (std::size_t j = 0; j < d; ++j)
+        for (std::size_t c = 0; c < k; ++c) g[j * k + c] += xr[j] * logits[c];
+      for (std::size_t c = 0; c < k; ++c) g[d * k + c] += logits[c];
+    }
+    for (std::size_t i = 0; i < d * k; ++i) g[i] += 2e-3 * w_[i];
+    // Adam as torch has it (beta 0.9, 0.999, eps 1e-8, bias-corrected).
+    ++iteration_;
+    const double lr = 0.05, b1 = 0.9, b2 = 0.999, c1 = 1 - std::pow(b1, iteration_), c2 = 1 - std::pow(b2, iteration_);
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      m_[i] = b1 * m_[i] + (1 - b1) * g[i];
+      v_[i] = b2 * v_[i] + (1 - b2) * g[i] * g[i];
+      double& p = i < d * k ? w_[i] : bias_[i - d * k];
+      p -= lr * (m_[i] / c1) / (std::sqrt(v_[i] / c2) + 1e-8);
+    }
+  }
+  return iteration_ < kSteps;
+}
+
+double LinearProbe::test_accuracy() const {
+  const std::size_t d = static_cast<std::size_t>(d_), k = static_cast<std::size_t>(k_);
+  int right = 0;
+  std::vector<double> logits(k);
+  for (std::size_t r = 0; r < yb_.size(); ++r) {
+    for (std::size_t c = 0; c < k; ++c) logits[c] = bias_[c];
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t c = 0; c < k; ++c) logits[c] += b_[r * d + j] * w_[j * k + c];
+    right += static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin()) == yb_[r];
+  }
+  return static_cast<double>(right) / static_cast<double>(yb_.size());
+}
+
+}  // namespace dida
