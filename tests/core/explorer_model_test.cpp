@@ -159,4 +159,95 @@ TEST(ExplorerModel, TsneReplacesPcaAndPcaComesBack) {
   EXPECT_EQ(l.m.inv_xy(), pca);
 }
 
+TEST(ExplorerModel, YourImagesArePredictedAndPlacedAmongTheSamples) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  while (!l.m.predicted_all()) l.m.predict_next();
+  // Sample 5 as a PNG file: the same prediction, and the same place in both plots (PCA and t-SNE).
+  const Domain& d = l.m.samples().images;
+  ASSERT_EQ(l.m.add_user_file("five.png", encode_png(d.image(5))), "");
+  ASSERT_EQ(l.m.user_images().size(), 1u);
+  const auto& u = l.m.user_images()[0];
+  EXPECT_EQ(u.name, "five.png");
+  EXPECT_EQ(u.predicted, l.m.predicted()[5]);
+  EXPECT_EQ(u.pixels, d.image(5).pixels);
+  for (const bool inv : {true, false}) {
+    const auto xy = l.m.user_xy(0, inv);
+    const auto& all = inv ? l.m.inv_xy() : l.m.spe_xy();
+    EXPECT_NEAR(xy[0], all[10], 1e-3) << inv;
+    EXPECT_NEAR(xy[1], all[11], 1e-3) << inv;
+  }
+  l.m.set_projection(true);
+  l.m.step_tsne(20);
+  EXPECT_EQ(l.m.user_xy(0, true)[0], l.m.inv_xy()[10]) << "under t-SNE: the nearest sample's place";
+  // ONNX Runtime Web's answer is taken for the images it was asked about, not older ones.
+  std::vector<float> probs(static_cast<std::size_t>(l.m.model().config().num_classes), 0.f);
+  probs[3] = 1.f;
+  l.m.set_ort_user(1, l.m.user_version() - 1, probs.data());
+  EXPECT_EQ(l.m.user_images()[0].ort_predicted, -1);
+  l.m.set_ort_user(1, l.m.user_version(), probs.data());
+  EXPECT_EQ(l.m.user_images()[0].ort_predicted, 3);
+  // A file that is not an image: a one-line error naming it, nothing added.
+  const std::string bad = l.m.add_user_file("notes.txt", {'h', 'e', 'l', 'l', 'o'});
+  EXPECT_EQ(bad.rfind("notes.txt", 0), 0u) << bad;
+  EXPECT_EQ(bad.find('\n'), std::string::npos);
+  EXPECT_EQ(l.m.user_images().size(), 1u);
+  // A larger image is resized to the model's input.
+  Image big(100, 60, 3, 200);
+  ASSERT_EQ(l.m.add_user_file("big.png", encode_png(big)), "");
+  EXPECT_EQ(l.m.user_images()[1].pixels.size(), d.image(0).pixels.size());
+}
+
+TEST(ExplorerModel, TheDrawingIsCentredPredictedAndJoinsTheSwapGrid) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  while (!l.m.predicted_all()) l.m.predict_next();
+  const int s = 32;
+  std::vector<float> ink(static_cast<std::size_t>(s) * s, 0.f);
+  for (int y = 2; y < 12; ++y) ink[static_cast<std::size_t>(y) * s + 3] = 1.f;  // a short bar in a corner
+  l.m.set_drawing(ink, s);
+  ASSERT_EQ(l.m.drawing_index(), 0);
+  const auto& u = l.m.user_images()[0];
+  EXPECT_GE(u.predicted, 0);
+  // Scaled to 20/28 of the frame and centred: ink in the middle rows, none in the corner drawn in.
+  const int c = l.m.model().config().in_channels;
+  auto px = [&](int y, int x) { return u.pixels[(static_cast<std::size_t>(y) * s + x) * c]; };
+  EXPECT_GT(px(s / 2, s / 2), 100);
+  EXPECT_EQ(px(3, 3), 0);
+  int rows = 0;
+  for (int y = 0; y < s; ++y) rows += px(y, s / 2) > 0;
+  EXPECT_NEAR(rows, 20.0 / 28.0 * s, 2.0);
+  // As a content row: the first row's cells are swaps of the drawing, and redrawn as it changes.
+  const int version = l.m.swap_version();
+  l.m.use_user_as_row(0);
+  EXPECT_EQ(l.m.swap_rows()[0], l.m.samples().images.size());
+  EXPECT_GT(l.m.swap_version(), version);
+  EXPECT_EQ(l.m.entry_pixels(l.m.swap_rows()[0]), u.pixels);
+  const auto before = l.m.swap_pixels();
+  for (int x = 3; x < 12; ++x) ink[static_cast<std::size_t>(7) * s + x] = 1.f;  // a cross bar
+  l.m.set_drawing(ink, s);
+  EXPECT_NE(l.m.swap_pixels(), before);
+  // Cleared: the drawing goes and the swap grid is back to samples.
+  l.m.set_drawing(std::vector<float>(ink.size(), 0.f), s);
+  EXPECT_EQ(l.m.drawing_index(), -1);
+  EXPECT_LT(l.m.swap_rows()[0], l.m.samples().images.size());
+}
+
+TEST(ExplorerModel, LiveProbesFitOnTheShownFeatures) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  EXPECT_EQ(l.m.probe(ExplorerModel::kDomainInv).accuracy, -1);
+  while (!l.m.predicted_all()) l.m.predict_next();
+  for (int k = 0; k < 3 * LinearProbe::kSteps / 50 + 1; ++k) l.m.step_probes(50);
+  for (const auto kind : {ExplorerModel::kDomainInv, ExplorerModel::kDomainSpe, ExplorerModel::kClassSpe}) {
+    const auto r = l.m.probe(kind);
+    EXPECT_GE(r.accuracy, 0.0) << kind;
+    EXPECT_LE(r.accuracy, 1.0) << kind;
+    EXPECT_DOUBLE_EQ(r.progress, 1.0);
+  }
+  EXPECT_DOUBLE_EQ(l.m.probe(ExplorerModel::kDomainInv).chance, 0.5);  // 20 + 20 test rows
+  // z_spe exists to tell the domains apart: the trained fixture's does.
+  EXPECT_GT(l.m.probe(ExplorerModel::kDomainSpe).accuracy, 0.8);
+}
+
 }  // namespace dida::web

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "dida/image.hpp"
+
 namespace dida::web {
 namespace {
 double now_ms() {
@@ -59,6 +61,11 @@ std::string ExplorerModel::load(const std::string& config_text, std::vector<std:
     ++swap_version_;
     predicted_count_ = 0;
     accuracy_[0] = accuracy_[1] = 0;
+    for (auto& p : probes_) p.reset();
+    // The visitor's images stay (predicted again by the new model) if they fit its input.
+    const std::size_t bytes = static_cast<std::size_t>(c.image_size) * c.image_size * c.in_channels;
+    user_.erase(std::remove_if(user_.begin(), user_.end(), [&](const UserImage& u) { return u.pixels.size() != bytes; }), user_.end());
+    predict_user(0);
     predict_next(kFirstChunk);  // the first predictions at once, the rest a chunk per frame
     return "";
   } catch (const std::exception& e) {
@@ -118,12 +125,229 @@ void ExplorerModel::apply_engine() {
   const Rows pi = pooled(e.z_inv), ps = pooled(e.z_spe);
   inv_feat_ = pi.data, spe_feat_ = ps.data;
   inv_dim_ = pi.d, spe_dim_ = ps.d;
-  inv_xy_ = inv_pca_ = pca_2d(inv_feat_, n, inv_dim_);
-  spe_xy_ = spe_pca_ = pca_2d(spe_feat_, n, spe_dim_);
+  inv_plane_ = pca_plane(inv_feat_, n, inv_dim_);
+  spe_plane_ = pca_plane(spe_feat_, n, spe_dim_);
+  inv_pca_.resize(static_cast<std::size_t>(n) * 2), spe_pca_.resize(static_cast<std::size_t>(n) * 2);
+  for (int i = 0; i < n; ++i) {
+    inv_plane_.project(inv_feat_.data() + static_cast<std::size_t>(i) * inv_dim_, inv_pca_.data() + 2 * i);
+    spe_plane_.project(spe_feat_.data() + static_cast<std::size_t>(i) * spe_dim_, spe_pca_.data() + 2 * i);
+  }
+  inv_xy_ = inv_pca_, spe_xy_ = spe_pca_;
   const bool was_tsne = use_tsne_;
   use_tsne_ = false;
   tsne_inv_.reset(), tsne_spe_.reset();
   if (was_tsne) set_projection(true);
+  start_probes();
+  predict_user(0);  // their nearest samples, for the t-SNE layout
+}
+
+void ExplorerModel::start_probes() {
+  const int n = samples_.images.size();
+  const int m = static_cast<int>(std::min(domain_items_[0].size(), domain_items_[1].size()));
+  std::vector<int> dom(samples_.domains.begin(), samples_.domains.end()), fit, test;
+  // Equal numbers from both domains, alternately to fit and to test.
+  for (int k = 0; k < m; ++k)
+    for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(domain_items_[d][static_cast<std::size_t>(k)]);
+  for (auto& p : probes_) p.reset();
+  if (fit.size() < 2 || test.empty()) return;
+  for (auto& v : dom) v = v ? 1 : 0;
+  probes_[kDomainInv] = std::make_unique<LinearProbe>(inv_feat_, n, inv_dim_, dom, 2, fit, test);
+  probes_[kDomainSpe] = std::make_unique<LinearProbe>(spe_feat_, n, spe_dim_, dom, 2, fit, test);
+  std::vector<int> cfit, ctest;
+  for (int i = 0; i < n; ++i) (i % 2 ? ctest : cfit).push_back(i);
+  probes_[kClassSpe] = std::make_unique<LinearProbe>(spe_feat_, n, spe_dim_, samples_.images.labels,
+                                                     std::max(2, model_->config().num_classes), cfit, ctest);
+}
+
+void ExplorerModel::step_probes(int steps) {
+  for (auto& p : probes_)
+    if (p && !p->done()) {
+      p->step(steps);
+      return;  // one probe at a time: the frame's work stays bounded
+    }
+}
+
+ExplorerModel::ProbeReadout ExplorerModel::probe(ProbeKind k) const {
+  ProbeReadout r;
+  const auto& p = probes_[k];
+  if (!p) return r;
+  r.progress = static_cast<double>(p->iteration()) / LinearProbe::kSteps;
+  r.chance = p->chance();
+  if (p->done()) r.accuracy = p->test_accuracy();
+  return r;
+}
+
+std::string ExplorerModel::add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes) {
+  if (!model_) return name + ": no model is loaded";
+  if (static_cast<int>(user_.size()) >= kMaxUserImages) return name + ": at most " + std::to_string(kMaxUserImages) + " images of yours";
+  const ModelConfig& c = model_->config();
+  Image img;
+  try {
+    img = decode_image(bytes, name, c.in_channels);
+  } catch (const std::exception& e) {
+    return std::string(e.what()) + " (drop a PNG or JPEG image)";
+  }
+  img = resize_image(img, c.image_size, c.image_size);
+  UserImage u;
+  u.name = name;
+  u.pixels = std::move(img.pixels);
+  user_.push_back(std::move(u));
+  predict_user(user_.size() - 1);
+  return "";
+}
+
+int ExplorerModel::drawing_index() const {
+  for (std::size_t i = 0; i < user_.size(); ++i)
+    if (user_[i].name == kDrawingName) return static_cast<int>(i);
+  return -1;
+}
+
+void ExplorerModel::set_drawing(const std::vector<float>& ink, int size) {
+  if (!model_ || size < 1 || ink.size() != static_cast<std::size_t>(size) * size) return;
+  const int at = drawing_index();
+  int x0 = size, y0 = size, x1 = -1, y1 = -1;
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x)
+      if (ink[static_cast<std::size_t>(y) * size + x] > 0.05f) x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+  if (x1 < 0) {  // nothing drawn: the drawing goes, and so do its swap rows and columns
+    if (at < 0) return;
+    const int n = samples_.images.size(), gone = n + at;
+    for (auto* v : {&swap_rows_, &swap_cols_})
+      for (std::size_t k = 0; k < v->size(); ++k) {
+        int& e = (*v)[k];
+        if (e == gone) e = v == &swap_rows_ ? domain_items_[0][k % domain_items_[0].size()] : domain_items_[1][k % domain_items_[1].size()];
+        else if (e > gone) --e;
+      }
+    user_.erase(user_.begin() + at);
+    ++user_version_;
+    compute_swap();
+    return;
+  }
+  // As MNIST's digits: the strokes' box scaled so that its longer side is 20/28 of the frame,
+  // centred (MNIST centres by mass; the box's centre is close for a single digit).
+  const ModelConfig& c = model_->config();
+  const int s = c.image_size, bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+  Image crop(bh, bw, 1);
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x)
+      crop.at(y, x, 0) = static_cast<std::uint8_t>(std::lround(255.f * std::clamp(ink[static_cast<std::size_t>(y0 + y) * size + x0 + x], 0.f, 1.f)));
+  const double k = (20.0 / 28.0) * s / std::max(bw, bh);
+  const int tw = std::max(1, static_cast<int>(std::lround(bw * k))), th = std::max(1, static_cast<int>(std::lround(bh * k)));
+  const Image scaled = resize_image(crop, th, tw);
+  UserImage u;
+  u.name = kDrawingName;
+  u.pixels.assign(static_cast<std::size_t>(s) * s * c.in_channels, 0);
+  const int ox = (s - tw) / 2, oy = (s - th) / 2;
+  for (int y = 0; y < th; ++y)
+    for (int x = 0; x < tw; ++x)
+      for (int ch = 0; ch < c.in_channels; ++ch)
+        u.pixels[(static_cast<std::size_t>(oy + y) * s + ox + x) * c.in_channels + ch] = scaled.at(y, x, 0);
+  if (at >= 0) {
+    user_[static_cast<std::size_t>(at)] = std::move(u);
+    predict_user(static_cast<std::size_t>(at));
+    const int e = samples_.images.size() + at;  // a drawing in the swap grid is redrawn as it changes
+    if (std::count(swap_rows_.begin(), swap_rows_.end(), e) || std::count(swap_cols_.begin(), swap_cols_.end(), e)) compute_swap();
+  } else {
+    user_.insert(user_.begin(), std::move(u));
+    // Entries of the user images behind it move one on.
+    const int n = samples_.images.size();
+    for (auto* v : {&swap_rows_, &swap_cols_})
+      for (int& e : *v)
+        if (e >= n) ++e;
+    predict_user(0);
+  }
+}
+
+// Predicts user images from `from` on with the core, and finds each one's nearest sample.
+void ExplorerModel::predict_user(std::size_t from) {
+  ++user_version_;
+  if (!model_ || from >= user_.size()) return;
+  const ModelConfig& c = model_->config();
+  const int s = c.image_size;
+  for (std::size_t i = from; i < user_.size(); ++i) {
+    UserImage& u = user_[i];
+    const auto out = model_->forward(pixels_to_input(u.pixels, 1, s, s, c.in_channels));
+    u.probs.assign(out.probs.data.begin(), out.probs.data.end());
+    u.predicted = static_cast<int>(std::max_element(u.probs.begin(), u.probs.end()) - u.probs.begin());
+    u.confidence = u.probs[static_cast<std::size_t>(u.predicted)];
+    u.ort_predicted = -1;
+    const int f = c.feature_channels(), fs = c.feature_size();
+    Tensor4 zi(1, f, fs, fs), zs(1, f, fs, fs);
+    zi.data = out.z_inv.data, zs.data = out.z_spe.data;
+    u.inv_feat = model_->pool(zi).data, u.spe_feat = model_->pool(zs).data;
+    if (!core_.ready || static_cast<int>(u.inv_feat.size()) != inv_dim_) continue;
+    auto nearest = [&](const std::vector<float>& all, const std::vector<float>& feat, int d) {
+      int best = 0;
+      double best_d = INFINITY;
+      for (int k = 0; k < samples_.images.size(); ++k) {
+        double dd = 0;
+        for (int j = 0; j < d; ++j) {
+          const double t = all[static_cast<std::size_t>(k) * d + j] - feat[static_cast<std::size_t>(j)];
+          dd += t * t;
+        }
+        if (dd < best_d) best_d = dd, best = k;
+      }
+      return best;
+    };
+    u.nearest_inv = nearest(inv_feat_, u.inv_feat, inv_dim_);
+    u.nearest_spe = nearest(spe_feat_, u.spe_feat, spe_dim_);
+  }
+}
+
+std::array<float, 2> ExplorerModel::user_xy(int i, bool inv) const {
+  std::array<float, 2> xy = {0, 0};
+  if (i < 0 || static_cast<std::size_t>(i) >= user_.size() || !core_.ready) return xy;
+  const UserImage& u = user_[static_cast<std::size_t>(i)];
+  const std::vector<float>& feat = inv ? u.inv_feat : u.spe_feat;
+  const int d = inv ? inv_dim_ : spe_dim_;
+  if (static_cast<int>(feat.size()) != d) return xy;
+  if (!use_tsne_) {
+    (inv ? inv_plane_ : spe_plane_).project(feat.data(), xy.data());
+    return xy;
+  }
+  // t-SNE has no mapping for new points: the nearest sample's place.
+  const int best = std::max(0, inv ? u.nearest_inv : u.nearest_spe);
+  const std::vector<float>& layout = inv ? inv_xy_ : spe_xy_;
+  return {layout[2 * static_cast<std::size_t>(best)], layout[2 * static_cast<std::size_t>(best) + 1]};
+}
+
+Tensor4 ExplorerModel::user_input() const {
+  if (!model_ || user_.empty()) return Tensor4();
+  const ModelConfig& c = model_->config();
+  std::vector<std::uint8_t> all;
+  for (const auto& u : user_) all.insert(all.end(), u.pixels.begin(), u.pixels.end());
+  return pixels_to_input(all, static_cast<int>(user_.size()), c.image_size, c.image_size, c.in_channels);
+}
+
+void ExplorerModel::set_ort_user(int count, int version, const float* probs) {
+  if (!model_ || version != user_version_ || count != static_cast<int>(user_.size())) return;
+  const std::size_t k = static_cast<std::size_t>(model_->config().num_classes);
+  for (std::size_t i = 0; i < user_.size(); ++i) {
+    const float* p = probs + i * k;
+    const int best = static_cast<int>(std::max_element(p, p + k) - p);
+    user_[i].ort_predicted = best;
+    user_[i].ort_confidence = p[best];
+  }
+}
+
+void ExplorerModel::use_user_as_row(int i) {
+  if (i < 0 || static_cast<std::size_t>(i) >= user_.size() || swap_rows_.empty()) return;
+  swap_rows_[static_cast<std::size_t>(next_row_)] = samples_.images.size() + i;
+  next_row_ = (next_row_ + 1) % static_cast<int>(swap_rows_.size());
+  compute_swap();
+}
+
+void ExplorerModel::use_user_as_column(int i) {
+  if (i < 0 || static_cast<std::size_t>(i) >= user_.size() || swap_cols_.empty()) return;
+  swap_cols_[static_cast<std::size_t>(next_col_)] = samples_.images.size() + i;
+  next_col_ = (next_col_ + 1) % static_cast<int>(swap_cols_.size());
+  compute_swap();
+}
+
+std::vector<std::uint8_t> ExplorerModel::entry_pixels(int e) const {
+  const int n = samples_.images.size();
+  if (e >= n && static_cast<std::size_t>(e - n) < user_.size()) return user_[static_cast<std::size_t>(e - n)].pixels;
+  return samples_.images.image(std::clamp(e, 0, n - 1)).pixels;
 }
 
 void ExplorerModel::set_ort_outputs(double ms, int threads, const float* probs, const float* z_inv, const float* z_spe) {
@@ -209,13 +433,14 @@ void ExplorerModel::compute_swap() {
   std::vector<std::uint8_t> content, style;
   for (int i = 0; i < r; ++i)
     for (int j = 0; j < c; ++j) {
-      const auto a = d.image(swap_rows_[static_cast<std::size_t>(i)]), b = d.image(swap_cols_[static_cast<std::size_t>(j)]);
-      content.insert(content.end(), a.pixels.begin(), a.pixels.end());
-      style.insert(style.end(), b.pixels.begin(), b.pixels.end());
+      const auto a = entry_pixels(swap_rows_[static_cast<std::size_t>(i)]), b = entry_pixels(swap_cols_[static_cast<std::size_t>(j)]);
+      content.insert(content.end(), a.begin(), a.end());
+      style.insert(style.end(), b.begin(), b.end());
     }
+  swap_content_ = pixels_to_input(content, r * c, d.height, d.width, d.channels);
+  swap_style_ = pixels_to_input(style, r * c, d.height, d.width, d.channels);
   const double t0 = now_ms();
-  swap_core_ = model_->swap(pixels_to_input(content, r * c, d.height, d.width, d.channels),
-                            pixels_to_input(style, r * c, d.height, d.width, d.channels));
+  swap_core_ = model_->swap(swap_content_, swap_style_);
   swap_readout_.ms = now_ms() - t0;
   ort_swap_.reset();
   swap_readout_.ort_ms = swap_readout_.ort_max_diff = -1;

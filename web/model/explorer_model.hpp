@@ -4,6 +4,7 @@
 // they are from the core's, the accuracies, the 2-D projections of z_inv and z_spe, the selection
 // and the swap grid. The ImGui view (web/src/explorer.cpp) draws it; tests run it natively and as
 // wasm (tests/core/explorer_model_test.cpp).
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "dida/data.hpp"
 #include "dida/inference.hpp"
+#include "dida/probe.hpp"
 #include "dida/projection.hpp"
 
 namespace dida::web {
@@ -59,6 +61,59 @@ class ExplorerModel {
   int swap_version() const { return swap_version_; }
   bool ort_swap_ready() const { return ort_swap_.has_value(); }
 
+  // The visitor's own images ("yours"): the drawing pad's digit and dropped files. Each is
+  // predicted by the core at once (ONNX Runtime Web's answer arrives through set_ort_user) and
+  // placed in both plots: projected on the samples' PCA plane, or, under t-SNE (which has no
+  // mapping for new points), on the sample nearest to it in feature space.
+  struct UserImage {
+    std::string name;
+    std::vector<std::uint8_t> pixels;  // the model's input size, H x W x C bytes
+    std::vector<float> probs, inv_feat, spe_feat;
+    int predicted = -1;
+    float confidence = 0;
+    int ort_predicted = -1;  // -1: ONNX Runtime Web has not answered (yet)
+    float ort_confidence = 0;
+    int nearest_inv = -1, nearest_spe = -1;  // the nearest sample in each feature space
+  };
+  static constexpr const char* kDrawingName = "your drawing";
+  static constexpr int kMaxUserImages = 64;
+  // A PNG, JPEG, BMP, GIF, ... file: decoded, resized to the model's input, predicted. Returns ""
+  // or a one-line error naming the file ("x.txt: not an image ...").
+  std::string add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes);
+  // The drawing pad: `ink` (size x size, 0..1, white on black) is cropped to its strokes, scaled
+  // and centred as MNIST's digits are, then predicted. An empty drawing removes it.
+  void set_drawing(const std::vector<float>& ink, int size);
+  const std::vector<UserImage>& user_images() const { return user_; }
+  int drawing_index() const;  // -1: none
+  // Grows whenever the user images change (the view re-uploads their thumbnails; the page asks
+  // ONNX Runtime Web for its answers on user_input()).
+  int user_version() const { return user_version_; }
+  Tensor4 user_input() const;  // all user images as the model's input (N x C x H x W)
+  // ONNX Runtime Web's probs on user_input(), for `count` images (ignored if they changed since).
+  void set_ort_user(int count, int version, const float* probs);
+  // Where user image i lies in the z_inv (inv = true) or z_spe plot.
+  std::array<float, 2> user_xy(int i, bool inv) const;
+
+  // Swap rows and columns are sample indices; n + i stands for user image i.
+  void use_user_as_row(int i);
+  void use_user_as_column(int i);
+  // The swap grid's inputs, cell by cell (rows x columns, row-major), for swap.onnx.
+  const Tensor4& swap_content() const { return swap_content_; }
+  const Tensor4& swap_style() const { return swap_style_; }
+  // The pixels of a swap entry (a sample or a user image).
+  std::vector<std::uint8_t> entry_pixels(int entry) const;
+
+  // Live probes on the features the plots show, fitted a few steps per frame (step_probes) after
+  // every change of model, engine or samples: domain from z_inv, domain from z_spe, class from
+  // z_spe. Fitting half and test half as in dida eval (equal numbers from both domains).
+  enum ProbeKind { kDomainInv = 0, kDomainSpe = 1, kClassSpe = 2 };
+  struct ProbeReadout {
+    double accuracy = -1, chance = 0;  // accuracy -1: not fitted yet
+    double progress = 0;               // 0..1
+  };
+  void step_probes(int steps);
+  ProbeReadout probe(ProbeKind k) const;
+
   // Mean milliseconds of the core's forward pass over `batch` images (the samples, tiled).
   double bench_core(int batch, int reps) const;
 
@@ -98,6 +153,8 @@ class ExplorerModel {
 
  private:
   void apply_engine();
+  void start_probes();
+  void predict_user(std::size_t from);
   void compute_swap();
   void show_swap(const Tensor4& cells);
 
@@ -123,11 +180,15 @@ class ExplorerModel {
   std::string pair_warning_;
   std::vector<int> swap_rows_, swap_cols_;
   int next_row_ = 0, next_col_ = 0;
-  Tensor4 swap_core_;
+  Tensor4 swap_core_, swap_content_, swap_style_;
   std::optional<Tensor4> ort_swap_;
   std::vector<std::uint8_t> swap_pixels_;
   SwapReadout swap_readout_;
   int swap_version_ = 0;
+  PcaPlane inv_plane_, spe_plane_;
+  std::vector<UserImage> user_;
+  int user_version_ = 0;
+  std::unique_ptr<LinearProbe> probes_[3];
 };
 
 }  // namespace dida::web
