@@ -49,35 +49,58 @@ LinearProbe::LinearProbe(const std::vector<float>& x, int n, int d, const std::v
   chance_ = static_cast<double>(std::count(yb_.begin(), yb_.end(), majority)) / static_cast<double>(yb_.size());
 }
 
-bool LinearProbe::step(int steps) {
+void LinearProbe::add_rows(std::size_t end) {
   const std::size_t n = ya_.size(), d = static_cast<std::size_t>(d_), k = static_cast<std::size_t>(k_);
-  std::vector<double> g(m_.size()), logits(k);
+  if (g_.empty()) g_.assign(m_.size(), 0.0);
+  std::vector<double> logits(k);
+  // Mean cross-entropy's gradient: (softmax - one-hot) / n, through x^T.
+  for (; row_ < end; ++row_) {
+    const double* xr = &a_[row_ * d];
+    for (std::size_t c = 0; c < k; ++c) logits[c] = bias_[c];
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t c = 0; c < k; ++c) logits[c] += xr[j] * w_[j * k + c];
+    const double top = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (auto& l : logits) sum += (l = std::exp(l - top));
+    for (std::size_t c = 0; c < k; ++c) logits[c] = (logits[c] / sum - (static_cast<int>(c) == ya_[row_] ? 1.0 : 0.0)) / static_cast<double>(n);
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t c = 0; c < k; ++c) g_[j * k + c] += xr[j] * logits[c];
+    for (std::size_t c = 0; c < k; ++c) g_[d * k + c] += logits[c];
+  }
+}
+
+void LinearProbe::update() {
+  const std::size_t dk = static_cast<std::size_t>(d_) * k_;
+  for (std::size_t i = 0; i < dk; ++i) g_[i] += 2e-3 * w_[i];  // the L2 term 1e-3 |w|^2
+  // Adam as torch has it (beta 0.9, 0.999, eps 1e-8, bias-corrected).
+  ++iteration_;
+  const double lr = 0.05, b1 = 0.9, b2 = 0.999, c1 = 1 - std::pow(b1, iteration_), c2 = 1 - std::pow(b2, iteration_);
+  for (std::size_t i = 0; i < g_.size(); ++i) {
+    m_[i] = b1 * m_[i] + (1 - b1) * g_[i];
+    v_[i] = b2 * v_[i] + (1 - b2) * g_[i] * g_[i];
+    double& p = i < dk ? w_[i] : bias_[i - dk];
+    p -= lr * (m_[i] / c1) / (std::sqrt(v_[i] / c2) + 1e-8);
+  }
+  std::fill(g_.begin(), g_.end(), 0.0);
+  row_ = 0;
+}
+
+bool LinearProbe::step(int steps) {
   for (int s = 0; s < steps && iteration_ < kSteps; ++s) {
-    std::fill(g.begin(), g.end(), 0.0);
-    // Mean cross-entropy's gradient: (softmax - one-hot) / n, through x^T; plus 2e-3 w for the L2.
-    for (std::size_t r = 0; r < n; ++r) {
-      const double* xr = &a_[r * d];
-      for (std::size_t c = 0; c < k; ++c) logits[c] = bias_[c];
-      for (std::size_t j = 0; j < d; ++j)
-        for (std::size_t c = 0; c < k; ++c) logits[c] += xr[j] * w_[j * k + c];
-      const double top = *std::max_element(logits.begin(), logits.end());
-      double sum = 0;
-      for (auto& l : logits) sum += (l = std::exp(l - top));
-      for (std::size_t c = 0; c < k; ++c) logits[c] = (logits[c] / sum - (static_cast<int>(c) == ya_[r] ? 1.0 : 0.0)) / static_cast<double>(n);
-      for (std::size_t j = 0; j < d; ++j)
-        for (std::size_t c = 0; c < k; ++c) g[j * k + c] += xr[j] * logits[c];
-      for (std::size_t c = 0; c < k; ++c) g[d * k + c] += logits[c];
-    }
-    for (std::size_t i = 0; i < d * k; ++i) g[i] += 2e-3 * w_[i];
-    // Adam as torch has it (beta 0.9, 0.999, eps 1e-8, bias-corrected).
-    ++iteration_;
-    const double lr = 0.05, b1 = 0.9, b2 = 0.999, c1 = 1 - std::pow(b1, iteration_), c2 = 1 - std::pow(b2, iteration_);
-    for (std::size_t i = 0; i < g.size(); ++i) {
-      m_[i] = b1 * m_[i] + (1 - b1) * g[i];
-      v_[i] = b2 * v_[i] + (1 - b2) * g[i] * g[i];
-      double& p = i < d * k ? w_[i] : bias_[i - d * k];
-      p -= lr * (m_[i] / c1) / (std::sqrt(v_[i] / c2) + 1e-8);
-    }
+    add_rows(ya_.size());
+    update();
+  }
+  return iteration_ < kSteps;
+}
+
+bool LinearProbe::advance(long work) {
+  const long per_row = std::max<long>(1, static_cast<long>(d_) * k_);
+  long rows = std::max<long>(1, work / per_row);
+  while (rows > 0 && iteration_ < kSteps) {
+    const std::size_t end = std::min(ya_.size(), row_ + static_cast<std::size_t>(rows));
+    rows -= static_cast<long>(end - row_);
+    add_rows(end);
+    if (row_ == ya_.size()) update();
   }
   return iteration_ < kSteps;
 }

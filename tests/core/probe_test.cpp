@@ -49,6 +49,12 @@ TEST(Probe, FindsALinearSignalAndNotANoiseOne) {
   EXPECT_GT(a.test_accuracy(), 0.95);
   EXPECT_LT(b.test_accuracy(), 0.65);
   EXPECT_NEAR(b.chance(), 0.5, 0.1);
+  // Fitted in small pieces (as the page does over frames): the same weights as whole steps.
+  LinearProbe c(x, n, d, signal, 2, fit, test);
+  while (c.advance(7 * d * 2)) {
+  }
+  EXPECT_EQ(c.iteration(), LinearProbe::kSteps);
+  for (std::size_t i = 0; i < a.weights().size(); ++i) ASSERT_NEAR(c.weights()[i], a.weights()[i], 1e-9) << i;
   EXPECT_THROW(LinearProbe(x, n, d, signal, 2, {0}, test), std::invalid_argument);
   EXPECT_THROW(LinearProbe(x, n, d - 1, signal, 2, fit, test), std::invalid_argument);
 }

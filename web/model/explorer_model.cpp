@@ -159,10 +159,10 @@ void ExplorerModel::start_probes() {
                                                      std::max(2, model_->config().num_classes), cfit, ctest);
 }
 
-void ExplorerModel::step_probes(int steps) {
+void ExplorerModel::step_probes(long work) {
   for (auto& p : probes_)
     if (p && !p->done()) {
-      p->step(steps);
+      p->advance(work);
       return;  // one probe at a time: the frame's work stays bounded
     }
 }

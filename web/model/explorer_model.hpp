@@ -111,7 +111,7 @@ class ExplorerModel {
     double accuracy = -1, chance = 0;  // accuracy -1: not fitted yet
     double progress = 0;               // 0..1
   };
-  void step_probes(int steps);
+  void step_probes(long work);  // about `work` multiply-adds of fitting
   ProbeReadout probe(ProbeKind k) const;
 
   // Mean milliseconds of the core's forward pass over `batch` images (the samples, tiled).

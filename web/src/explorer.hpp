@@ -1,6 +1,7 @@
 #pragma once
 // The explorer: a trained model and a sample set, run by the core in wasm, shown as a sample grid
-// with predictions, two linked scatter plots (z_inv, z_spe) and the swap grid.
+// with predictions, two linked scatter plots (z_inv, z_spe) with live probes, the swap grid, the
+// drawing pad and the visitor's own images, and the walkthrough that tells the story.
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "dida/inference.hpp"
 #include "dida/projection.hpp"
 #include "explorer_model.hpp"
+#include "walkthrough.hpp"
 
 namespace dida::web {
 
@@ -36,7 +38,7 @@ class Explorer {
 
   // The windows tile the canvas and are laid out again whenever its size changes; in between they
   // can be moved. Call begin_frame() once per frame, then next_window(w) before each window.
-  enum Window { kIntro = 0, kCard = 1, kEmbeddings = 2, kSwap = 3 };
+  enum Window { kIntro = 0, kCard = 1, kEmbeddings = 2, kSwap = 3, kDraw = 4 };
   void begin_frame();
   void next_window(Window w) const;
 
@@ -44,6 +46,17 @@ class Explorer {
   void set_ui_scale(float s) { scale_ = s; }
   // The bundles the page lists (names shown in the picker) and which one is loaded.
   void set_models(std::vector<std::string> names, int current);
+
+  // The walkthrough's chapter (1..count, 0: the free explorer).
+  void open_chapter(int k) { walk_.open(k); }
+  // The visitor's images: a dropped or chosen file (returns "" or a one-line error naming it).
+  std::string add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes) {
+    return m_.add_user_file(name, bytes);
+  }
+  const Tensor4& user_input();  // for ONNX Runtime Web; refreshed when the images change
+  int user_version() const { return m_.user_version(); }
+  void set_ort_user(int count, int version, const float* probs) { m_.set_ort_user(count, version, probs); }
+  const ExplorerModel& model() const { return m_; }
 
   // Engines: the core (wasm) always runs; ONNX Runtime Web's outputs arrive from the page.
   const Tensor4& input() const { return m_.input(); }
@@ -57,6 +70,13 @@ class Explorer {
 
  private:
   void build_atlas();
+  void draw_intro();         // the walkthrough's chapter, or what the page is (free explorer)
+  void apply_chapter();      // the chapter's model, colouring, selection and focus
+  bool begin_window(Window w, const char* title, Chapter::Focus focus);  // Begin, outlined if in focus
+  void draw_pad();           // the drawing pad and your images
+  void upload_user();        // your images' thumbnails, when they changed
+  void user_thumb(int i, float size);
+  void draw_probe_line(bool inv);
   void upload_swap();  // the model's swap cells into the swap texture, when they changed
   void draw_model_picker();
   void draw_model_card();
@@ -78,6 +98,19 @@ class Explorer {
   int model_index_ = 0;
   unsigned swap_texture_ = 0;
   int swap_texture_version_ = -1;
+  Walkthrough walk_;
+  int walk_applied_ = -1;      // the walkthrough version applied to the views
+  bool walk_select_pending_ = false;
+  bool focus_pending_ = false;
+  std::vector<float> ink_;     // the drawing pad, kPadSize x kPadSize, 0..1
+  static constexpr int kPadSize = 56;
+  bool pad_drawing_ = false;
+  float pad_last_[2] = {0, 0};
+  int pad_sent_version_ = -1, pad_version_ = 0;
+  unsigned user_texture_ = 0;
+  int user_texture_version_ = -1, ort_user_asked_ = -1;
+  Tensor4 user_input_;
+  int user_input_version_ = -1;
 };
 
 }  // namespace dida::web

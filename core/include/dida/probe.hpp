@@ -16,6 +16,9 @@ class LinearProbe {
               const std::vector<int>& fit, const std::vector<int>& test);
   // Up to `steps` Adam steps; returns false once all kSteps are done.
   bool step(int steps);
+  // About `work` multiply-adds of fitting (a step's gradient is summed over the fitting rows a
+  // chunk at a time), so that a frame's share stays small; returns false once all are done.
+  bool advance(long work);
   bool done() const { return iteration_ >= kSteps; }
   int iteration() const { return iteration_; }
   // Share of the test rows the probe labels correctly (with the weights so far).
@@ -30,7 +33,11 @@ class LinearProbe {
   std::vector<int> ya_, yb_;
   std::vector<double> w_, bias_;  // d x k, k
   std::vector<double> m_, v_;     // Adam's moments, over w then bias
+  std::vector<double> g_;         // the gradient being summed, over w then bias
+  std::size_t row_ = 0;           // the next fitting row of the step being summed
   int iteration_ = 0;
+  void add_rows(std::size_t end);  // adds rows row_..end to g_
+  void update();                   // the Adam step with g_, which it clears
   double chance_ = 0;
 };
 

@@ -1,0 +1,51 @@
+#include "walkthrough.hpp"
+
+#include <algorithm>
+
+namespace dida::web {
+
+const std::vector<Chapter>& Walkthrough::chapters() {
+  static const std::vector<Chapter> kChapters = {
+      {"The shift",
+       "This network learnt from labelled source digits only. Look at the target samples in the grid: a red frame marks "
+       "each mistake, and the accuracies above say how many. In the plots, coloured by domain, the target points "
+       "(squares) lie apart from the source points (circles): what the network learnt on one domain does not carry over "
+       "to the other.",
+       "source-only", true, Chapter::kSamples, true},
+      {"Alignment: DANN",
+       "DANN adds a domain classifier on the features and reverses its gradient into the encoder: the encoder learns "
+       "features from which the domain cannot be told. Coloured by domain, source and target now overlap in z_inv, and "
+       "the target accuracy rises. But one feature space must then hold both what the digit is and what its domain looks "
+       "like, and the second plot, z_spe, is untrained here.",
+       "dann", true, Chapter::kPlots},
+      {"The split: dida",
+       "dida gives the network two feature spaces. z_inv feeds the classifier and is aligned across domains as in DANN; "
+       "z_spe is trained to tell the domains apart and keeps the style. Coloured by class: in z_inv the digits group "
+       "with both domains mixed. Switch the colouring to domain: z_spe separates them.",
+       "dida", false, Chapter::kPlots},
+      {"Mutual information and the probes",
+       "If z_inv and z_spe shared information, style could leak into the features the classifier reads. dida estimates "
+       "the mutual information between them with a small network (MINE) and pushes it down. The figures beside the "
+       "plots are linear probes fitted here, in your browser, on half of the samples and tested on the other half: the "
+       "domain read from z_inv should be near chance, from z_spe near 100 %.",
+       "dida", true, Chapter::kProbes},
+      {"The swap",
+       "A decoder rebuilds an image from its two parts. Give it the content (z_inv) of one image and the style (z_spe) "
+       "of another: each cell shows the row's digit in the column's style. Select any sample, in the grid or a plot, "
+       "and make it a row or a column.",
+       "dida", false, Chapter::kSwap},
+      {"Try it yourself",
+       "Draw a digit on the pad: the model reads it as you draw, and a star marks it in both plots. Make it a content "
+       "row to see it in each target style. Drop your own PNG or JPEG images on the page (or choose them with the "
+       "button): they join the plots as 'yours'.",
+       "dida", false, Chapter::kDraw},
+  };
+  return kChapters;
+}
+
+void Walkthrough::open(int k) {
+  chapter_ = std::clamp(k, 0, count());
+  ++version_;
+}
+
+}  // namespace dida::web
