@@ -96,6 +96,8 @@
     if (idx.models.length === 0) { loadState = 'no model shipped'; return; }
     index = idx;
     listModels();  // the picker is there even if the first model fails to load
+    const chapter = parseInt(params.get('chapter') || '', 10);  // ?chapter=N opens the walkthrough there
+    if (chapter > 0) M()._dida_open_chapter(chapter);
     await selectModel(firstModelIndex(index));
     if (params.get('engine') === 'ort') await setEngine('ort');
   }
@@ -137,6 +139,15 @@
     await coreReady();
     loadState = 'loaded ' + m.path;
     if (engine === 'ort') await setEngine('ort');  // the engine chosen before drives the new model too
+  }
+
+  // The walkthrough asks for a method of the pair shown (source-only, dann, dida).
+  async function showMethod(method) {
+    const m = index.models[current];
+    if (!m || m.method === method) return;
+    const k = index.models.findIndex((x) => x.method === method && x.source === m.source && x.target === m.target);
+    if (k < 0) return notify(`the walkthrough shows ${method}, but no ${method} model of ${m.source} -> ${m.target} is listed`);
+    await selectModel(k);
   }
 
   // ONNX Runtime Web: its script and wasm come from ort/ on this origin, loaded when first chosen.
@@ -201,15 +212,13 @@
     if (engine !== 'ort' || (m.dropped && !files.has(`${m.path}/swap.onnx`))) return;
     const ort = await loadOrt();
     const session = await ortSession(m, 'swap.onnx');
-    const { input_shape: [n, c, h, w], swap: grid } = window.dida.state().explorer;
-    if (!grid || !grid.rows.length || !grid.cols.length) return;
-    const size = c * h * w, p = M()._dida_input() >> 2, all = M().HEAPF32.slice(p, p + n * size);
-    const cells = grid.rows.length * grid.cols.length;
-    const content = new Float32Array(cells * size), style = new Float32Array(cells * size);
-    grid.rows.forEach((r, i) => grid.cols.forEach((col, j) => {
-      content.set(all.subarray(r * size, (r + 1) * size), (i * grid.cols.length + j) * size);
-      style.set(all.subarray(col * size, (col + 1) * size), (i * grid.cols.length + j) * size);
-    }));
+    const { input_shape: [, c, h, w] } = window.dida.state().explorer;
+    // The cells' inputs as the core prepared them (a row's content, a column's style, per cell):
+    // rows and columns may be samples or your images.
+    const cells = M()._dida_swap_cells(), size = c * h * w;
+    if (!cells) return;
+    const pc = M()._dida_swap_content() >> 2, ps = M()._dida_swap_style() >> 2;
+    const content = M().HEAPF32.slice(pc, pc + cells * size), style = M().HEAPF32.slice(ps, ps + cells * size);
     const dims = [cells, c, h, w];
     const s = performance.now();
     const out = await session.run({ content: new ort.Tensor('float32', content, dims), style: new ort.Tensor('float32', style, dims) });
@@ -218,6 +227,33 @@
     M()._dida_set_ort_swap(ms, ptr);
     M()._free(ptr);
   }
+  // model.onnx on your images (the drawing, dropped files): the other engine's answer beside the
+  // core's. One run at a time; a change meanwhile runs again with the newest images.
+  let ortUserBusy = false, ortUserAgain = false;
+  async function ortUser() {
+    if (ortUserBusy) { ortUserAgain = true; return; }
+    const m = index.models[current];
+    if (!m || (m.dropped && !files.has(`${m.path}/model.onnx`))) return;
+    ortUserBusy = true;
+    try {
+      do {
+        ortUserAgain = false;
+        const ort = await loadOrt();
+        const session = await ortSession(m);
+        const version = M()._dida_user_version(), count = M()._dida_user_count();
+        if (!count) break;
+        const [, c, h, w] = window.dida.state().explorer.input_shape, size = c * h * w;
+        const p = M()._dida_user_input() >> 2;
+        const out = await session.run({ input: new ort.Tensor('float32', M().HEAPF32.slice(p, p + count * size), [count, c, h, w]) });
+        const ptr = heapBytes(out.probs);
+        M()._dida_set_ort_user(count, version, ptr);
+        M()._free(ptr);
+      } while (ortUserAgain);
+    } finally {
+      ortUserBusy = false;
+    }
+  }
+
   async function setEngine(name) {
     engine = name === 'ort' ? 'ort' : 'core';
     if (engine === 'ort') {
@@ -259,20 +295,64 @@
       return JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + n)))?.__metadata__?.format || '';
     } catch { return null; }
   }
+  // PNG, JPEG, GIF, BMP, WebP by their first bytes: your images, predicted and placed in the plots.
+  const isImage = (b) => (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) || (b[0] === 0xff && b[1] === 0xd8) ||
+    (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) || (b[0] === 0x42 && b[1] === 0x4d);
+  // Decoded by the browser (any format it reads), handed to the core as RGBA pixels.
+  async function decodeImage(name, b) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(new Blob([b]));
+    } catch {
+      throw new Error(`${name}: not a decodable image (drop a PNG or JPEG image)`);
+    }
+    const { width, height } = bitmap;
+    if (width * height > 8192 * 8192) throw new Error(`${name}: ${width} x ${height} pixels is too large`);
+    const c = document.createElement('canvas');
+    c.width = width, c.height = height;
+    const g = c.getContext('2d');
+    g.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    return { width, height, rgba: new Uint8Array(g.getImageData(0, 0, width, height).data.buffer) };
+  }
+  async function addUserImages(images) {
+    const added = [], refused = [];
+    for (const [name, b] of images) {
+      let img;
+      try {
+        img = await decodeImage(name, b);
+      } catch (e) {
+        refused.push(e.message);
+        continue;
+      }
+      const p = copyIn(img.rgba);
+      const err = withString(name, (pn) => M().UTF8ToString(M()._dida_add_user_rgba(pn, p, img.width, img.height)));
+      M()._free(p);
+      (err ? refused : added).push(err || name);
+    }
+    if (refused.length) notify(refused.join('; '), true);
+    else if (added.length) notify(`${added.join(', ')}: predicted and placed in the plots (a star: yours)`);
+  }
   let drops = 0;
   async function handleDrop(list) {
-    const got = { other: [] };
+    const got = { other: [], images: [] };
     for (const f of list) {
       const b = new Uint8Array(await f.arrayBuffer());
-      if (f.name.endsWith('.json')) got.config = [f.name, b];
+      if (isImage(b) || (f.type && f.type.startsWith('image/'))) got.images.push([f.name, b]);
+      else if (f.name.endsWith('.json')) got.config = [f.name, b];
       else if (f.name.endsWith('swap.onnx')) got.swap = [f.name, b];
       else if (f.name.endsWith('.onnx')) got.onnx = [f.name, b];
       else if (isGzip(b) || safetensorsFormat(b) === 'dida-samples') got.samples = [f.name, b];
       else if (safetensorsFormat(b) !== null) got.weights = [f.name, b];
       else got.other.push(f.name);
     }
-    const what = 'drop a bundle (config.json and model.safetensors; model.onnx and swap.onnx optional) or a sample set';
-    if (got.other.length) return notify(`${got.other.join(', ')}: not a dida file: ${what}`, true);
+    const what = 'drop PNG or JPEG images, a bundle (config.json and model.safetensors; model.onnx and swap.onnx optional) or a sample set';
+    if (got.other.length) return notify(`${got.other.join(', ')}: not an image nor a dida file: ${what}`, true);
+    if (got.images.length) {
+      if (current < 0) return notify('no model is loaded to read your images: pick one first', true);
+      await addUserImages(got.images);
+      if (!got.config && !got.weights && !got.samples) return;
+    }
     if (Boolean(got.config) !== Boolean(got.weights))
       return notify(`${(got.config || got.weights)[0]}: a bundle needs config.json and model.safetensors together: ${what}`, true);
     if (!got.config && !got.samples) return notify(`nothing to load: ${what}`, true);
@@ -323,8 +403,24 @@
   for (const type of ['touchstart', 'touchmove', 'touchend', 'touchcancel'])
     window.addEventListener(type, (e) => { if (e.target === canvas) touchToMouse(e); }, { capture: true, passive: false });
 
+  // "choose images..." in the drawing pad's window: a file chooser for your images.
+  const chooser = document.createElement('input');
+  chooser.type = 'file';
+  chooser.accept = 'image/png,image/jpeg,image/gif,image/bmp';
+  chooser.multiple = true;
+  chooser.hidden = true;
+  chooser.addEventListener('change', () => {
+    handleDrop([...chooser.files]).catch((err) => notify(String(err.message || err), true));
+    chooser.value = '';
+  });
+  document.body.appendChild(chooser);
+
   window.dida = {
     ready: () => ready,
+    showMethod: (method) => showMethod(method).catch((e) => notify(String(e.message || e), true)),
+    openChapter: (k) => M()._dida_open_chapter(k),
+    chooseImages: () => chooser.click(),
+    ortUser: () => ortUser().catch((e) => notify('ONNX Runtime Web (your images): ' + (e.message || e), true)),
     // The app's state: version, build, frames, frame timings, canvas size, the explorer's state.
     state: () => JSON.parse(M().UTF8ToString(M()._dida_state_json())),
     loadState: () => loadState,

@@ -24,6 +24,7 @@ nlohmann::json EvalResult::to_json() const {
           {"target_confidence", target_confidence}, {"target_balance", target_balance},
           {"swap_content_accuracy", swap_content_accuracy}, {"swap_style_accuracy", swap_style_accuracy},
           {"reconstruction_psnr", reconstruction_psnr},     {"swap_pairs", swap_pairs},
+          {"style_head_accuracy", style_head_accuracy},
           {"source_images", source_images},       {"target_images", target_images}};
 }
 
@@ -207,6 +208,15 @@ EvalResult evaluate(const EvalOptions& eo) {
                   torch::cat({ones, torch::zeros_like(ones)}), r);
     torch::NoGradGuard guard;
     const auto both = torch::cat({xs, xt});
+    {  // D_spe on the real images: how well the style head tells the domains apart at all
+      int64_t right = 0;
+      const auto p = swap_parts(net);
+      for (int64_t i = 0; i < both.size(0); i += 250) {
+        const int64_t j = std::min(i + 250, both.size(0));
+        right += p.style_logits(both.slice(0, i, j)).argmax(1).eq(torch::cat({torch::zeros({xs.size(0)}, torch::kLong), torch::ones({xt.size(0)}, torch::kLong)}).slice(0, i, j)).sum().item<int64_t>();
+      }
+      r.style_head_accuracy = static_cast<double>(right) / static_cast<double>(both.size(0));
+    }
     std::vector<torch::Tensor> rec;
     for (int64_t i = 0; i < both.size(0); i += 250) {
       const auto o = net.forward(both.slice(0, i, std::min(i + 250, both.size(0))));
@@ -237,10 +247,10 @@ double std_of(const std::vector<double>& v) {
 int run_bench(const BenchOptions& bo) {
   nlohmann::json results = nlohmann::json::array();
   std::ostringstream md;
-  md << "| method | target accuracy (mean ± std) | source-val accuracy | domain probe z_inv | domain probe z_spe | class probe z_spe | MI (KSG) | A-dist z_inv | A-dist z_spe | swap content | swap style | PSNR (dB) | seeds | minutes/run |\n"
-     << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  md << "| method | target accuracy (mean ± std) | source-val accuracy | domain probe z_inv | domain probe z_spe | class probe z_spe | MI (KSG) | A-dist z_inv | A-dist z_spe | swap content | swap style | style head | PSNR (dB) | seeds | minutes/run |\n"
+     << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& method : bo.methods) {
-    std::vector<double> acc, src, dpi, dps, cps, mi, adi, ads, swc, sws, psnr_db, minutes;
+    std::vector<double> acc, src, dpi, dps, cps, mi, adi, ads, swc, sws, shd, psnr_db, minutes;
     for (std::uint64_t seed : bo.seeds) {
       TrainOptions o = bo.base;
       o.source = bo.source, o.target = bo.target, o.method = method, o.seed = seed;
@@ -267,6 +277,7 @@ int run_bench(const BenchOptions& bo) {
       dps.push_back(r.domain_probe_spe), cps.push_back(r.class_probe_spe), mi.push_back(r.mi_estimate);
       adi.push_back(r.a_distance_inv), ads.push_back(r.a_distance_spe);
       swc.push_back(r.swap_content_accuracy), sws.push_back(r.swap_style_accuracy), psnr_db.push_back(r.reconstruction_psnr);
+      shd.push_back(r.style_head_accuracy);
       if (!done) minutes.push_back(run_min);
       std::cerr << "bench: " << method << " seed " << seed << ": target " << std::fixed << std::setprecision(4)
                 << r.target_accuracy << "\n";
@@ -275,7 +286,7 @@ int run_bench(const BenchOptions& bo) {
        << 100 * mean_of(acc) << " ± " << 100 * std_of(acc) << " | " << 100 * mean_of(src) << " | " << 100 * mean_of(dpi)
        << " | " << 100 * mean_of(dps) << " | " << 100 * mean_of(cps) << " | " << std::setprecision(3) << mean_of(mi)
        << " | " << mean_of(adi) << " | " << mean_of(ads) << " | " << std::setprecision(1) << 100 * mean_of(swc) << " | "
-       << 100 * mean_of(sws) << " | " << mean_of(psnr_db) << " | " << bo.seeds.size() << " | " << std::setprecision(1)
+       << 100 * mean_of(sws) << " | " << 100 * mean_of(shd) << " | " << mean_of(psnr_db) << " | " << bo.seeds.size() << " | " << std::setprecision(1)
        << (minutes.empty() ? std::string("-") : std::to_string(mean_of(minutes)).substr(0, 4)) << " |\n";
   }
   const std::string dir = bo.out + "/" + bo.source + "-" + bo.target;

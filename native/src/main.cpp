@@ -120,6 +120,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_flag("--pixel-rec-stop-inv,!--no-pixel-rec-stop-inv", o.pixel_rec_stop_inv,
                 "The pixel term of L_rec trains the decoder and z_spe only: its gradient stops at z_inv (off by default)")
       ->group("Losses");
+  cmd->add_flag("--dom-inference-bn,!--no-dom-inference-bn", o.dom_inference_bn,
+                "L_dom is also computed with batch norm in inference mode (running statistics), so D_spe tells the domains "
+                "apart as inference sees them (off by default; docs/RESULTS.md)")
+      ->group("Losses");
   cmd->add_option("--pixel-loss", o.pixel_loss, "Pixel term of L_rec: mse | si-mse (scale-invariant, DSN)")
       ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");
   cmd->add_option("--lambda-cons", o.lambda_cons, "Weight of L_cons, the target consistency term (dida only; 0: off)")

@@ -240,6 +240,15 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   if (w_.dom > 0 && want("dom")) {
     auto dom = domain_loss(net_->head("dom_spe", out.p_spe), d);
     if (out.z_spe1.defined()) dom = dom + domain_loss(net_->head("dom_spe1", out.z_spe1), d);
+    if (o_.dom_inference_bn) {
+      // With separate batch-norm passes each domain is normalised by its own statistics, which
+      // removes the very differences D_spe could use; inference normalises both by the running
+      // statistics. The same term on an inference-mode pass (gradients still reach the weights).
+      net_->eval();
+      const Outputs seen = net_->forward(x);
+      net_->train();
+      dom = dom + domain_loss(net_->head("dom_spe", seen.p_spe), d);
+    }
     v.dom = dom.item<double>();
     t["dom"] = w_.dom * dom;
   }

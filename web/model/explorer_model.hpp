@@ -80,6 +80,9 @@ class ExplorerModel {
   // A PNG, JPEG, BMP, GIF, ... file: decoded, resized to the model's input, predicted. Returns ""
   // or a one-line error naming the file ("x.txt: not an image ...").
   std::string add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes);
+  // The same for an image the browser decoded: RGBA bytes, width x height (the page's path: the
+  // browser's decoders keep stb_image out of the page's wasm).
+  std::string add_user_rgba(const std::string& name, const std::vector<std::uint8_t>& rgba, int width, int height);
   // The drawing pad: `ink` (size x size, 0..1, white on black) is cropped to its strokes, scaled
   // and centred as MNIST's digits are, then predicted. An empty drawing removes it.
   void set_drawing(const std::vector<float>& ink, int size);
@@ -155,6 +158,7 @@ class ExplorerModel {
   void apply_engine();
   void start_probes();
   void predict_user(std::size_t from);
+  std::string add_user_image(const std::string& name, Image img);
   void compute_swap();
   void show_swap(const Tensor4& cells);
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "dida/version.hpp"
 #include "imgui.h"
 
 namespace dida::web {
@@ -20,6 +21,8 @@ ImU32 class_colour(int k) {
   return kPalette[((k % 10) + 10) % 10];
 }
 const ImU32 kSourceColour = IM_COL32(90, 180, 255, 255), kTargetColour = IM_COL32(255, 170, 60, 255);
+const ImU32 kUserColour = IM_COL32(255, 235, 80, 255);  // your images' stars
+const ImVec4 kFocusColour(1.f, 0.85f, 0.3f, 1.f);        // the window a chapter points at
 
 }  // namespace
 
@@ -99,6 +102,7 @@ void Explorer::draw_swap() {
   const float aw = static_cast<float>(atlas_cols_ * d.width);
   const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
   auto thumb = [&](int i) {
+    if (i >= d.size()) return user_thumb(i - d.size(), cell);  // one of your images
     const ImVec2 uv0((i % atlas_cols_) * d.width / aw, (i / atlas_cols_) * d.height / ah);
     ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(cell, cell), uv0,
                  ImVec2(uv0.x + d.width / aw, uv0.y + d.height / ah));
@@ -151,8 +155,24 @@ void Explorer::build_atlas() {
   glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, atlas_cols_ * d.width, rows * d.height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
 }
 
+nlohmann::json Explorer::probe_state(int kind) const {
+  const auto r = m_.probe(static_cast<ExplorerModel::ProbeKind>(kind));
+  return {{"accuracy", r.accuracy}, {"chance", r.chance}, {"progress", r.progress}};
+}
+
+nlohmann::json Explorer::user_state() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (int i = 0; i < static_cast<int>(m_.user_images().size()); ++i) {
+    const auto& u = m_.user_images()[static_cast<std::size_t>(i)];
+    const auto a = m_.user_xy(i, true), b = m_.user_xy(i, false);
+    out.push_back({{"name", u.name}, {"predicted", u.predicted}, {"confidence", u.confidence}, {"ort_predicted", u.ort_predicted},
+                   {"inv_xy", {a[0], a[1]}}, {"spe_xy", {b[0], b[1]}}});
+  }
+  return out;
+}
+
 nlohmann::json Explorer::state() const {
-  if (!m_.loaded()) return {{"models", model_names_}, {"model_index", model_index_}, {"loaded", false}};
+  if (!m_.loaded()) return {{"models", model_names_}, {"model_index", model_index_}, {"loaded", false}, {"chapter", walk_.chapter()}};
   const auto& sr = m_.swap_readout();
   const auto& xy = m_.inv_xy();
   return {{"loaded", true},
@@ -178,7 +198,14 @@ nlohmann::json Explorer::state() const {
           {"inv_xy_head", std::vector<float>(xy.begin(), xy.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(8, xy.size())))},
           {"swap", {{"rows", m_.swap_rows()}, {"cols", m_.swap_cols()}, {"min_pair_mean_abs_diff", sr.min_pair_diff},
                     {"min_cell_std", sr.min_cell_std}, {"ms", sr.ms}, {"ort_ms", sr.ort_ms}, {"ort_max_diff", sr.ort_max_diff}}},
-          {"tsne_iteration", m_.tsne_iteration()}};
+          {"tsne_iteration", m_.tsne_iteration()},
+          {"chapter", walk_.chapter()},
+          {"pad_rect", pad_rect_},
+          {"chapter_title", walk_.active() ? walk_.current().title : ""},
+          {"chapters", Walkthrough::count()},
+          {"user", user_state()},
+          {"probes", {{"domain_inv", probe_state(ExplorerModel::kDomainInv)}, {"domain_spe", probe_state(ExplorerModel::kDomainSpe)},
+                      {"class_spe", probe_state(ExplorerModel::kClassSpe)}}}};
 }
 
 std::vector<float> Explorer::thumbnail_rect(int i) const {
@@ -335,6 +362,31 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
   }
   dl->Flags = flags;
   if (m_.selected() >= 0 && m_.selected() < n) dl->AddCircle(at(m_.selected()), S(7.f), IM_COL32(255, 255, 255, 255), 0, S(2.f));
+  // Your images: stars, placed by the model (explorer_model.hpp: user_xy).
+  const bool inv = &xy == &m_.inv_xy();
+  int user_hover = -1;
+  for (int u = 0; u < static_cast<int>(m_.user_images().size()); ++u) {
+    const auto p = m_.user_xy(u, inv);
+    const float px = std::clamp((p[0] - minx) / std::max(maxx - minx, 1e-6f), 0.f, 1.f);
+    const float py = std::clamp((p[1] - miny) / std::max(maxy - miny, 1e-6f), 0.f, 1.f);
+    const ImVec2 q(p0.x + pad + px * (width - 2 * pad), p1.y - pad - py * (height - 2 * pad));
+    ImVec2 star[10];
+    for (int k = 0; k < 10; ++k) {
+      const float r = S(k % 2 ? 3.5f : 9.f), a = -1.5707963f + k * 0.6283185f;
+      star[k] = ImVec2(q.x + r * std::cos(a), q.y + r * std::sin(a));
+    }
+    for (int k = 0; k < 10; k += 2) dl->AddTriangleFilled(q, star[k], star[(k + 1) % 10], kUserColour), dl->AddTriangleFilled(q, star[k], star[(k + 9) % 10], kUserColour);
+    dl->AddPolyline(star, 10, IM_COL32(20, 20, 20, 255), ImDrawFlags_Closed, S(1.f));
+    const float dd = (q.x - mouse.x) * (q.x - mouse.x) + (q.y - mouse.y) * (q.y - mouse.y);
+    if (hovered && dd < S(9.f) * S(9.f)) user_hover = u, nearest = -1;
+  }
+  if (user_hover >= 0) {
+    const auto& u = m_.user_images()[static_cast<std::size_t>(user_hover)];
+    ImGui::BeginTooltip();
+    user_thumb(user_hover, S(64));
+    ImGui::Text("yours: %s, predicted %s (%.0f %%)", u.name.c_str(), m_.samples().images.classes[static_cast<std::size_t>(u.predicted)].c_str(), 100 * u.confidence);
+    ImGui::EndTooltip();
+  }
   dl->AddText(ImVec2(p0.x + S(4), p1.y - ImGui::GetFontSize() - S(2)), IM_COL32(150, 150, 160, 255), m_.tsne() ? "t-SNE 1" : "PC 1");
   dl->AddText(ImVec2(p0.x + S(4), p0.y + S(2)), IM_COL32(150, 150, 160, 255), m_.tsne() ? "t-SNE 2" : "PC 2");
   if (nearest >= 0) {
@@ -373,6 +425,12 @@ void Explorer::next_window(Window which) const {
       pos = ImVec2(left + 2 * m, top_h + 2 * m);
       size = ImVec2(std::clamp(right, S(300), S(480)), std::max(S(200), d.y - top_h - 3 * m));
       break;
+    case kDraw: {  // beside the swap grid where there is room, over its lower part where there is not
+      const float swap_w = std::clamp(right, S(300), S(480)), rest = right - swap_w - m;
+      if (rest >= S(260)) pos = ImVec2(left + 3 * m + swap_w, top_h + 2 * m), size = ImVec2(rest, std::max(S(200), d.y - top_h - 3 * m));
+      else pos = ImVec2(left + 2 * m, std::max(top_h + 2 * m, d.y - S(330))), size = ImVec2(std::max(S(300), right), S(320));
+      break;
+    }
   }
   const ImGuiCond cond = relayout_ ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
   ImGui::SetNextWindowPos(pos, cond);
@@ -380,6 +438,7 @@ void Explorer::next_window(Window which) const {
 }
 
 void Explorer::draw() {
+  draw_intro();
   if (!m_.loaded()) {  // nothing loaded (the first model failed): the picker alone, to choose another
     if (model_names_.empty()) return;
     next_window(kCard);
@@ -390,15 +449,15 @@ void Explorer::draw() {
     return;
   }
   if (!m_.predicted_all()) m_.predict_next(ExplorerModel::kChunk);
-  next_window(kCard);
-  ImGui::Begin("Model and samples");
+  m_.step_probes(kProbeWorkPerFrame);
+  apply_chapter();
+  begin_window(kCard, "Model and samples", Chapter::kSamples);
   draw_model_card();
   ImGui::Separator();
   draw_samples();
   ImGui::End();
 
-  next_window(kEmbeddings);
-  ImGui::Begin("Embeddings");
+  begin_window(kEmbeddings, "Embeddings", walk_.active() && walk_.current().focus == Chapter::kProbes ? Chapter::kProbes : Chapter::kPlots);
   ImGui::TextUnformatted("projection:");
   ImGui::SameLine();
   if (ImGui::RadioButton("PCA", !m_.tsne())) set_projection(false);
@@ -421,6 +480,10 @@ void Explorer::draw() {
   ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kSourceColour), "  o source");
   ImGui::SameLine();
   ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kTargetColour), "  # target");
+  if (!m_.user_images().empty()) {
+    ImGui::SameLine();
+    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kUserColour), "  * yours");
+  }
   if (!colour_by_domain_) {  // the class legend
     ImGui::TextUnformatted("classes:");
     for (int k = 0; k < static_cast<int>(m_.samples().images.classes.size()) && k < 10; ++k) {
@@ -429,17 +492,256 @@ void Explorer::draw() {
     }
   }
   const float w = (ImGui::GetContentRegionAvail().x - S(12)) / 2,
-              h = std::max(S(150), ImGui::GetContentRegionAvail().y - 2 * ImGui::GetTextLineHeightWithSpacing() - S(4));
+              h = std::max(S(150), ImGui::GetContentRegionAvail().y - 4 * ImGui::GetTextLineHeightWithSpacing() - S(4));
+  ImGui::BeginGroup();
   draw_scatter("z_inv, domain-invariant:\nshould cluster by class, domains mixed", m_.inv_xy(), w, h);
+  draw_probe_line(true);
+  ImGui::EndGroup();
   ImGui::SameLine(0, S(12));
+  ImGui::BeginGroup();
   draw_scatter("z_spe, domain-specific:\nshould separate the domains", m_.spe_xy(), w, h);
+  draw_probe_line(false);
+  ImGui::EndGroup();
   ImGui::End();
 
   if (m_.model().config().pixel_decoder) {
-    next_window(kSwap);
-    ImGui::Begin("Swap: content x style");
+    begin_window(kSwap, "Swap: content x style", Chapter::kSwap);
     draw_swap();
     ImGui::End();
+  }
+  begin_window(kDraw, "Draw a digit, drop your images", Chapter::kDraw);
+  draw_pad();
+  ImGui::End();
+  focus_pending_ = false;
+}
+
+void Explorer::draw_probe_line(bool inv) {
+  // Linear probes fitted here on half of the samples, tested on the other half (dida eval's recipe).
+  auto line = [&](const char* what, ExplorerModel::ProbeKind k) {
+    const auto r = m_.probe(k);
+    if (r.accuracy < 0) {
+      ImGui::TextDisabled("probe: %s ... %.0f %%", what, 100 * r.progress);
+      return;
+    }
+    ImGui::Text("probe: %s %.0f %% (chance %.0f %%)", what, 100 * r.accuracy, 100 * r.chance);
+  };
+  if (inv) {
+    line("domain from z_inv", ExplorerModel::kDomainInv);
+  } else {
+    line("domain from z_spe", ExplorerModel::kDomainSpe);
+    line("class from z_spe", ExplorerModel::kClassSpe);
+  }
+}
+
+bool Explorer::begin_window(Window w, const char* title, Chapter::Focus focus) {
+  next_window(w);
+  const bool focused = walk_.active() && walk_.current().focus == focus;
+  if (focused && focus_pending_) ImGui::SetNextWindowFocus();
+  if (focused) {
+    ImGui::PushStyleColor(ImGuiCol_Border, kFocusColour);
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, S(3.f));
+  }
+  const bool open = ImGui::Begin(title);
+  if (focused) ImGui::PopStyleVar(), ImGui::PopStyleColor();
+  return open;
+}
+
+void Explorer::draw_intro() {
+  next_window(kIntro);
+  ImGui::Begin("dida");
+  ImGuiIO& io = ImGui::GetIO();
+  if (!io.WantTextInput) {  // arrow keys turn the pages
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow)) && walk_.chapter() < Walkthrough::count()) walk_.next();
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow)) && walk_.chapter() > 1) walk_.previous();
+  }
+  if (!walk_.active()) {
+    ImGui::TextWrapped("dida %s: disentangled domain adaptation, running in your browser (the core built for %s).",
+                       dida::version(), dida::build_kind());
+    ImGui::Separator();
+    ImGui::TextWrapped(
+        "A network learnt to read digits from labelled images of one domain (the source, e.g. clean MNIST) and saw "
+        "images of another (the target, e.g. digits on photographs) without their labels. dida splits its features in "
+        "two: z_inv, the content the classifier uses, the same in both domains, and z_spe, each domain's style.");
+    if (ImGui::Button("start the walkthrough (6 short chapters)")) walk_.open(1);
+    ImGui::TextWrapped("Or explore freely: pick a model, colour the plots, click samples, read the swap grid, draw a digit.");
+    ImGui::End();
+    return;
+  }
+  const Chapter& c = walk_.current();
+  ImGui::Text("chapter %d of %d: %s", walk_.chapter(), Walkthrough::count(), c.title.c_str());
+  ImGui::Separator();
+  ImGui::TextWrapped("%s", c.text.c_str());
+  ImGui::Spacing();
+  ImGui::BeginDisabled(walk_.chapter() <= 1);
+  if (ImGui::Button("< previous")) walk_.previous();
+  ImGui::EndDisabled();
+  ImGui::SameLine();
+  ImGui::BeginDisabled(walk_.chapter() >= Walkthrough::count());
+  if (ImGui::Button("next >")) walk_.next();
+  ImGui::EndDisabled();
+  ImGui::SameLine();
+  if (ImGui::Button("free explorer")) walk_.close();
+  ImGui::SameLine();
+  ImGui::TextDisabled("(arrow keys turn the pages)");
+  ImGui::End();
+}
+
+void Explorer::apply_chapter() {
+  if (walk_applied_ != walk_.version()) {
+    walk_applied_ = walk_.version();
+    if (!walk_.active()) return;
+    const Chapter& c = walk_.current();
+    colour_by_domain_ = c.colour_by_domain;
+    focus_pending_ = true;
+    walk_select_pending_ = c.select_target_mistake;
+    // The chapter's model of the pair shown: the page fetches it (window.dida.showMethod).
+    const std::string method = m_.model().card().value("method", "");
+    if (method != c.method) {
+      const std::string call = "window.dida && window.dida.showMethod('" + c.method + "')";
+      emscripten_run_script(call.c_str());
+    }
+  }
+  if (walk_select_pending_ && m_.predicted_all() && walk_.active() &&
+      m_.model().card().value("method", "") == walk_.current().method) {
+    walk_select_pending_ = false;
+    for (const int i : m_.domain_items(1))
+      if (m_.predicted()[static_cast<std::size_t>(i)] != m_.samples().images.labels[static_cast<std::size_t>(i)]) {
+        m_.select(i);
+        break;
+      }
+  }
+}
+
+const Tensor4& Explorer::user_input() {
+  if (user_input_version_ != m_.user_version()) user_input_ = m_.user_input(), user_input_version_ = m_.user_version();
+  return user_input_;
+}
+
+void Explorer::upload_user() {
+  if (user_texture_version_ == m_.user_version()) return;
+  user_texture_version_ = m_.user_version();
+  const auto& users = m_.user_images();
+  if (users.empty()) return;
+  const ModelConfig& c = m_.model().config();
+  const int s = c.image_size, n = static_cast<int>(users.size());
+  std::vector<std::uint8_t> rgba(static_cast<std::size_t>(s) * s * n * 4, 255);  // a column of thumbnails
+  for (int i = 0; i < n; ++i)
+    for (int p = 0; p < s * s; ++p)
+      for (int ch = 0; ch < 3; ++ch)
+        rgba[(static_cast<std::size_t>(i) * s * s + p) * 4 + ch] = users[static_cast<std::size_t>(i)].pixels[static_cast<std::size_t>(p) * c.in_channels + (c.in_channels == 3 ? ch : 0)];
+  if (!user_texture_) glGenTextures(1, &user_texture_);
+  glBindTexture(GL_TEXTURE_2D, user_texture_);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, s, s * n, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+  // ONNX Runtime Web's answer on your images: the other engine's agreement (the page runs it).
+  if (ort_user_asked_ != m_.user_version()) {
+    ort_user_asked_ = m_.user_version();
+    emscripten_run_script("window.dida && window.dida.ortUser && window.dida.ortUser()");
+  }
+}
+
+void Explorer::user_thumb(int i, float size) {
+  upload_user();
+  const int n = static_cast<int>(m_.user_images().size());
+  if (!user_texture_ || i < 0 || i >= n) return ImGui::Dummy(ImVec2(size, size));
+  ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(user_texture_)), ImVec2(size, size),
+               ImVec2(0, static_cast<float>(i) / n), ImVec2(1, static_cast<float>(i + 1) / n));
+}
+
+void Explorer::draw_pad() {
+  upload_user();
+  if (ink_.empty()) ink_.assign(static_cast<std::size_t>(kPadSize) * kPadSize, 0.f);
+  const float side = std::clamp(ImGui::GetContentRegionAvail().x * 0.5f, S(120), S(220));
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImGui::InvisibleButton("pad", ImVec2(side, side));
+  pad_rect_ = {p0.x, p0.y, side, side};
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float cellw = side / kPadSize;
+  // Strokes: a soft round brush stamped along the mouse's path (touch arrives as mouse events).
+  if (ImGui::IsItemActive()) {
+    const ImVec2 m = ImGui::GetIO().MousePos;
+    const float x = (m.x - p0.x) / cellw, y = (m.y - p0.y) / cellw;
+    if (!pad_drawing_) pad_last_[0] = x, pad_last_[1] = y;
+    const float dx = x - pad_last_[0], dy = y - pad_last_[1];
+    const int stamps = 1 + static_cast<int>(std::hypot(dx, dy) * 2);
+    const float radius = kPadSize / 14.f;
+    for (int t = 0; t <= stamps; ++t) {
+      const float cx = pad_last_[0] + dx * t / stamps, cy = pad_last_[1] + dy * t / stamps;
+      for (int yy = std::max(0, static_cast<int>(cy - radius - 1)); yy <= std::min(kPadSize - 1, static_cast<int>(cy + radius + 1)); ++yy)
+        for (int xx = std::max(0, static_cast<int>(cx - radius - 1)); xx <= std::min(kPadSize - 1, static_cast<int>(cx + radius + 1)); ++xx) {
+          const float r = std::hypot(xx + 0.5f - cx, yy + 0.5f - cy);
+          float& v = ink_[static_cast<std::size_t>(yy) * kPadSize + xx];
+          v = std::max(v, std::clamp(radius + 0.5f - r, 0.f, 1.f));
+        }
+    }
+    pad_last_[0] = x, pad_last_[1] = y;
+    pad_drawing_ = true;
+    ++pad_version_;
+  } else {
+    pad_drawing_ = false;
+  }
+  if (pad_version_ != pad_sent_version_) {  // predicted as you draw: the core needs well under a ms
+    pad_sent_version_ = pad_version_;
+    m_.set_drawing(ink_, kPadSize);
+  }
+  dl->AddRectFilled(p0, ImVec2(p0.x + side, p0.y + side), IM_COL32(0, 0, 0, 255));
+  for (int y = 0; y < kPadSize; ++y)
+    for (int x = 0; x < kPadSize; ++x) {
+      const float v = ink_[static_cast<std::size_t>(y) * kPadSize + x];
+      if (v <= 0) continue;
+      const int g = static_cast<int>(255 * v);
+      dl->AddRectFilled(ImVec2(p0.x + x * cellw, p0.y + y * cellw), ImVec2(p0.x + (x + 1) * cellw, p0.y + (y + 1) * cellw), IM_COL32(g, g, g, 255));
+    }
+  dl->AddRect(p0, ImVec2(p0.x + side, p0.y + side), IM_COL32(120, 120, 130, 255));
+  const int di = m_.drawing_index();
+  if (di < 0) dl->AddText(ImVec2(p0.x + S(8), p0.y + S(8)), IM_COL32(150, 150, 160, 255), "draw a digit here");
+  ImGui::SameLine();
+  ImGui::BeginGroup();
+  const auto& classes = m_.samples().images.classes;
+  if (di >= 0) {
+    const auto& u = m_.user_images()[static_cast<std::size_t>(di)];
+    ImGui::TextUnformatted("the model sees:");
+    user_thumb(di, S(56));
+    const bool ort_first = m_.engine() == kOrt && u.ort_predicted >= 0;
+    const int shown = ort_first ? u.ort_predicted : u.predicted;
+    ImGui::Text("predicted: %s (%.0f %%)", classes[static_cast<std::size_t>(shown)].c_str(), 100 * (ort_first ? u.ort_confidence : u.confidence));
+    ImGui::TextDisabled("by %s", ort_first ? "ONNX Runtime Web" : "the core (wasm)");
+    if (u.ort_predicted >= 0) {
+      const bool agree = u.ort_predicted == u.predicted;
+      ImGui::TextColored(agree ? ImVec4(0.4f, 0.9f, 0.4f, 1) : ImVec4(1, 0.5f, 0.4f, 1), "%s: %s",
+                         ort_first ? "core" : "ONNX Runtime Web", agree ? "agrees" : classes[static_cast<std::size_t>(ort_first ? u.predicted : u.ort_predicted)].c_str());
+    } else {
+      ImGui::TextDisabled("ONNX Runtime Web: %s", m_.ort_status() == "ready" ? "..." : "asked");
+    }
+    if (m_.model().config().pixel_decoder) {
+      if (ImGui::Button("as content row")) m_.use_user_as_row(di);
+      ImGui::SameLine();
+      if (ImGui::Button("as style column")) m_.use_user_as_column(di);
+    }
+  }
+  if (ImGui::Button("clear")) {
+    std::fill(ink_.begin(), ink_.end(), 0.f);
+    ++pad_version_;
+  }
+  ImGui::EndGroup();
+  // Your other images: dropped on the page or chosen here.
+  if (ImGui::Button("choose images...")) emscripten_run_script("window.dida && window.dida.chooseImages()");
+  ImGui::SameLine();
+  ImGui::TextDisabled("or drop PNG / JPEG files on the page");
+  int shown = 0;
+  for (int i = 0; i < static_cast<int>(m_.user_images().size()); ++i) {
+    if (i == di) continue;
+    const auto& u = m_.user_images()[static_cast<std::size_t>(i)];
+    if (shown++ % 4) ImGui::SameLine();
+    ImGui::BeginGroup();
+    user_thumb(i, S(40));
+    ImGui::Text("%s", classes[static_cast<std::size_t>(u.predicted)].c_str());
+    ImGui::EndGroup();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s: predicted %s (%.0f %%)%s", u.name.c_str(), classes[static_cast<std::size_t>(u.predicted)].c_str(),
+                                                  100 * u.confidence, m_.model().config().pixel_decoder ? "; click: as content row" : "");
+    if (ImGui::IsItemClicked()) m_.use_user_as_row(i);
   }
 }
 

@@ -50,8 +50,8 @@ class Explorer {
   // The walkthrough's chapter (1..count, 0: the free explorer).
   void open_chapter(int k) { walk_.open(k); }
   // The visitor's images: a dropped or chosen file (returns "" or a one-line error naming it).
-  std::string add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes) {
-    return m_.add_user_file(name, bytes);
+  std::string add_user_rgba(const std::string& name, const std::vector<std::uint8_t>& rgba, int width, int height) {
+    return m_.add_user_rgba(name, rgba, width, height);
   }
   const Tensor4& user_input();  // for ONNX Runtime Web; refreshed when the images change
   int user_version() const { return m_.user_version(); }
@@ -77,6 +77,9 @@ class Explorer {
   void upload_user();        // your images' thumbnails, when they changed
   void user_thumb(int i, float size);
   void draw_probe_line(bool inv);
+  nlohmann::json probe_state(int kind) const;
+  nlohmann::json user_state() const;
+  static constexpr long kProbeWorkPerFrame = 1L << 20;  // multiply-adds of probe fitting per frame
   void upload_swap();  // the model's swap cells into the swap texture, when they changed
   void draw_model_picker();
   void draw_model_card();
@@ -105,6 +108,7 @@ class Explorer {
   std::vector<float> ink_;     // the drawing pad, kPadSize x kPadSize, 0..1
   static constexpr int kPadSize = 56;
   bool pad_drawing_ = false;
+  std::vector<float> pad_rect_;  // x, y, w, h in ImGui (device) pixels, for tests
   float pad_last_[2] = {0, 0};
   int pad_sent_version_ = -1, pad_version_ = 0;
   unsigned user_texture_ = 0;

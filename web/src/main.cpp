@@ -33,25 +33,6 @@ float g_scale = 1.f;  // device pixel ratio: ImGui works in device pixels, sizes
 dida::web::Explorer g_explorer;
 std::string g_load_error;
 
-// The first window: what the page shows and what to do with it.
-void draw_intro() {
-  ImGui::TextWrapped("dida %s: disentangled domain adaptation, running in your browser (the core built for %s).",
-                     dida::version(), dida::build_kind());
-  ImGui::Separator();
-  ImGui::TextWrapped(
-      "A network learnt to read digits from labelled images of one domain (the source, e.g. clean MNIST) and saw "
-      "images of another (the target, e.g. digits on photographs) without their labels.");
-  ImGui::Spacing();
-  ImGui::TextWrapped(
-      "dida splits its features in two: z_inv, the content the classifier uses, trained to look the same in both "
-      "domains, and z_spe, the style of each domain. The plots show both for held-out images of each domain: in "
-      "z_inv the classes should group with the domains mixed, in z_spe the domains should separate.");
-  ImGui::Spacing();
-  ImGui::TextWrapped(
-      "Pick a model below (source-only and DANN are there to compare), colour the plots by class or by domain, "
-      "click a sample to see where it lies, and read the swap grid: each row's digit drawn in each column's style.");
-}
-
 // Milliseconds of work in frame() (ImGui, the explorer, GL calls), averaged over the last 60 frames.
 double g_frame_ms[60] = {0};
 double g_render_ms[60] = {0};  // of which: handing the draw lists to WebGL
@@ -122,10 +103,6 @@ void frame() {
   ImGui::NewFrame();
 
   g_explorer.begin_frame();
-  g_explorer.next_window(dida::web::Explorer::kIntro);
-  ImGui::Begin("dida");
-  draw_intro();
-  ImGui::End();
   g_explorer.draw();
 
   ImGui::Render();
@@ -204,6 +181,36 @@ EMSCRIPTEN_KEEPALIVE void dida_use_engine(int engine) {
   g_explorer.use_engine(engine == 1 ? dida::web::Explorer::kOrt : dida::web::Explorer::kCore);
   update_state_json();
 }
+
+// The walkthrough's chapter k (1..6; 0: the free explorer), as ?chapter=k asks.
+EMSCRIPTEN_KEEPALIVE void dida_open_chapter(int k) {
+  g_explorer.open_chapter(k);
+  update_state_json();
+}
+
+// One of your images, decoded by the browser (RGBA, width x height): "" or a one-line error.
+EMSCRIPTEN_KEEPALIVE const char* dida_add_user_rgba(const char* name, const std::uint8_t* rgba, int width, int height) {
+  static std::string error;
+  const std::size_t n = width > 0 && height > 0 ? static_cast<std::size_t>(width) * height * 4 : 0;
+  error = g_explorer.add_user_rgba(name, std::vector<std::uint8_t>(rgba, rgba + n), width, height);
+  update_state_json();
+  return error.c_str();
+}
+
+// Your images as the model's input (N x C x S x S floats) and their version, for ONNX Runtime Web;
+// its probs come back through dida_set_ort_user (ignored if the images changed meanwhile).
+EMSCRIPTEN_KEEPALIVE const float* dida_user_input() { return g_explorer.user_input().data.data(); }
+EMSCRIPTEN_KEEPALIVE int dida_user_count() { return g_explorer.user_input().n; }
+EMSCRIPTEN_KEEPALIVE int dida_user_version() { return g_explorer.user_version(); }
+EMSCRIPTEN_KEEPALIVE void dida_set_ort_user(int count, int version, const float* probs) {
+  g_explorer.set_ort_user(count, version, probs);
+  update_state_json();
+}
+
+// The swap grid's inputs, cell by cell (N x C x S x S floats each), for swap.onnx.
+EMSCRIPTEN_KEEPALIVE const float* dida_swap_content() { return g_explorer.model().swap_content().data.data(); }
+EMSCRIPTEN_KEEPALIVE const float* dida_swap_style() { return g_explorer.model().swap_style().data.data(); }
+EMSCRIPTEN_KEEPALIVE int dida_swap_cells() { return g_explorer.model().swap_content().n; }
 
 // Median ms of the core's forward pass over `batch` images (benchmarks).
 EMSCRIPTEN_KEEPALIVE double dida_bench_core(int batch, int reps) { return g_explorer.bench_core(batch, reps); }

@@ -30,6 +30,7 @@ struct TrainOptions {
   // The pixel term's gradient stops at z_inv: it trains R_pix, and S and E through z_spe, but not
   // I, so a decoder that wants more detail cannot ask z_inv for it (docs/RESULTS.md).
   bool pixel_rec_stop_inv = false;
+  bool dom_inference_bn = false;  // L_dom also with batch norm as inference has it (running statistics)
   std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
   // L_cons (extension, dida only): the strong view of a target image must get the confident
   // pseudo-label of its clean view; ramped with the GRL schedule.
