@@ -150,6 +150,26 @@
     await selectModel(k);
   }
 
+  // A second model on the samples shown, its plots under the first's; -1: none.
+  async function compareModel(i) {
+    const m = index.models[i], shown = index.models[current];
+    if (!m || !shown) { M()._dida_close_compare(); return; }
+    const urls = bundleUrls(m);
+    urls[2] = bundleUrls(shown)[2];  // the samples of the model shown
+    const [config, weights, samples] = await Promise.all(urls.map(getBytes));
+    const pc = copyIn(config), pw = copyIn(weights), ps = copyIn(samples);
+    const err = withString(m.path, (po) =>
+      M().UTF8ToString(M()._dida_load_compare(pc, config.length, pw, weights.length, ps, samples.length, po, i)));
+    [pc, pw, ps].forEach((p) => M()._free(p));
+    if (err) notify(`${m.label}: ${err}`, true);
+  }
+  // The walkthrough's second model: a method of the pair shown ('' closes it).
+  async function compareMethod(method) {
+    const m = index.models[current];
+    const k = method && m ? index.models.findIndex((x) => x.method === method && x.source === m.source && x.target === m.target) : -1;
+    await compareModel(k);
+  }
+
   // ONNX Runtime Web: its script and wasm come from ort/ on this origin, loaded when first chosen.
   // Threads need cross-origin isolation (COOP/COEP); without it ORT runs on one thread.
   let ortLoading = null, engine = 'core';
@@ -418,6 +438,8 @@
   window.dida = {
     ready: () => ready,
     showMethod: (method) => showMethod(method).catch((e) => notify(String(e.message || e), true)),
+    compareModel: (i) => compareModel(i).catch((e) => notify(String(e.message || e), true)),
+    compareMethod: (method) => compareMethod(method).catch((e) => notify(String(e.message || e), true)),
     openChapter: (k) => M()._dida_open_chapter(k),
     chooseImages: () => chooser.click(),
     ortUser: () => ortUser().catch((e) => notify('ONNX Runtime Web (your images): ' + (e.message || e), true)),

@@ -25,7 +25,7 @@ async function drop(files) {
 test('wrong files are refused with a message naming them; the model stays', async () => {
   const shown = (await site.page.evaluate(() => window.dida.state())).explorer;
   let r = await drop([['holiday.png', null, 'not an image at all']]);
-  assert.match(r.notice, /holiday\.png: not a dida file/);
+  assert.match(r.notice, /holiday\.png: not an image nor a dida file/);
   r = await drop([['config.json', `models/${TEST_MODEL}/config.json`]]);
   assert.match(r.notice, /config\.json: a bundle needs config\.json and model\.safetensors together/);
   // A truncated weights file (its header intact): the core's check names the file.

@@ -14,15 +14,16 @@ const std::vector<Chapter>& Walkthrough::chapters() {
        "source-only", true, Chapter::kSamples, true},
       {"Alignment: DANN",
        "DANN adds a domain classifier on the features and reverses its gradient into the encoder: the encoder learns "
-       "features from which the domain cannot be told. Coloured by domain, source and target now overlap in z_inv, and "
-       "the target accuracy rises. But one feature space must then hold both what the digit is and what its domain looks "
+       "features from which the domain cannot be told. Compare its plots (top) with the source-only model's (below): "
+       "coloured by domain, source and target overlap more in z_inv, and the target accuracy rises. But one feature space must then hold both what the digit is and what its domain looks "
        "like, and the second plot, z_spe, is untrained here.",
-       "dann", true, Chapter::kPlots},
+       "dann", true, Chapter::kPlots, false, "source-only"},
       {"The split: dida",
        "dida gives the network two feature spaces. z_inv feeds the classifier and is aligned across domains as in DANN; "
        "z_spe is trained to tell the domains apart and keeps the style. Coloured by class: in z_inv the digits group "
-       "with both domains mixed. Switch the colouring to domain: z_spe separates them.",
-       "dida", false, Chapter::kPlots},
+       "with both domains mixed (DANN's plots below for comparison). Switch the colouring to domain: z_spe separates "
+       "them.",
+       "dida", false, Chapter::kPlots, false, "dann"},
       {"Mutual information and the probes",
        "If z_inv and z_spe shared information, style could leak into the features the classifier reads. dida estimates "
        "the mutual information between them with a small network (MINE) and pushes it down. The figures beside the "

@@ -14,6 +14,7 @@ struct Chapter {
   bool colour_by_domain = false;
   Focus focus = kPlots;
   bool select_target_mistake = false;  // select the first target sample the model gets wrong
+  std::string compare_method;          // a second model of the pair, its plots under the first's ("": none)
 };
 
 class Walkthrough {

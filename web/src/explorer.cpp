@@ -29,8 +29,16 @@ const ImVec4 kFocusColour(1.f, 0.85f, 0.3f, 1.f);        // the window a chapter
 std::string Explorer::load(const std::string& config_text, std::vector<std::uint8_t> weights,
                            const std::vector<std::uint8_t>& samples, const std::string& origin) {
   const std::string error = m_.load(config_text, std::move(weights), samples, origin);
-  if (error.empty()) build_atlas();
-  return error;
+  if (!error.empty()) return error;
+  build_atlas();
+  // The model side by side stays only on the same samples (the same pair).
+  auto pair = [](const ExplorerModel& mm) {
+    const auto d = mm.model().card().value("data", nlohmann::json::object());
+    return d.value("source", "") + ">" + d.value("target", "");
+  };
+  if (other_ && (!other_->loaded() || pair(*other_) != pair(m_) || other_->samples().images.size() != m_.samples().images.size()))
+    close_compare();
+  return "";
 }
 
 void Explorer::upload_swap() {
@@ -201,6 +209,10 @@ nlohmann::json Explorer::state() const {
           {"tsne_iteration", m_.tsne_iteration()},
           {"chapter", walk_.chapter()},
           {"pad_rect", pad_rect_},
+          {"compare", other_ && other_->loaded() ? nlohmann::json{{"index", other_index_}, {"method", other_->model().card().value("method", "")},
+                                                                  {"core_ready", other_->predicted_all()}, {"target_accuracy", other_->accuracy(1)},
+                                                                  {"inv_xy_head", std::vector<float>(other_->inv_xy().begin(), other_->inv_xy().begin() + std::min<std::ptrdiff_t>(8, static_cast<std::ptrdiff_t>(other_->inv_xy().size())))}}
+                                                : nlohmann::json(nullptr)},
           {"chapter_title", walk_.active() ? walk_.current().title : ""},
           {"chapters", Walkthrough::count()},
           {"user", user_state()},
@@ -280,6 +292,7 @@ void Explorer::draw_samples() {
     }
     const bool wrong = predicted != d.labels[static_cast<std::size_t>(i)];
     if (wrong) dl->AddRect(a, b, IM_COL32(255, 60, 60, 255), 0, 0, S(2.f));
+    if (i == m_.selected() && scroll_to_selected_) ImGui::SetScrollHereY(0.5f), scroll_to_selected_ = false;
     if (i == m_.selected()) dl->AddRect(ImVec2(a.x - S(2), a.y - S(2)), ImVec2(b.x + S(2), b.y + S(2)), IM_COL32(255, 255, 255, 255), 0, 0, S(2.f));
     const char* label = d.classes[static_cast<std::size_t>(predicted)].c_str();
     dl->AddText(ImVec2(a.x + S(2), b.y - ImGui::GetFontSize() - S(1)), wrong ? IM_COL32(255, 90, 90, 255) : IM_COL32(120, 255, 120, 255), label);
@@ -299,6 +312,13 @@ void Explorer::draw_samples() {
     // Only the rows in view are laid out: thousands of samples stay cheap.
     ImGuiListClipper clipper;
     clipper.Begin(rows, cell + ImGui::GetStyle().ItemSpacing.y);
+    if (scroll_to_selected_) {  // a chapter selected a sample: its row is laid out, then scrolled to
+      const auto it = std::find(items.begin(), items.end(), m_.selected());
+      if (it != items.end()) {
+        const int row = static_cast<int>(it - items.begin()) / per_row;
+        clipper.ForceDisplayRangeByIndices(row, row + 1);
+      }
+    }
     while (clipper.Step()) {
       for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
         for (int c = 0; c < per_row; ++c) {
@@ -312,7 +332,7 @@ void Explorer::draw_samples() {
   }
 }
 
-void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, float width, float height) {
+void Explorer::draw_scatter(const ExplorerModel& mm, const char* title, const std::vector<float>& xy, float width, float height) {
   ImGui::BeginGroup();
   ImGui::TextUnformatted(title);
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
@@ -353,8 +373,8 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
   dl->Flags &= ~ImDrawListFlags_AntiAliasedFill;
   for (int i = 0; i < n; ++i) {
     const ImVec2 q = at(i);
-    const int dom = m_.samples().domains[static_cast<std::size_t>(i)];
-    const ImU32 col = colour_by_domain_ ? (dom ? kTargetColour : kSourceColour) : class_colour(m_.samples().images.labels[static_cast<std::size_t>(i)]);
+    const int dom = mm.samples().domains[static_cast<std::size_t>(i)];
+    const ImU32 col = colour_by_domain_ ? (dom ? kTargetColour : kSourceColour) : class_colour(mm.samples().images.labels[static_cast<std::size_t>(i)]);
     if (dom) dl->AddRectFilled(ImVec2(q.x - S(2.5f), q.y - S(2.5f)), ImVec2(q.x + S(2.5f), q.y + S(2.5f)), col);
     else dl->AddNgonFilled(q, S(3.f), col, 8);
     const float dd = (q.x - mouse.x) * (q.x - mouse.x) + (q.y - mouse.y) * (q.y - mouse.y);
@@ -363,10 +383,10 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
   dl->Flags = flags;
   if (m_.selected() >= 0 && m_.selected() < n) dl->AddCircle(at(m_.selected()), S(7.f), IM_COL32(255, 255, 255, 255), 0, S(2.f));
   // Your images: stars, placed by the model (explorer_model.hpp: user_xy).
-  const bool inv = &xy == &m_.inv_xy();
+  const bool inv = &xy == &mm.inv_xy();
   int user_hover = -1;
-  for (int u = 0; u < static_cast<int>(m_.user_images().size()); ++u) {
-    const auto p = m_.user_xy(u, inv);
+  for (int u = 0; u < static_cast<int>(mm.user_images().size()); ++u) {
+    const auto p = mm.user_xy(u, inv);
     const float px = std::clamp((p[0] - minx) / std::max(maxx - minx, 1e-6f), 0.f, 1.f);
     const float py = std::clamp((p[1] - miny) / std::max(maxy - miny, 1e-6f), 0.f, 1.f);
     const ImVec2 q(p0.x + pad + px * (width - 2 * pad), p1.y - pad - py * (height - 2 * pad));
@@ -381,26 +401,26 @@ void Explorer::draw_scatter(const char* title, const std::vector<float>& xy, flo
     if (hovered && dd < S(9.f) * S(9.f)) user_hover = u, nearest = -1;
   }
   if (user_hover >= 0) {
-    const auto& u = m_.user_images()[static_cast<std::size_t>(user_hover)];
+    const auto& u = mm.user_images()[static_cast<std::size_t>(user_hover)];
     ImGui::BeginTooltip();
     user_thumb(user_hover, S(64));
-    ImGui::Text("yours: %s, predicted %s (%.0f %%)", u.name.c_str(), m_.samples().images.classes[static_cast<std::size_t>(u.predicted)].c_str(), 100 * u.confidence);
+    ImGui::Text("yours: %s, predicted %s (%.0f %%)", u.name.c_str(), mm.samples().images.classes[static_cast<std::size_t>(u.predicted)].c_str(), 100 * u.confidence);
     ImGui::EndTooltip();
   }
-  dl->AddText(ImVec2(p0.x + S(4), p1.y - ImGui::GetFontSize() - S(2)), IM_COL32(150, 150, 160, 255), m_.tsne() ? "t-SNE 1" : "PC 1");
-  dl->AddText(ImVec2(p0.x + S(4), p0.y + S(2)), IM_COL32(150, 150, 160, 255), m_.tsne() ? "t-SNE 2" : "PC 2");
+  dl->AddText(ImVec2(p0.x + S(4), p1.y - ImGui::GetFontSize() - S(2)), IM_COL32(150, 150, 160, 255), mm.tsne() ? "t-SNE 1" : "PC 1");
+  dl->AddText(ImVec2(p0.x + S(4), p0.y + S(2)), IM_COL32(150, 150, 160, 255), mm.tsne() ? "t-SNE 2" : "PC 2");
   if (nearest >= 0) {
     if (ImGui::IsItemClicked()) m_.select(nearest);
-    const Domain& d = m_.samples().images;
+    const Domain& d = mm.samples().images;
     ImGui::BeginTooltip();
     const float aw = static_cast<float>(atlas_cols_ * d.width);
     const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
     const ImVec2 uv0((nearest % atlas_cols_) * d.width / aw, (nearest / atlas_cols_) * d.height / ah);
     ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), ImVec2(S(64), S(64)), uv0,
                  ImVec2(uv0.x + d.width / aw, uv0.y + d.height / ah));
-    ImGui::Text("%s, true %s, predicted %s", m_.samples().domains[static_cast<std::size_t>(nearest)] ? "target" : "source",
+    ImGui::Text("%s, true %s, predicted %s", mm.samples().domains[static_cast<std::size_t>(nearest)] ? "target" : "source",
                 d.classes[static_cast<std::size_t>(d.labels[static_cast<std::size_t>(nearest)])].c_str(),
-                d.classes[static_cast<std::size_t>(m_.predicted()[static_cast<std::size_t>(nearest)])].c_str());
+                d.classes[static_cast<std::size_t>(mm.predicted()[static_cast<std::size_t>(nearest)])].c_str());
     ImGui::EndTooltip();
   }
   ImGui::EndGroup();
@@ -465,6 +485,7 @@ void Explorer::draw() {
   if (ImGui::RadioButton("t-SNE", m_.tsne()) && !m_.tsne()) set_projection(true);
   if (m_.tsne()) {
     m_.step_tsne(5);
+    if (other_ && other_->predicted_all()) other_->step_tsne(5);
     ImGui::SameLine();
     ImGui::ProgressBar(static_cast<float>(m_.tsne_progress()), ImVec2(S(160), 0));
   }
@@ -491,17 +512,29 @@ void Explorer::draw() {
       ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(class_colour(k)), "%s", m_.samples().images.classes[static_cast<std::size_t>(k)].c_str());
     }
   }
-  const float w = (ImGui::GetContentRegionAvail().x - S(12)) / 2,
-              h = std::max(S(150), ImGui::GetContentRegionAvail().y - 4 * ImGui::GetTextLineHeightWithSpacing() - S(4));
-  ImGui::BeginGroup();
-  draw_scatter("z_inv, domain-invariant:\nshould cluster by class, domains mixed", m_.inv_xy(), w, h);
-  draw_probe_line(true);
-  ImGui::EndGroup();
-  ImGui::SameLine(0, S(12));
-  ImGui::BeginGroup();
-  draw_scatter("z_spe, domain-specific:\nshould separate the domains", m_.spe_xy(), w, h);
-  draw_probe_line(false);
-  ImGui::EndGroup();
+  draw_compare_picker();
+  const bool two = other_ && other_->loaded() && other_->predicted_all();
+  if (other_ && other_->loaded() && !other_->predicted_all()) other_->predict_next(ExplorerModel::kChunk);
+  if (two) other_->step_probes(kProbeWorkPerFrame);
+  const float rows_h = ImGui::GetContentRegionAvail().y - (two ? 9 : 4) * ImGui::GetTextLineHeightWithSpacing() - S(4);
+  const float w = (ImGui::GetContentRegionAvail().x - S(12)) / 2, h = std::max(S(120), two ? rows_h / 2 : rows_h);
+  auto row = [&](const ExplorerModel& mm, const std::string& who) {
+    ImGui::BeginGroup();
+    draw_scatter(mm, (who + "z_inv, domain-invariant:\nshould cluster by class, domains mixed").c_str(), mm.inv_xy(), w, h);
+    draw_probe_line(mm, true);
+    ImGui::EndGroup();
+    ImGui::SameLine(0, S(12));
+    ImGui::BeginGroup();
+    draw_scatter(mm, (who + "z_spe, domain-specific:\nshould separate the domains").c_str(), mm.spe_xy(), w, h);
+    draw_probe_line(mm, false);
+    ImGui::EndGroup();
+  };
+  auto label = [](const ExplorerModel& mm) {
+    return mm.model().card().value("method", std::string("?")) + " (target " +
+           std::to_string(static_cast<int>(std::lround(100 * mm.accuracy(1)))) + " % here): ";
+  };
+  row(m_, two ? label(m_) : "");
+  if (two) row(*other_, label(*other_));
   ImGui::End();
 
   if (m_.model().config().pixel_decoder) {
@@ -515,10 +548,41 @@ void Explorer::draw() {
   focus_pending_ = false;
 }
 
-void Explorer::draw_probe_line(bool inv) {
+void Explorer::draw_compare_picker() {
+  if (model_names_.size() < 2) return;
+  ImGui::SetNextItemWidth(S(300));
+  const bool on = other_ && other_->loaded() && other_index_ >= 0 && other_index_ < static_cast<int>(model_names_.size());
+  if (ImGui::BeginCombo("side by side with", on ? model_names_[static_cast<std::size_t>(other_index_)].c_str() : "(none)")) {
+    if (ImGui::Selectable("(none)", !on)) other_.reset(), other_index_ = -1;
+    for (int i = 0; i < static_cast<int>(model_names_.size()); ++i)
+      if (i != model_index_ && ImGui::Selectable(model_names_[static_cast<std::size_t>(i)].c_str(), on && i == other_index_)) {
+        char call[64];  // the page fetches the bundle and hands it back through dida_load_compare
+        std::snprintf(call, sizeof call, "window.dida && window.dida.compareModel(%d)", i);
+        emscripten_run_script(call);
+      }
+    ImGui::EndCombo();
+  }
+}
+
+std::string Explorer::load_compare(const std::string& config_text, std::vector<std::uint8_t> weights,
+                                   const std::vector<std::uint8_t>& samples, const std::string& origin, int index) {
+  auto other = std::make_unique<ExplorerModel>();
+  const std::string error = other->load(config_text, std::move(weights), samples, origin);
+  if (!error.empty()) return error;
+  if (other->samples().images.size() != m_.samples().images.size()) return origin + ": another sample set than the model shown";
+  other_ = std::move(other), other_index_ = index;
+  return "";
+}
+
+void Explorer::set_projection(bool tsne) {
+  m_.set_projection(tsne);
+  if (other_) other_->set_projection(tsne);
+}
+
+void Explorer::draw_probe_line(const ExplorerModel& mm, bool inv) {
   // Linear probes fitted here on half of the samples, tested on the other half (dida eval's recipe).
   auto line = [&](const char* what, ExplorerModel::ProbeKind k) {
-    const auto r = m_.probe(k);
+    const auto r = mm.probe(k);
     if (r.accuracy < 0) {
       ImGui::TextDisabled("probe: %s ... %.0f %%", what, 100 * r.progress);
       return;
@@ -600,6 +664,9 @@ void Explorer::apply_chapter() {
       const std::string call = "window.dida && window.dida.showMethod('" + c.method + "')";
       emscripten_run_script(call.c_str());
     }
+    // A second model beside it (or none): the page fetches it (window.dida.compareMethod).
+    const std::string call = "window.dida && window.dida.compareMethod('" + c.compare_method + "')";
+    emscripten_run_script(call.c_str());
   }
   if (walk_select_pending_ && m_.predicted_all() && walk_.active() &&
       m_.model().card().value("method", "") == walk_.current().method) {
@@ -607,6 +674,7 @@ void Explorer::apply_chapter() {
     for (const int i : m_.domain_items(1))
       if (m_.predicted()[static_cast<std::size_t>(i)] != m_.samples().images.labels[static_cast<std::size_t>(i)]) {
         m_.select(i);
+        scroll_to_selected_ = true;
         break;
       }
   }
@@ -653,7 +721,7 @@ void Explorer::user_thumb(int i, float size) {
 void Explorer::draw_pad() {
   upload_user();
   if (ink_.empty()) ink_.assign(static_cast<std::size_t>(kPadSize) * kPadSize, 0.f);
-  const float side = std::clamp(ImGui::GetContentRegionAvail().x * 0.5f, S(120), S(220));
+  const float side = std::clamp(ImGui::GetContentRegionAvail().x - S(130), S(110), S(220));
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   ImGui::InvisibleButton("pad", ImVec2(side, side));
   pad_rect_ = {p0.x, p0.y, side, side};
@@ -685,6 +753,7 @@ void Explorer::draw_pad() {
   if (pad_version_ != pad_sent_version_) {  // predicted as you draw: the core needs well under a ms
     pad_sent_version_ = pad_version_;
     m_.set_drawing(ink_, kPadSize);
+    if (other_) other_->set_drawing(ink_, kPadSize);
   }
   dl->AddRectFilled(p0, ImVec2(p0.x + side, p0.y + side), IM_COL32(0, 0, 0, 255));
   for (int y = 0; y < kPadSize; ++y)
@@ -702,34 +771,36 @@ void Explorer::draw_pad() {
   const auto& classes = m_.samples().images.classes;
   if (di >= 0) {
     const auto& u = m_.user_images()[static_cast<std::size_t>(di)];
-    ImGui::TextUnformatted("the model sees:");
-    user_thumb(di, S(56));
+    ImGui::TextUnformatted("the model sees");
+    user_thumb(di, S(48));
+    // The active engine's answer first, the other's agreement under it.
     const bool ort_first = m_.engine() == kOrt && u.ort_predicted >= 0;
     const int shown = ort_first ? u.ort_predicted : u.predicted;
-    ImGui::Text("predicted: %s (%.0f %%)", classes[static_cast<std::size_t>(shown)].c_str(), 100 * (ort_first ? u.ort_confidence : u.confidence));
-    ImGui::TextDisabled("by %s", ort_first ? "ONNX Runtime Web" : "the core (wasm)");
+    ImGui::Text("%s  (%.0f %%)", classes[static_cast<std::size_t>(shown)].c_str(), 100 * (ort_first ? u.ort_confidence : u.confidence));
+    ImGui::TextDisabled("%s", ort_first ? "ONNX Runtime Web" : "core (wasm)");
     if (u.ort_predicted >= 0) {
       const bool agree = u.ort_predicted == u.predicted;
-      ImGui::TextColored(agree ? ImVec4(0.4f, 0.9f, 0.4f, 1) : ImVec4(1, 0.5f, 0.4f, 1), "%s: %s",
-                         ort_first ? "core" : "ONNX Runtime Web", agree ? "agrees" : classes[static_cast<std::size_t>(ort_first ? u.predicted : u.ort_predicted)].c_str());
+      ImGui::TextColored(agree ? ImVec4(0.4f, 0.9f, 0.4f, 1) : ImVec4(1, 0.5f, 0.4f, 1), "%s: %s", ort_first ? "core" : "ORT Web",
+                         agree ? "agrees" : classes[static_cast<std::size_t>(ort_first ? u.predicted : u.ort_predicted)].c_str());
     } else {
-      ImGui::TextDisabled("ONNX Runtime Web: %s", m_.ort_status() == "ready" ? "..." : "asked");
-    }
-    if (m_.model().config().pixel_decoder) {
-      if (ImGui::Button("as content row")) m_.use_user_as_row(di);
-      ImGui::SameLine();
-      if (ImGui::Button("as style column")) m_.use_user_as_column(di);
+      ImGui::TextDisabled("ORT Web: ...");
     }
   }
+  ImGui::EndGroup();
   if (ImGui::Button("clear")) {
     std::fill(ink_.begin(), ink_.end(), 0.f);
     ++pad_version_;
   }
-  ImGui::EndGroup();
+  if (di >= 0 && m_.model().config().pixel_decoder) {
+    ImGui::SameLine();
+    if (ImGui::Button("as content row")) m_.use_user_as_row(di);
+    ImGui::SameLine();
+    if (ImGui::Button("as style column")) m_.use_user_as_column(di);
+  }
   // Your other images: dropped on the page or chosen here.
   if (ImGui::Button("choose images...")) emscripten_run_script("window.dida && window.dida.chooseImages()");
   ImGui::SameLine();
-  ImGui::TextDisabled("or drop PNG / JPEG files on the page");
+  ImGui::TextDisabled("or drop them on the page");
   int shown = 0;
   for (int i = 0; i < static_cast<int>(m_.user_images().size()); ++i) {
     if (i == di) continue;

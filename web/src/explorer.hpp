@@ -32,7 +32,7 @@ class Explorer {
   void draw();  // the ImGui windows
   nlohmann::json state() const;
   // "pca" or "tsne" (t-SNE starts, a few iterations per frame).
-  void set_projection(bool tsne) { m_.set_projection(tsne); }
+  void set_projection(bool tsne);  // both models' plots
   // Screen rectangle (ImGui pixels) of sample i's thumbnail in the grid, for tests.
   std::vector<float> thumbnail_rect(int i) const;
 
@@ -47,10 +47,16 @@ class Explorer {
   // The bundles the page lists (names shown in the picker) and which one is loaded.
   void set_models(std::vector<std::string> names, int current);
 
+  // A second model on the same samples, its plots under the first's (side by side); index: its
+  // entry in the picker. Returns "" or a one-line error (nothing changes then).
+  std::string load_compare(const std::string& config_text, std::vector<std::uint8_t> weights,
+                           const std::vector<std::uint8_t>& samples, const std::string& origin, int index);
+  void close_compare() { other_.reset(), other_index_ = -1; }
   // The walkthrough's chapter (1..count, 0: the free explorer).
   void open_chapter(int k) { walk_.open(k); }
   // The visitor's images: a dropped or chosen file (returns "" or a one-line error naming it).
   std::string add_user_rgba(const std::string& name, const std::vector<std::uint8_t>& rgba, int width, int height) {
+    if (other_) other_->add_user_rgba(name, rgba, width, height);
     return m_.add_user_rgba(name, rgba, width, height);
   }
   const Tensor4& user_input();  // for ONNX Runtime Web; refreshed when the images change
@@ -76,7 +82,8 @@ class Explorer {
   void draw_pad();           // the drawing pad and your images
   void upload_user();        // your images' thumbnails, when they changed
   void user_thumb(int i, float size);
-  void draw_probe_line(bool inv);
+  void draw_probe_line(const ExplorerModel& mm, bool inv);
+  void draw_compare_picker();
   nlohmann::json probe_state(int kind) const;
   nlohmann::json user_state() const;
   static constexpr long kProbeWorkPerFrame = 1L << 20;  // multiply-adds of probe fitting per frame
@@ -85,7 +92,7 @@ class Explorer {
   void draw_model_card();
   void draw_samples();
   void draw_swap();
-  void draw_scatter(const char* title, const std::vector<float>& xy, float width, float height);
+  void draw_scatter(const ExplorerModel& mm, const char* title, const std::vector<float>& xy, float width, float height);
   void draw_engines();
   float S(float v) const { return v * scale_; }
 
@@ -101,10 +108,13 @@ class Explorer {
   int model_index_ = 0;
   unsigned swap_texture_ = 0;
   int swap_texture_version_ = -1;
+  std::unique_ptr<ExplorerModel> other_;  // the model side by side, if any
+  int other_index_ = -1;
   Walkthrough walk_;
   int walk_applied_ = -1;      // the walkthrough version applied to the views
   bool walk_select_pending_ = false;
   bool focus_pending_ = false;
+  bool scroll_to_selected_ = false;  // the sample grid scrolls to the selection (once)
   std::vector<float> ink_;     // the drawing pad, kPadSize x kPadSize, 0..1
   static constexpr int kPadSize = 56;
   bool pad_drawing_ = false;

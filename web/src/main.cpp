@@ -135,6 +135,19 @@ EMSCRIPTEN_KEEPALIVE const char* dida_load(const char* config, int config_len, c
   return g_load_error.c_str();
 }
 
+// A second model on the same samples, shown under the first (side by side); index: its picker
+// entry. Returns "" or a one-line error. dida_close_compare: back to one model.
+EMSCRIPTEN_KEEPALIVE const char* dida_load_compare(const char* config, int config_len, const std::uint8_t* weights, int weights_len,
+                                                   const std::uint8_t* samples, int samples_len, const char* origin, int index) {
+  static std::string error;
+  error = g_explorer.load_compare(std::string(config, static_cast<std::size_t>(config_len)),
+                                  std::vector<std::uint8_t>(weights, weights + weights_len),
+                                  std::vector<std::uint8_t>(samples, samples + samples_len), origin, index);
+  update_state_json();
+  return error.c_str();
+}
+EMSCRIPTEN_KEEPALIVE void dida_close_compare() { g_explorer.close_compare(); }
+
 // 0: PCA, 1: t-SNE (computed by the core, a few iterations per frame).
 EMSCRIPTEN_KEEPALIVE void dida_set_projection(int tsne) { g_explorer.set_projection(tsne != 0); }
 
