@@ -153,6 +153,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--iters-per-epoch", o.iters_per_epoch, "Iterations per epoch (0: one pass over source-train)")->capture_default_str()->check(kNonNegative)->group("Optimisation");
   cmd->add_option("--seed", o.seed, "Seed of initialisation and batches")->capture_default_str()->check(kNonNegative)->group("Optimisation");
   cmd->add_option("--device", o.device, "auto | cpu | cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}))->group("Run");
+  cmd->add_option("--replay", o.replay,
+                  "Record the training replay (bundle/replay.safetensors: the page's sample set in z_inv and z_spe, per epoch) "
+                  "on this many held-out images per domain; 0: none")
+      ->capture_default_str()->check(kNonNegative)->group("Run");
   cmd->add_option("--stop-after-iters", o.stop_after_iters, "Stop (as Ctrl-C does) after this many iterations")->group("Run");
   cmd->add_flag("--quiet", o.quiet, "No progress output")->group("Run");
 }

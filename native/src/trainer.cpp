@@ -22,6 +22,7 @@
 #include "augment.hpp"
 #include "losses.hpp"
 #include "model.hpp"
+#include "replay_recorder.hpp"
 #include "train_step.hpp"
 
 namespace fs = std::filesystem;
@@ -82,10 +83,6 @@ class RunLock {
   int fd_ = -1;
 };
 
-void append_line(const std::string& path, const std::string& line) {
-  std::ofstream out(path, std::ios::app);
-  out << line << "\n";
-}
 
 void write_json(const std::string& path, const nlohmann::json& j) {
   const std::string text = j.dump(2) + "\n";
@@ -113,6 +110,11 @@ torch::Device pick_device(const std::string& device) {
   }
   if (device == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   throw std::invalid_argument("--device must be auto, cpu or cuda");
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  out << line << "\n";
 }
 
 double accuracy(DidaNetImpl& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Device& device) {
@@ -242,6 +244,7 @@ int run_training(TrainOptions o, bool resume) {
   if (!resume) write_json(config_path, record);
 
   TrainStep trainer(o, pair, device);
+  const ReplayRecorder replay(run, pair, o.replay);
   int start_epoch = 0, start_iter = 0;
   if (resume && fs::exists(ckpt)) trainer.load_checkpoint(ckpt, start_epoch, start_iter);
   const bool bundle_done = fs::exists(run + "/bundle/config.json") && fs::exists(run + "/bundle/model.safetensors");
@@ -258,6 +261,7 @@ int run_training(TrainOptions o, bool resume) {
     }
     write_file_atomic(log_path, kept.data(), kept.size());
   }
+  replay.trim(resume ? start_epoch : 0);
 
   const bool oracle = o.method == "target-only";
   const bool tty = isatty(2);
@@ -340,6 +344,7 @@ int run_training(TrainOptions o, bool resume) {
                            {"note", "target_test_accuracy is logged for reporting only; nothing is selected by it"}};
     if (oracle) line["oracle"] = true;
     append_line(log_path, line.dump());
+    replay.record(trainer.net(), epoch + 1, device);
     trainer.save_checkpoint(ckpt, epoch + 1, 0);
     if (!o.quiet)
       std::cerr << (tty ? "\n" : "") << "epoch " << epoch + 1 << ": source-val " << std::fixed << std::setprecision(4)
@@ -363,6 +368,7 @@ int run_training(TrainOptions o, bool resume) {
                      {"checkpoint", "last (no selection)"}};
   card.erase("options");
   save_bundle(trainer.net(), run + "/bundle", card);
+  replay.write(run + "/bundle", log_path, o.source, o.target);
   if (!o.quiet)
     std::cerr << "train: done in " << fmt_duration(train_s) << ": source-val " << std::fixed << std::setprecision(4) << val
               << ", target-test " << test << (oracle ? " (ORACLE)" : "") << "; bundle in " << run << "/bundle\n";

@@ -16,6 +16,8 @@ int run_training(TrainOptions options, bool resume);
 
 // Images (N x H x W x C bytes) -> float N x C x H x W in [-1, 1], the network's input.
 torch::Tensor images_to_tensor(const Domain& d);
+// Appends one line (and a newline) to a file, creating it.
+void append_line(const std::string& path, const std::string& line);
 torch::Tensor labels_to_tensor(const Domain& d);
 
 torch::Device pick_device(const std::string& device);

@@ -13,6 +13,8 @@
 #include "augment.hpp"
 #include "bundle.hpp"
 #include "dida/probe.hpp"
+#include "dida/projection.hpp"
+#include "dida/replay.hpp"
 #include "dida/safetensors.hpp"
 #include "evaluate.hpp"
 #include "losses.hpp"
@@ -369,6 +371,47 @@ TEST(Training, ASmallRunRaisesSourceAccuracy) {
   EXPECT_EQ(lines, 4);
   // The bundle's accuracy is what the network computes.
   EXPECT_NEAR(accuracy(*b.net, images_to_tensor(pair.source_val), labels_to_tensor(pair.source_val), torch::kCPU), after, 1e-12);
+}
+
+TEST(Training, TheReplayRecordsEveryEpochChangesNothingAndSurvivesAResume) {
+  TempDir dir("replay");
+  TrainOptions o = tiny(dir.path("with"));
+  o.epochs = 3;
+  o.replay = 10;
+  ASSERT_EQ(run_training(o, false), kTrainDone);
+  const Replay r = parse_replay(read_file_bytes(o.out + "/bundle/replay.safetensors"), "replay.safetensors");
+  EXPECT_EQ(r.epochs, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(r.samples, 20);
+  EXPECT_EQ(r.samples_per_domain, 10);
+  EXPECT_EQ(r.inv_2d.size(), 3u * 20 * 2);
+  EXPECT_EQ(r.source, "mnist");
+  double rms = 0;
+  for (int i = 0; i < 40; ++i) rms += r.spe_2d[2 * 20 * 2 + i] * r.spe_2d[2 * 20 * 2 + i];
+  EXPECT_NEAR(rms / 20, 1.0, 1e-4) << "scaled to unit RMS radius";
+  // Losses and accuracies come from the log, epoch by epoch.
+  std::ifstream log(o.out + "/log.jsonl");
+  std::string line;
+  for (int e = 0; std::getline(log, line); ++e) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_FLOAT_EQ(r.source_val[static_cast<std::size_t>(e)], j["source_val_accuracy"].get<float>());
+    const auto at = std::find(r.loss_names.begin(), r.loss_names.end(), "task") - r.loss_names.begin();
+    EXPECT_FLOAT_EQ(r.losses[static_cast<std::size_t>(e) * r.loss_names.size() + at], j["losses"]["task"].get<float>());
+  }
+  // Recording changes nothing of the training: without it the weights are the same bytes.
+  TrainOptions off = o;
+  off.out = dir.path("without"), off.replay = 0;
+  ASSERT_EQ(run_training(off, false), kTrainDone);
+  EXPECT_EQ(read_file_bytes(off.out + "/bundle/model.safetensors"), read_file_bytes(o.out + "/bundle/model.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(off.out + "/bundle/replay.safetensors"));
+  // Stopped after an epoch and a half, then resumed: every epoch once, the same layouts.
+  TrainOptions cut = o;
+  cut.out = dir.path("cut"), cut.stop_after_iters = 9;
+  ASSERT_EQ(run_training(cut, false), kTrainInterrupted);
+  cut.stop_after_iters = 0;
+  ASSERT_EQ(run_training(cut, true), kTrainDone);
+  const Replay again = parse_replay(read_file_bytes(cut.out + "/bundle/replay.safetensors"), "replay.safetensors");
+  EXPECT_EQ(again.epochs, r.epochs);
+  for (std::size_t i = 0; i < r.inv_2d.size(); ++i) ASSERT_NEAR(again.inv_2d[i], r.inv_2d[i], 1e-4) << i;
 }
 
 TEST(Training, WarmupEpochsTrainTheTaskAndReconstructionOnly) {

@@ -65,6 +65,7 @@ struct TrainOptions {
   std::string out = "runs/latest";
   std::string device = "auto";
   int threads = 0;
+  int replay = 200;          // images per domain of the training replay (the page's sample set); 0: none
   int stop_after_iters = 0;  // stop as Ctrl-C would after this many iterations (tests)
   bool quiet = false;
 

@@ -1,0 +1,89 @@
+#include "dida/replay.hpp"
+
+#include <Eigen/Dense>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "dida/safetensors.hpp"
+
+namespace dida {
+
+std::vector<std::uint8_t> replay_to_bytes(const Replay& r) {
+  const std::int64_t e = r.epoch_count(), n = r.samples, k = static_cast<std::int64_t>(r.loss_names.size());
+  SafeTensorsWriter w;
+  w.add_f32("z_inv_2d", {e, n, 2}, r.inv_2d);
+  w.add_f32("z_spe_2d", {e, n, 2}, r.spe_2d);
+  w.add_i64("epoch", {e}, r.epochs);
+  w.add_f32("source_val_accuracy", {e}, r.source_val);
+  w.add_f32("target_test_accuracy", {e}, r.target_test);
+  w.add_f32("losses", {e, k}, r.losses);
+  w.set_metadata("format", "dida-replay");
+  w.set_metadata("loss_names", nlohmann::json(r.loss_names).dump());
+  w.set_metadata("source", r.source);
+  w.set_metadata("target", r.target);
+  w.set_metadata("samples_per_domain", std::to_string(r.samples_per_domain));
+  w.set_metadata("projection",
+                 "each epoch's PCA plane of the pooled features, centred, scaled to unit RMS radius and rotated or "
+                 "reflected onto the last epoch's (orthogonal Procrustes)");
+  w.set_metadata("note", "target_test_accuracy is for reporting only; nothing was selected by it");
+  return w.to_bytes();
+}
+
+Replay parse_replay(std::vector<std::uint8_t> bytes, const std::string& origin) {
+  const SafeTensorsFile f = SafeTensorsFile::parse(std::move(bytes), origin);
+  if (f.metadata_or("format", "") != "dida-replay") throw std::runtime_error(origin + ": not a dida replay (format is not dida-replay)");
+  for (const char* name : {"z_inv_2d", "z_spe_2d", "epoch", "source_val_accuracy", "target_test_accuracy", "losses"})
+    if (!f.contains(name)) throw std::runtime_error(origin + ": missing tensor \"" + name + "\"");
+  Replay r;
+  r.epochs = f.to_i64("epoch");
+  const auto& inv = f.info("z_inv_2d");
+  const std::int64_t e = static_cast<std::int64_t>(r.epochs.size());
+  if (inv.shape.size() != 3 || inv.shape[0] != e || inv.shape[2] != 2 || f.info("z_spe_2d").shape != inv.shape)
+    throw std::runtime_error(origin + ": z_inv_2d and z_spe_2d must both be [epochs, samples, 2]");
+  r.samples = static_cast<int>(inv.shape[1]);
+  r.inv_2d = f.to_f32("z_inv_2d"), r.spe_2d = f.to_f32("z_spe_2d");
+  r.source_val = f.to_f32("source_val_accuracy"), r.target_test = f.to_f32("target_test_accuracy");
+  if (static_cast<std::int64_t>(r.source_val.size()) != e || static_cast<std::int64_t>(r.target_test.size()) != e)
+    throw std::runtime_error(origin + ": the accuracies must have one value per epoch");
+  const auto names = nlohmann::json::parse(f.metadata_or("loss_names", "[]"), nullptr, false);
+  if (names.is_array())
+    for (const auto& s : names)
+      if (s.is_string()) r.loss_names.push_back(s.get<std::string>());
+  const auto& li = f.info("losses");
+  if (li.shape.size() != 2 || li.shape[0] != e || li.shape[1] != static_cast<std::int64_t>(r.loss_names.size()))
+    throw std::runtime_error(origin + ": losses must be [epochs, loss_names]");
+  r.losses = f.to_f32("losses");
+  r.source = f.metadata_or("source", ""), r.target = f.metadata_or("target", "");
+  try {
+    r.samples_per_domain = std::stoi(f.metadata_or("samples_per_domain", "0"));
+  } catch (const std::exception&) {
+    r.samples_per_domain = 0;
+  }
+  return r;
+}
+
+void align_layouts(std::vector<float>& xy, int epochs, int n) {
+  if (epochs < 1 || n < 1 || xy.size() != static_cast<std::size_t>(epochs) * n * 2)
+    throw std::invalid_argument("align_layouts: xy must be epochs x n x 2");
+  auto layout = [&](int e) {
+    Eigen::MatrixXd m(n, 2);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < 2; ++k) m(i, k) = xy[(static_cast<std::size_t>(e) * n + i) * 2 + k];
+    m.rowwise() -= m.colwise().mean();
+    const double rms = std::sqrt(m.squaredNorm() / n);
+    if (rms > 1e-12) m /= rms;
+    return m;
+  };
+  const Eigen::MatrixXd last = layout(epochs - 1);
+  for (int e = 0; e < epochs; ++e) {
+    Eigen::MatrixXd a = layout(e);
+    // argmin over orthogonal R of |a R - last|: R = U V^T from the SVD of a^T last.
+    Eigen::JacobiSVD<Eigen::Matrix2d> svd(Eigen::Matrix2d(a.transpose() * last), Eigen::ComputeFullU | Eigen::ComputeFullV);
+    a = a * (svd.matrixU() * svd.matrixV().transpose());
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < 2; ++k) xy[(static_cast<std::size_t>(e) * n + i) * 2 + k] = static_cast<float>(a(i, k));
+  }
+}
+
+}  // namespace dida
