@@ -240,7 +240,8 @@ function main() {
         run(a.dida, trainArgs);
       }
       mkdirSync(out, { recursive: true });
-      for (const f of ['config.json', 'model.safetensors']) cpSync(join(runDir, 'bundle', f), join(out, f));
+      for (const f of ['config.json', 'model.safetensors', 'replay.safetensors'])
+        if (f !== 'replay.safetensors' || existsSync(join(runDir, 'bundle', f))) cpSync(join(runDir, 'bundle', f), join(out, f));
       run(a.dida, ['export', out]);
       const evalJson = JSON.parse(run(a.dida, ['eval', out, '--json'], { capture: true }));
       const sampleJson = sampleFigures(a.dida, out, samples);

@@ -150,6 +150,24 @@
     await selectModel(k);
   }
 
+  // The model's training replay: fetched only when asked for (the first visit stays small).
+  async function loadReplay() {
+    const m = index.models[current];
+    if (!m) return;
+    const url = `${m.path}/replay.safetensors`;
+    if (m.dropped && !files.has(url)) return notify(`${m.label}: drop its replay.safetensors with the bundle to replay its training`, true);
+    let bytes;
+    try {
+      bytes = await getBytes(url);
+    } catch (e) {
+      return notify(`${m.label}: no training replay (${e.message || e})`, true);
+    }
+    const p = copyIn(bytes);
+    const err = withString(url, (po) => M().UTF8ToString(M()._dida_load_replay(p, bytes.length, po)));
+    M()._free(p);
+    if (err) notify(err, true);
+  }
+
   // A second model on the samples shown, its plots under the first's; -1: none.
   async function compareModel(i) {
     const m = index.models[i], shown = index.models[current];
@@ -361,6 +379,7 @@
       if (isImage(b) || (f.type && f.type.startsWith('image/'))) got.images.push([f.name, b]);
       else if (f.name.endsWith('.json')) got.config = [f.name, b];
       else if (f.name.endsWith('swap.onnx')) got.swap = [f.name, b];
+      else if (f.name.endsWith('replay.safetensors')) got.replay = [f.name, b];
       else if (f.name.endsWith('.onnx')) got.onnx = [f.name, b];
       else if (isGzip(b) || safetensorsFormat(b) === 'dida-samples') got.samples = [f.name, b];
       else if (safetensorsFormat(b) !== null) got.weights = [f.name, b];
@@ -391,6 +410,7 @@
     keep('model.safetensors', got.weights);
     if (got.onnx) keep('model.onnx', got.onnx);
     if (got.swap) keep('swap.onnx', got.swap);
+    if (got.replay) keep('replay.safetensors', got.replay);
     const entry = { name: id, label: `dropped: ${got.weights[0]}`, path: id, dropped: true,
                     ownSamples: got.samples ? keep('samples', got.samples) : undefined,
                     samples: index.models[Math.max(current, 0)]?.samples };
@@ -438,6 +458,7 @@
   window.dida = {
     ready: () => ready,
     showMethod: (method) => showMethod(method).catch((e) => notify(String(e.message || e), true)),
+    loadReplay: () => loadReplay().catch((e) => notify(String(e.message || e), true)),
     compareModel: (i) => compareModel(i).catch((e) => notify(String(e.message || e), true)),
     compareMethod: (method) => compareMethod(method).catch((e) => notify(String(e.message || e), true)),
     openChapter: (k) => M()._dida_open_chapter(k),

@@ -250,4 +250,33 @@ TEST(ExplorerModel, LiveProbesFitOnTheShownFeatures) {
   EXPECT_GT(l.m.probe(ExplorerModel::kDomainSpe).accuracy, 0.8);
 }
 
+TEST(ExplorerModel, ATrainingReplayOfTheseSamplesPlaysAndOneOfOthersIsRefused) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  while (!l.m.predicted_all()) l.m.predict_next();
+  Replay r;
+  r.epochs = {1, 2, 3};
+  r.samples = 80, r.samples_per_domain = 40, r.source = "mnist", r.target = "mnistm";
+  for (int e = 0; e < 3; ++e)
+    for (int i = 0; i < 160; ++i) r.inv_2d.push_back(static_cast<float>(e * 1000 + i)), r.spe_2d.push_back(static_cast<float>(-e));
+  r.source_val = {0.1f, 0.5f, 0.9f}, r.target_test = {0.1f, 0.3f, 0.6f};
+  r.loss_names = {"task", "total"};
+  r.losses = {2, 3, 1, 2, 0.5f, 1};
+  ASSERT_EQ(l.m.load_replay(replay_to_bytes(r), "replay.safetensors"), "");
+  EXPECT_EQ(l.m.replay_epoch(), 2) << "opens on the last epoch";
+  EXPECT_EQ(l.m.shown_inv_xy()[0], 2000.f);
+  l.m.set_replay_epoch(0);
+  EXPECT_EQ(l.m.shown_inv_xy()[5], 5.f);
+  EXPECT_EQ(l.m.shown_spe_xy()[0], 0.f);
+  l.m.set_replay_epoch(-1);
+  EXPECT_EQ(l.m.shown_inv_xy(), l.m.inv_xy()) << "back to the live plots";
+  // Recorded on other samples: refused with a sentence naming both, the replay loaded before stays.
+  Replay other = r;
+  other.target = "fashionm";
+  const std::string e = l.m.load_replay(replay_to_bytes(other), "x/replay.safetensors");
+  EXPECT_NE(e.find("x/replay.safetensors: recorded on 80 samples of mnist -> fashionm"), std::string::npos) << e;
+  EXPECT_TRUE(l.m.has_replay());
+  EXPECT_NE(l.m.load_replay({1, 2, 3}, "y/replay.safetensors").find("y/replay.safetensors"), std::string::npos);
+}
+
 }  // namespace dida::web

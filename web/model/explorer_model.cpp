@@ -86,6 +86,7 @@ std::string ExplorerModel::load(const std::string& config_text, std::vector<std:
     predicted_count_ = 0;
     accuracy_[0] = accuracy_[1] = 0;
     for (auto& p : probes_) p.reset();
+    replay_.reset(), replay_epoch_ = -1;
     // The visitor's images stay (predicted again by the new model) if they fit its input.
     const std::size_t bytes = static_cast<std::size_t>(c.image_size) * c.image_size * c.in_channels;
     user_.erase(std::remove_if(user_.begin(), user_.end(), [&](const UserImage& u) { return u.pixels.size() != bytes; }), user_.end());
@@ -199,6 +200,36 @@ ExplorerModel::ProbeReadout ExplorerModel::probe(ProbeKind k) const {
   r.chance = p->chance();
   if (p->done()) r.accuracy = p->test_accuracy();
   return r;
+}
+
+std::string ExplorerModel::load_replay(std::vector<std::uint8_t> bytes, const std::string& origin) {
+  if (!model_) return origin + ": no model is loaded";
+  try {
+    Replay r = parse_replay(std::move(bytes), origin);
+    const int n = samples_.images.size(), per = static_cast<int>(domain_items_[0].size());
+    // The replay's points are the sample set's images, in order: the same count, pair and split.
+    if (r.samples != n || r.samples_per_domain != per || static_cast<int>(domain_items_[1].size()) != per ||
+        r.source != samples_.source || r.target != samples_.target)
+      return origin + ": recorded on " + std::to_string(r.samples) + " samples of " + r.source + " -> " + r.target +
+             ", the page shows " + std::to_string(n) + " of " + samples_.source + " -> " + samples_.target;
+    if (r.epochs.empty()) return origin + ": no epochs recorded";
+    replay_ = std::move(r);
+    set_replay_epoch(replay_->epoch_count() - 1);
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+void ExplorerModel::set_replay_epoch(int e) {
+  if (!replay_ || e < 0) {
+    replay_epoch_ = -1;
+    return;
+  }
+  replay_epoch_ = std::min(e, replay_->epoch_count() - 1);
+  const std::size_t per = static_cast<std::size_t>(replay_->samples) * 2, at = per * static_cast<std::size_t>(replay_epoch_);
+  replay_inv_.assign(replay_->inv_2d.begin() + static_cast<std::ptrdiff_t>(at), replay_->inv_2d.begin() + static_cast<std::ptrdiff_t>(at + per));
+  replay_spe_.assign(replay_->spe_2d.begin() + static_cast<std::ptrdiff_t>(at), replay_->spe_2d.begin() + static_cast<std::ptrdiff_t>(at + per));
 }
 
 std::string ExplorerModel::add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes) {

@@ -15,6 +15,7 @@
 #include "dida/inference.hpp"
 #include "dida/probe.hpp"
 #include "dida/projection.hpp"
+#include "dida/replay.hpp"
 
 namespace dida::web {
 
@@ -117,6 +118,18 @@ class ExplorerModel {
   void step_probes(long work);  // about `work` multiply-adds of fitting
   ProbeReadout probe(ProbeKind k) const;
 
+  // The training replayed (the bundle's replay.safetensors, fetched on demand): per epoch, where
+  // these samples lay in z_inv and z_spe. Returns "" or a one-line error (a replay of other samples
+  // is refused). Replay epoch -1 shows the live plots; 0..E-1 an epoch's layouts.
+  std::string load_replay(std::vector<std::uint8_t> bytes, const std::string& origin);
+  bool has_replay() const { return replay_.has_value(); }
+  const Replay& replay() const { return *replay_; }
+  void set_replay_epoch(int e);
+  int replay_epoch() const { return replay_epoch_; }
+  // What the plots show: the live layouts, or the replay's at its epoch.
+  const std::vector<float>& shown_inv_xy() const { return replay_epoch_ >= 0 ? replay_inv_ : inv_xy_; }
+  const std::vector<float>& shown_spe_xy() const { return replay_epoch_ >= 0 ? replay_spe_ : spe_xy_; }
+
   // Mean milliseconds of the core's forward pass over `batch` images (the samples, tiled).
   double bench_core(int batch, int reps) const;
 
@@ -193,6 +206,9 @@ class ExplorerModel {
   std::vector<UserImage> user_;
   int user_version_ = 0;
   std::unique_ptr<LinearProbe> probes_[3];
+  std::optional<Replay> replay_;
+  int replay_epoch_ = -1;
+  std::vector<float> replay_inv_, replay_spe_;
 };
 
 }  // namespace dida::web

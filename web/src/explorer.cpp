@@ -209,6 +209,10 @@ nlohmann::json Explorer::state() const {
           {"tsne_iteration", m_.tsne_iteration()},
           {"chapter", walk_.chapter()},
           {"pad_rect", pad_rect_},
+          {"replay", m_.has_replay() ? nlohmann::json{{"epochs", m_.replay().epoch_count()}, {"epoch", m_.replay_epoch()}, {"playing", playing_},
+                                                      {"slider_rect", replay_slider_rect_}}
+                                     : nlohmann::json(nullptr)},
+          {"shown_inv_xy_head", std::vector<float>(m_.shown_inv_xy().begin(), m_.shown_inv_xy().begin() + std::min<std::ptrdiff_t>(8, static_cast<std::ptrdiff_t>(m_.shown_inv_xy().size())))},
           {"compare", other_ && other_->loaded() ? nlohmann::json{{"index", other_index_}, {"method", other_->model().card().value("method", "")},
                                                                   {"core_ready", other_->predicted_all()}, {"target_accuracy", other_->accuracy(1)},
                                                                   {"inv_xy_head", std::vector<float>(other_->inv_xy().begin(), other_->inv_xy().begin() + std::min<std::ptrdiff_t>(8, static_cast<std::ptrdiff_t>(other_->inv_xy().size())))}}
@@ -332,7 +336,8 @@ void Explorer::draw_samples() {
   }
 }
 
-void Explorer::draw_scatter(const ExplorerModel& mm, const char* title, const std::vector<float>& xy, float width, float height) {
+void Explorer::draw_scatter(const ExplorerModel& mm, const char* title, bool inv, float width, float height) {
+  const std::vector<float>& xy = inv ? mm.shown_inv_xy() : mm.shown_spe_xy();
   ImGui::BeginGroup();
   ImGui::TextUnformatted(title);
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
@@ -383,9 +388,9 @@ void Explorer::draw_scatter(const ExplorerModel& mm, const char* title, const st
   dl->Flags = flags;
   if (m_.selected() >= 0 && m_.selected() < n) dl->AddCircle(at(m_.selected()), S(7.f), IM_COL32(255, 255, 255, 255), 0, S(2.f));
   // Your images: stars, placed by the model (explorer_model.hpp: user_xy).
-  const bool inv = &xy == &mm.inv_xy();
   int user_hover = -1;
-  for (int u = 0; u < static_cast<int>(mm.user_images().size()); ++u) {
+  const int users = mm.replay_epoch() >= 0 ? 0 : static_cast<int>(mm.user_images().size());  // the replay: its own layouts
+  for (int u = 0; u < users; ++u) {
     const auto p = mm.user_xy(u, inv);
     const float px = std::clamp((p[0] - minx) / std::max(maxx - minx, 1e-6f), 0.f, 1.f);
     const float py = std::clamp((p[1] - miny) / std::max(maxy - miny, 1e-6f), 0.f, 1.f);
@@ -407,8 +412,9 @@ void Explorer::draw_scatter(const ExplorerModel& mm, const char* title, const st
     ImGui::Text("yours: %s, predicted %s (%.0f %%)", u.name.c_str(), mm.samples().images.classes[static_cast<std::size_t>(u.predicted)].c_str(), 100 * u.confidence);
     ImGui::EndTooltip();
   }
-  dl->AddText(ImVec2(p0.x + S(4), p1.y - ImGui::GetFontSize() - S(2)), IM_COL32(150, 150, 160, 255), mm.tsne() ? "t-SNE 1" : "PC 1");
-  dl->AddText(ImVec2(p0.x + S(4), p0.y + S(2)), IM_COL32(150, 150, 160, 255), mm.tsne() ? "t-SNE 2" : "PC 2");
+  const bool replay = mm.replay_epoch() >= 0;
+  dl->AddText(ImVec2(p0.x + S(4), p1.y - ImGui::GetFontSize() - S(2)), IM_COL32(150, 150, 160, 255), replay ? "PC 1 (aligned)" : mm.tsne() ? "t-SNE 1" : "PC 1");
+  dl->AddText(ImVec2(p0.x + S(4), p0.y + S(2)), IM_COL32(150, 150, 160, 255), replay ? "PC 2 (aligned)" : mm.tsne() ? "t-SNE 2" : "PC 2");
   if (nearest >= 0) {
     if (ImGui::IsItemClicked()) m_.select(nearest);
     const Domain& d = mm.samples().images;
@@ -513,6 +519,7 @@ void Explorer::draw() {
     }
   }
   draw_compare_picker();
+  draw_replay_bar();
   const bool two = other_ && other_->loaded() && other_->predicted_all();
   if (other_ && other_->loaded() && !other_->predicted_all()) other_->predict_next(ExplorerModel::kChunk);
   if (two) other_->step_probes(kProbeWorkPerFrame);
@@ -520,12 +527,12 @@ void Explorer::draw() {
   const float w = (ImGui::GetContentRegionAvail().x - S(12)) / 2, h = std::max(S(120), two ? rows_h / 2 : rows_h);
   auto row = [&](const ExplorerModel& mm, const std::string& who) {
     ImGui::BeginGroup();
-    draw_scatter(mm, (who + "z_inv, domain-invariant:\nshould cluster by class, domains mixed").c_str(), mm.inv_xy(), w, h);
+    draw_scatter(mm, (who + "z_inv, domain-invariant:\nshould cluster by class, domains mixed").c_str(), true, w, h);
     draw_probe_line(mm, true);
     ImGui::EndGroup();
     ImGui::SameLine(0, S(12));
     ImGui::BeginGroup();
-    draw_scatter(mm, (who + "z_spe, domain-specific:\nshould separate the domains").c_str(), mm.spe_xy(), w, h);
+    draw_scatter(mm, (who + "z_spe, domain-specific:\nshould separate the domains").c_str(), false, w, h);
     draw_probe_line(mm, false);
     ImGui::EndGroup();
   };
@@ -546,6 +553,60 @@ void Explorer::draw() {
   draw_pad();
   ImGui::End();
   focus_pending_ = false;
+}
+
+void Explorer::draw_replay_bar() {
+  if (!m_.has_replay()) {
+    if (ImGui::Button("replay the training")) emscripten_run_script("window.dida && window.dida.loadReplay()");
+    ImGui::SameLine();
+    ImGui::TextDisabled("(the plots epoch by epoch, with the losses and accuracies)");
+    return;
+  }
+  const Replay& r = m_.replay();
+  const int count = r.epoch_count();
+  int e = m_.replay_epoch();
+  if (e < 0) {
+    if (ImGui::Button("replay the training")) m_.set_replay_epoch(0), playing_ = true, play_clock_ = ImGui::GetTime();
+    return;
+  }
+  if (playing_ && ImGui::GetTime() - play_clock_ > 0.5) {  // two epochs a second
+    play_clock_ = ImGui::GetTime();
+    if (e + 1 < count) m_.set_replay_epoch(++e);
+    else playing_ = false;
+  }
+  if (ImGui::Button(playing_ ? "pause" : "play")) {
+    if (!playing_ && e + 1 >= count) m_.set_replay_epoch(e = 0);
+    playing_ = !playing_, play_clock_ = ImGui::GetTime();
+  }
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(S(200));
+  int shown = e + 1;
+  if (ImGui::SliderInt("##epoch", &shown, 1, count, "epoch %d")) m_.set_replay_epoch(shown - 1), playing_ = false;
+  const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+  replay_slider_rect_ = {a.x, a.y, b.x - a.x, b.y - a.y};
+  ImGui::SameLine();
+  if (ImGui::Button("back to live")) m_.set_replay_epoch(-1), playing_ = false;
+  // The curves up to the epoch shown, on the scale of the whole run.
+  const std::size_t k = r.loss_names.size();
+  auto curve = [&](const char* label, const std::vector<float>& all, float lo, float hi) {
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    ImGui::Text("%s %.3g", label, all[static_cast<std::size_t>(e)]);
+    ImGui::PlotLines((std::string("##") + label).c_str(), all.data(), e + 1, 0, nullptr, lo, hi, ImVec2(S(110), S(30)));
+    ImGui::EndGroup();
+  };
+  auto column = [&](const std::string& name) {
+    std::vector<float> v(static_cast<std::size_t>(count), 0.f);
+    const auto at = static_cast<std::size_t>(std::find(r.loss_names.begin(), r.loss_names.end(), name) - r.loss_names.begin());
+    if (at < k)
+      for (int i = 0; i < count; ++i) v[static_cast<std::size_t>(i)] = r.losses[static_cast<std::size_t>(i) * k + at];
+    return v;
+  };
+  const auto total = column("total"), task = column("task");
+  curve("loss", total, 0, *std::max_element(total.begin(), total.end()));
+  curve("task", task, 0, *std::max_element(task.begin(), task.end()));
+  curve("source-val", r.source_val, 0, 1);
+  curve("target-test", r.target_test, 0, 1);
 }
 
 void Explorer::draw_compare_picker() {

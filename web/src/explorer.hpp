@@ -52,6 +52,12 @@ class Explorer {
   std::string load_compare(const std::string& config_text, std::vector<std::uint8_t> weights,
                            const std::vector<std::uint8_t>& samples, const std::string& origin, int index);
   void close_compare() { other_.reset(), other_index_ = -1; }
+  // The bundle's replay.safetensors: "" or a one-line error.
+  std::string load_replay(std::vector<std::uint8_t> bytes, const std::string& origin) {
+    const std::string e = m_.load_replay(std::move(bytes), origin);
+    if (e.empty()) m_.set_replay_epoch(0), playing_ = true, play_clock_ = -1;
+    return e;
+  }
   // The walkthrough's chapter (1..count, 0: the free explorer).
   void open_chapter(int k) { walk_.open(k); }
   // The visitor's images: a dropped or chosen file (returns "" or a one-line error naming it).
@@ -84,6 +90,7 @@ class Explorer {
   void user_thumb(int i, float size);
   void draw_probe_line(const ExplorerModel& mm, bool inv);
   void draw_compare_picker();
+  void draw_replay_bar();
   nlohmann::json probe_state(int kind) const;
   nlohmann::json user_state() const;
   static constexpr long kProbeWorkPerFrame = 1L << 20;  // multiply-adds of probe fitting per frame
@@ -92,7 +99,7 @@ class Explorer {
   void draw_model_card();
   void draw_samples();
   void draw_swap();
-  void draw_scatter(const ExplorerModel& mm, const char* title, const std::vector<float>& xy, float width, float height);
+  void draw_scatter(const ExplorerModel& mm, const char* title, bool inv, float width, float height);
   void draw_engines();
   float S(float v) const { return v * scale_; }
 
@@ -111,6 +118,9 @@ class Explorer {
   std::unique_ptr<ExplorerModel> other_;  // the model side by side, if any
   int other_index_ = -1;
   Walkthrough walk_;
+  bool playing_ = false;  // the replay plays
+  double play_clock_ = 0;
+  std::vector<float> replay_slider_rect_;
   int walk_applied_ = -1;      // the walkthrough version applied to the views
   bool walk_select_pending_ = false;
   bool focus_pending_ = false;

@@ -148,6 +148,14 @@ EMSCRIPTEN_KEEPALIVE const char* dida_load_compare(const char* config, int confi
 }
 EMSCRIPTEN_KEEPALIVE void dida_close_compare() { g_explorer.close_compare(); }
 
+// The model's training replay (replay.safetensors, fetched when asked for): "" or a one-line error.
+EMSCRIPTEN_KEEPALIVE const char* dida_load_replay(const std::uint8_t* bytes, int len, const char* origin) {
+  static std::string error;
+  error = g_explorer.load_replay(std::vector<std::uint8_t>(bytes, bytes + len), origin);
+  update_state_json();
+  return error.c_str();
+}
+
 // 0: PCA, 1: t-SNE (computed by the core, a few iterations per frame).
 EMSCRIPTEN_KEEPALIVE void dida_set_projection(int tsne) { g_explorer.set_projection(tsne != 0); }
 
