@@ -97,6 +97,38 @@ test('dropped PNG images join the plots as yours; a file that is not an image is
   assert.equal(r.user2.length, r.user.length, 'nothing added for the text file');
 });
 
+test('the training replay loads on demand and its slider moves the points', async () => {
+  await site.page.evaluate(() => window.dida.openChapter(3));
+  await site.page.waitForFunction(() => window.dida.state().explorer.method === 'dida' && window.dida.state().explorer.core_ready);
+  const before = await state();
+  assert.equal(before.replay, null, 'not fetched on the first visit');
+  await site.page.evaluate(() => window.dida.loadReplay());
+  await site.page.waitForFunction(() => window.dida.state().explorer.replay?.slider_rect?.length === 4, null, { timeout: 30000 });
+  // Pause, then drag the slider to its left end (epoch 1) and to its right end (the last epoch).
+  await site.page.waitForFunction(() => !window.dida.state().explorer.replay.playing, null, { timeout: 60000 });
+  const [x, y, w, h] = (await state()).replay.slider_rect;
+  const m = site.page.mouse;
+  await m.move(x + w - 2, y + h / 2);
+  await m.down();
+  await m.move(x + w * 0.5, y + h / 2, { steps: 5 });
+  await m.move(x + 1, y + h / 2, { steps: 5 });
+  await site.page.waitForTimeout(100);
+  await m.up();
+  await site.page.waitForTimeout(200);
+  const first = await state();
+  assert.equal(first.replay.epoch, 0, 'the slider at its left end shows epoch 1');
+  await m.move(x + 1, y + h / 2);
+  await m.down();
+  await m.move(x + w - 1, y + h / 2, { steps: 8 });
+  await site.page.waitForTimeout(100);
+  await m.up();
+  await site.page.waitForTimeout(200);
+  const last = await state();
+  assert.equal(last.replay.epoch, last.replay.epochs - 1);
+  assert.notDeepEqual(first.shown_inv_xy_head, last.shown_inv_xy_head, 'the points moved');
+  await shoot('replay.png');
+});
+
 test('the live probes report accuracies and chance beside the plots', async () => {
   await site.page.waitForFunction(() => Object.values(window.dida.state().explorer.probes).every((p) => p.accuracy >= 0),
                                   null, { timeout: 120000 });

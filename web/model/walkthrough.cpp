@@ -22,7 +22,7 @@ const std::vector<Chapter>& Walkthrough::chapters() {
        "dida gives the network two feature spaces. z_inv feeds the classifier and is aligned across domains as in DANN; "
        "z_spe is trained to tell the domains apart and keeps the style. Coloured by class: in z_inv the digits group "
        "with both domains mixed (DANN's plots below for comparison). Switch the colouring to domain: z_spe separates "
-       "them.",
+       "them. 'replay the training' plays the split forming, epoch by epoch.",
        "dida", false, Chapter::kPlots, false, "dann"},
       {"Mutual information and the probes",
        "If z_inv and z_spe shared information, style could leak into the features the classifier reads. dida estimates "

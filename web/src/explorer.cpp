@@ -339,7 +339,9 @@ void Explorer::draw_samples() {
 void Explorer::draw_scatter(const ExplorerModel& mm, const char* title, bool inv, float width, float height) {
   const std::vector<float>& xy = inv ? mm.shown_inv_xy() : mm.shown_spe_xy();
   ImGui::BeginGroup();
-  ImGui::TextUnformatted(title);
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);  // the title wraps within its plot's width
+  ImGui::TextWrapped("%s", title);
+  ImGui::PopTextWrapPos();
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   ImGui::InvisibleButton(title, ImVec2(width, height));
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -443,6 +445,17 @@ void Explorer::next_window(Window which) const {
   const float m = S(10), left = std::clamp(0.42f * d.x, std::min(S(360), d.x - 2 * m), S(640));
   const float intro_h = S(250), right = d.x - left - 3 * m, top_h = std::max(S(240), 0.5f * d.y);
   ImVec2 pos, size;
+  if (narrow()) {
+    // A phone: the story on top, and below it one window at a time, full width (the buttons under
+    // the story, or a chapter, bring the one to look at to the front).
+    const float story_h = std::min(S(300), 0.4f * d.y);
+    if (which == kIntro) pos = ImVec2(m, m), size = ImVec2(d.x - 2 * m, story_h);
+    else pos = ImVec2(m, story_h + 2 * m), size = ImVec2(d.x - 2 * m, d.y - story_h - 3 * m);
+    const ImGuiCond cond = relayout_ ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
+    ImGui::SetNextWindowPos(pos, cond);
+    ImGui::SetNextWindowSize(size, cond);
+    return;
+  }
   switch (which) {
     case kIntro: pos = ImVec2(m, m), size = ImVec2(left, intro_h); break;
     case kCard: pos = ImVec2(m, intro_h + 2 * m), size = ImVec2(left, std::max(S(200), d.y - intro_h - 3 * m)); break;
@@ -528,12 +541,12 @@ void Explorer::draw() {
   auto row = [&](const ExplorerModel& mm, const std::string& who) {
     ImGui::BeginGroup();
     draw_scatter(mm, (who + "z_inv, domain-invariant:\nshould cluster by class, domains mixed").c_str(), true, w, h);
-    draw_probe_line(mm, true);
+    draw_probe_line(mm, true, w);
     ImGui::EndGroup();
     ImGui::SameLine(0, S(12));
     ImGui::BeginGroup();
     draw_scatter(mm, (who + "z_spe, domain-specific:\nshould separate the domains").c_str(), false, w, h);
-    draw_probe_line(mm, false);
+    draw_probe_line(mm, false, w);
     ImGui::EndGroup();
   };
   auto label = [](const ExplorerModel& mm) {
@@ -552,7 +565,12 @@ void Explorer::draw() {
   begin_window(kDraw, "Draw a digit, drop your images", Chapter::kDraw);
   draw_pad();
   ImGui::End();
-  focus_pending_ = false;
+  // The chapter's window in front, once all windows exist (a window seen first comes to the front).
+  if (focus_pending_ > 0 && walk_.active()) {
+    static const char* kTitles[] = {"Model and samples", "Embeddings", "Embeddings", "Swap: content x style", "Draw a digit, drop your images"};
+    ImGui::SetWindowFocus(kTitles[walk_.current().focus]);
+    --focus_pending_;
+  }
 }
 
 void Explorer::draw_replay_bar() {
@@ -640,15 +658,18 @@ void Explorer::set_projection(bool tsne) {
   if (other_) other_->set_projection(tsne);
 }
 
-void Explorer::draw_probe_line(const ExplorerModel& mm, bool inv) {
+void Explorer::draw_probe_line(const ExplorerModel& mm, bool inv, float width) {
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
   // Linear probes fitted here on half of the samples, tested on the other half (dida eval's recipe).
   auto line = [&](const char* what, ExplorerModel::ProbeKind k) {
     const auto r = mm.probe(k);
     if (r.accuracy < 0) {
-      ImGui::TextDisabled("probe: %s ... %.0f %%", what, 100 * r.progress);
+      ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
+      ImGui::TextWrapped("probe: %s ... %.0f %%", what, 100 * r.progress);
+      ImGui::PopStyleColor();
       return;
     }
-    ImGui::Text("probe: %s %.0f %% (chance %.0f %%)", what, 100 * r.accuracy, 100 * r.chance);
+    ImGui::TextWrapped("probe: %s %.0f %% (chance %.0f %%)", what, 100 * r.accuracy, 100 * r.chance);
   };
   if (inv) {
     line("domain from z_inv", ExplorerModel::kDomainInv);
@@ -656,12 +677,12 @@ void Explorer::draw_probe_line(const ExplorerModel& mm, bool inv) {
     line("domain from z_spe", ExplorerModel::kDomainSpe);
     line("class from z_spe", ExplorerModel::kClassSpe);
   }
+  ImGui::PopTextWrapPos();
 }
 
 bool Explorer::begin_window(Window w, const char* title, Chapter::Focus focus) {
   next_window(w);
   const bool focused = walk_.active() && walk_.current().focus == focus;
-  if (focused && focus_pending_) ImGui::SetNextWindowFocus();
   if (focused) {
     ImGui::PushStyleColor(ImGuiCol_Border, kFocusColour);
     ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, S(3.f));
@@ -678,6 +699,15 @@ void Explorer::draw_intro() {
   if (!io.WantTextInput) {  // arrow keys turn the pages
     if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow)) && walk_.chapter() < Walkthrough::count()) walk_.next();
     if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow)) && walk_.chapter() > 1) walk_.previous();
+  }
+  if (narrow()) {  // one window at a time below: which one
+    ImGui::TextDisabled("show:");
+    const char* names[] = {"Model and samples", "Embeddings", "Swap: content x style", "Draw a digit, drop your images"};
+    const char* labels[] = {"samples", "plots", "swap", "draw"};
+    for (int k = 0; k < 4; ++k) {
+      ImGui::SameLine();
+      if (ImGui::SmallButton(labels[k])) ImGui::SetWindowFocus(names[k]);
+    }
   }
   if (!walk_.active()) {
     ImGui::TextWrapped("dida %s: disentangled domain adaptation, running in your browser (the core built for %s).",
@@ -717,7 +747,7 @@ void Explorer::apply_chapter() {
     if (!walk_.active()) return;
     const Chapter& c = walk_.current();
     colour_by_domain_ = c.colour_by_domain;
-    focus_pending_ = true;
+    focus_pending_ = 2;
     walk_select_pending_ = c.select_target_mistake;
     // The chapter's model of the pair shown: the page fetches it (window.dida.showMethod).
     const std::string method = m_.model().card().value("method", "");

@@ -12,6 +12,7 @@
 #include "dida/inference.hpp"
 #include "dida/projection.hpp"
 #include "explorer_model.hpp"
+#include "imgui.h"
 #include "walkthrough.hpp"
 
 namespace dida::web {
@@ -41,6 +42,8 @@ class Explorer {
   enum Window { kIntro = 0, kCard = 1, kEmbeddings = 2, kSwap = 3, kDraw = 4 };
   void begin_frame();
   void next_window(Window w) const;
+  // A phone-sized canvas (narrower than 700 CSS pixels): one window at a time under the story.
+  bool narrow() const { return ImGui::GetIO().DisplaySize.x < S(700); }
 
   // Sizes in the UI are multiplied by this (the device pixel ratio: ImGui works in device pixels).
   void set_ui_scale(float s) { scale_ = s; }
@@ -88,7 +91,7 @@ class Explorer {
   void draw_pad();           // the drawing pad and your images
   void upload_user();        // your images' thumbnails, when they changed
   void user_thumb(int i, float size);
-  void draw_probe_line(const ExplorerModel& mm, bool inv);
+  void draw_probe_line(const ExplorerModel& mm, bool inv, float width);
   void draw_compare_picker();
   void draw_replay_bar();
   nlohmann::json probe_state(int kind) const;
@@ -123,7 +126,7 @@ class Explorer {
   std::vector<float> replay_slider_rect_;
   int walk_applied_ = -1;      // the walkthrough version applied to the views
   bool walk_select_pending_ = false;
-  bool focus_pending_ = false;
+  int focus_pending_ = 0;  // frames left to bring the chapter's window to the front
   bool scroll_to_selected_ = false;  // the sample grid scrolls to the selection (once)
   std::vector<float> ink_;     // the drawing pad, kPadSize x kPadSize, 0..1
   static constexpr int kPadSize = 56;

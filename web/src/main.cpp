@@ -69,6 +69,7 @@ void apply_ui_scale(float scale) {
   ImGuiStyle style;
   ImGui::StyleColorsDark(&style);
   style.ScaleAllSizes(scale);
+  style.Colors[ImGuiCol_WindowBg].w = 1.f;  // opaque: windows may overlap (phones)
   ImGui::GetStyle() = style;
   ImGuiIO& io = ImGui::GetIO();
   io.Fonts->Clear();
