@@ -173,6 +173,15 @@ void ExplorerModel::start_probes() {
   // Equal numbers from both domains, alternately to fit and to test.
   for (int k = 0; k < m; ++k)
     for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(domain_items_[d][static_cast<std::size_t>(k)]);
+  // At most kProbeRows rows to fit and to test (evenly spread): a large sample set's probes stay
+  // a matter of seconds; the 400 samples the site ships are used whole.
+  auto cap = [](std::vector<int>& rows) {
+    if (rows.size() <= kProbeRows) return;
+    std::vector<int> kept;
+    for (std::size_t k = 0; k < kProbeRows; ++k) kept.push_back(rows[k * rows.size() / kProbeRows]);
+    rows = std::move(kept);
+  };
+  cap(fit), cap(test);
   for (auto& p : probes_) p.reset();
   if (fit.size() < 2 || test.empty()) return;
   for (auto& v : dom) v = v ? 1 : 0;
@@ -180,6 +189,7 @@ void ExplorerModel::start_probes() {
   probes_[kDomainSpe] = std::make_unique<LinearProbe>(spe_feat_, n, spe_dim_, dom, 2, fit, test);
   std::vector<int> cfit, ctest;
   for (int i = 0; i < n; ++i) (i % 2 ? ctest : cfit).push_back(i);
+  cap(cfit), cap(ctest);
   probes_[kClassSpe] = std::make_unique<LinearProbe>(spe_feat_, n, spe_dim_, samples_.images.labels,
                                                      std::max(2, model_->config().num_classes), cfit, ctest);
 }

@@ -111,6 +111,7 @@ class ExplorerModel {
   // every change of model, engine or samples: domain from z_inv, domain from z_spe, class from
   // z_spe. Fitting half and test half as in dida eval (equal numbers from both domains).
   enum ProbeKind { kDomainInv = 0, kDomainSpe = 1, kClassSpe = 2 };
+  static constexpr std::size_t kProbeRows = 500;  // rows to fit and to test, at most
   struct ProbeReadout {
     double accuracy = -1, chance = 0;  // accuracy -1: not fitted yet
     double progress = 0;               // 0..1
