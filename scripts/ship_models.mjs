@@ -29,6 +29,7 @@ function parseArgs(argv) {
     else if (k === '--config') a.config = v();
     else if (k === '--cards-only') a.cardsOnly = true;
     else if (k === '--from-runs') a.fromRuns = v();
+    else if (k === '--replays-from') a.replaysFrom = v();
     else if (k === '--') { a.extra = argv.slice(i + 1); break; }
     else throw new Error(`unknown argument ${k} (see --help)`);
   }
@@ -66,6 +67,7 @@ export function renderCard(card) {
     `| machine | ${card.machine} |`,
     `| training time | ${card.train_seconds.toFixed(0)} s (${card.images_per_s.toFixed(0)} images/s), ${card.date} |`,
     `| software | dida ${card.dida_version}, LibTorch ${card.libtorch} |`,
+    ...(card.replay ? [`| training replay | \`replay.safetensors\`, ${card.replay} |`] : []),
     '',
     '## Evaluation (`dida eval --json`)',
     '',
@@ -112,7 +114,8 @@ export function writeIndex(out) {
     '# models',
     '',
     'Shipped, trained model bundles, one folder each: `config.json`, `model.safetensors`, `model.onnx`,',
-    '`swap.onnx`, `card.json` (the figures) and a model card (`README.md`: the exact command, seed, machine, training',
+    '`swap.onnx`, `replay.safetensors` (the training replayed, which the page loads when asked), `card.json` (the',
+    'figures) and a model card (`README.md`: the exact command, seed, machine, training',
     'time, `dida eval` figures, accuracy on the page\'s sample set, file sizes and data provenance).',
     'The site lists them all in its model picker.',
     '',
@@ -130,8 +133,8 @@ export function writeIndex(out) {
       `${pct(c.samples.source_accuracy)} / ${pct(c.samples.target_accuracy)} | ${kb(c)} | ${c.train_seconds.toFixed(0)} s |`),
     '',
     `${cards.length} bundles, ${(cards.reduce((s, c) => s + kb(c), 0) / 1e3).toFixed(1)} MB in all ` +
-      '(config.json + model.safetensors + model.onnx + swap.onnx; the page loads only config.json and model.safetensors, ' +
-      'and the ONNX files when ONNX Runtime Web is chosen).',
+      '(config.json + model.safetensors + model.onnx + swap.onnx + replay.safetensors; the page loads only config.json and ' +
+      'model.safetensors, the ONNX files when ONNX Runtime Web is chosen and the replay when asked for).',
     '',
   ];
   writeFileSync(join(out, 'README.md'), lines.join('\n'));
@@ -181,7 +184,8 @@ function checkRunMatches(runDir, trainArgs) {
 function bundleFiles(dir) {
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const files = {};
-  for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx']) files[f] = statSync(join(dir, f)).size;
+  for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'replay.safetensors'])
+    if (f !== 'replay.safetensors' || existsSync(join(dir, f))) files[f] = statSync(join(dir, f)).size;
   return { files, onnx_crc32: config.onnx?.crc32 ?? '', swap_onnx_crc32: config.swap_onnx?.crc32 ?? '' };
 }
 
@@ -191,7 +195,9 @@ function main() {
     console.log('usage: node scripts/ship_models.mjs [--pairs S:T,...] [--methods M,...] [--seed N] [--out DIR]\n' +
                 '                                   [--config FILE] [--dida PATH] [--cards-only] [--from-runs BENCH]\n' +
                 '                                   [-- extra train flags]\n' +
-                '--cards-only recomputes the sample-set figures, file sizes and checksums and rewrites the cards, without training.\n' +
+                '--cards-only recomputes the sample-set figures, file sizes and checksums and rewrites the cards, without training;\n' +
+                '  with --replays-from BENCH it also takes each bundle\'s replay.safetensors from BENCH/<pair>/<method>-seed<N>\n' +
+                '  (a run of the same command, whose weights must be the same bytes; checked).\n' +
                 '--from-runs BENCH uses the finished runs BENCH/<source>-<target>/<method>-seed<N> of a `dida bench` with the\n' +
                 '  same configuration instead of training (their recorded options must match; checked).\n' +
                 'Trains, exports and writes a model card for each pair x method into DIR/<source>-<target>-<method>/.');
@@ -205,6 +211,13 @@ function main() {
       for (const method of a.methods) {
         const dir = join(a.out, `${pairName(source, target)}-${method}`);
         const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
+        if (a.replaysFrom) {  // the replay of a run that trained the same weights again, byte for byte
+          const run = join(a.replaysFrom, pairName(source, target), `${method}-seed${card.seed}`, 'bundle');
+          if (!readFileSync(join(run, 'model.safetensors')).equals(readFileSync(join(dir, 'model.safetensors'))))
+            throw new Error(`${run}: its weights differ from ${dir}'s: its replay is not this model's`);
+          cpSync(join(run, 'replay.safetensors'), join(dir, 'replay.safetensors'));
+          card.replay = `recorded by training again with the card's command (${run}); the weights came out the same bytes`;
+        }
         card.samples = sampleFigures(a.dida, dir, samples);
         Object.assign(card, bundleFiles(dir));
         card.samples_command = samplesCommand(source, target);

@@ -22,7 +22,7 @@ std::vector<std::uint8_t> replay_to_bytes(const Replay& r) {
   w.set_metadata("loss_names", nlohmann::json(r.loss_names).dump());
   w.set_metadata("source", r.source);
   w.set_metadata("target", r.target);
-  w.set_metadata("samples_per_domain", std::to_string(r.samples_per_domain));
+  w.set_metadata("source_samples", std::to_string(r.source_samples));
   w.set_metadata("projection",
                  "each epoch's PCA plane of the pooled features, centred, scaled to unit RMS radius and rotated or "
                  "reflected onto the last epoch's (orthogonal Procrustes)");
@@ -56,9 +56,9 @@ Replay parse_replay(std::vector<std::uint8_t> bytes, const std::string& origin) 
   r.losses = f.to_f32("losses");
   r.source = f.metadata_or("source", ""), r.target = f.metadata_or("target", "");
   try {
-    r.samples_per_domain = std::stoi(f.metadata_or("samples_per_domain", "0"));
+    r.source_samples = std::stoi(f.metadata_or("source_samples", "0"));
   } catch (const std::exception&) {
-    r.samples_per_domain = 0;
+    r.source_samples = 0;
   }
   return r;
 }

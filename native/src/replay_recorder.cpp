@@ -16,11 +16,8 @@ namespace fs = std::filesystem;
 ReplayRecorder::ReplayRecorder(const std::string& run_dir, const DomainPair& pair, int per_domain)
     : path_(run_dir + "/replay.jsonl") {
   const int ns = std::min(per_domain, pair.source_val.size()), nt = std::min(per_domain, pair.target_test.size());
-  per_domain_ = std::min(ns, nt);
-  if (per_domain_ < 2) {  // too few for a layout
-    per_domain_ = 0;
-    return;
-  }
+  if (ns < 1 || nt < 1 || ns + nt < 3) return;  // too few for a layout
+  sources_ = ns, targets_ = nt;
   const auto xs = images_to_tensor(pair.source_val).slice(0, 0, ns), xt = images_to_tensor(pair.target_test).slice(0, 0, nt);
   x_ = torch::cat({xs, xt});
 }
@@ -68,7 +65,7 @@ int ReplayRecorder::write(const std::string& bundle_dir, const std::string& log_
   read(path_, layouts);
   read(log_path, logged);
   Replay r;
-  r.samples = 2 * per_domain_, r.samples_per_domain = per_domain_, r.source = source, r.target = target;
+  r.samples = sources_ + targets_, r.source_samples = sources_, r.source = source, r.target = target;
   for (const auto& [epoch, l] : layouts) {
     const auto it = logged.find(epoch);
     if (it == logged.end() || !l.contains("inv") || !l.contains("spe") || !it->second.contains("losses") ||

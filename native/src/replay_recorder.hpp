@@ -1,6 +1,7 @@
 #pragma once
 // Records the training replay: after every epoch, where the page's sample set (the first N
-// source-val and target-test images, as `dida data samples --n N` writes them) lies in z_inv and
+// source-val and the first N target-test images, fewer where a split is smaller, as `dida data
+// samples --n N` writes them) lies in z_inv and
 // z_spe, as each space's 2-D PCA layout, one line per epoch in RUN/replay.jsonl (so a resumed run
 // keeps the epochs before); at the end, with the log's losses and accuracies, aligned across epochs
 // and written as BUNDLE/replay.safetensors (dida/replay.hpp).
@@ -16,7 +17,7 @@ namespace dida {
 class ReplayRecorder {
  public:
   ReplayRecorder(const std::string& run_dir, const DomainPair& pair, int per_domain);
-  bool enabled() const { return per_domain_ > 0; }
+  bool enabled() const { return sources_ + targets_ > 0; }
   // Drops lines of epochs after `epochs_kept` (a resumed run trains them again).
   void trim(int epochs_kept) const;
   void record(DidaNetImpl& net, int epoch, const torch::Device& device) const;
@@ -25,7 +26,7 @@ class ReplayRecorder {
 
  private:
   std::string path_;
-  int per_domain_ = 0;
+  int sources_ = 0, targets_ = 0;
   torch::Tensor x_;  // the probe images: source-val then target-test
 };
 

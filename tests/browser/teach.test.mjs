@@ -31,9 +31,9 @@ test('?chapter=3 opens chapter 3; the arrow keys turn the pages', async () => {
   assert.equal(s.chapter_title, 'The split: dida');
   assert.equal(s.method, 'dida');
   await site.page.mouse.click(5, 895);  // the canvas has the keyboard
-  await site.page.keyboard.press('ArrowRight');
+  await site.page.keyboard.press('ArrowRight', { delay: 120 });  // held across frames, as a person's key is
   await site.page.waitForFunction(() => window.dida.state().explorer.chapter === 4);
-  await site.page.keyboard.press('ArrowLeft');
+  await site.page.keyboard.press('ArrowLeft', { delay: 120 });
   await site.page.waitForFunction(() => window.dida.state().explorer.chapter === 3);
 });
 

@@ -256,7 +256,7 @@ TEST(ExplorerModel, ATrainingReplayOfTheseSamplesPlaysAndOneOfOthersIsRefused) {
   while (!l.m.predicted_all()) l.m.predict_next();
   Replay r;
   r.epochs = {1, 2, 3};
-  r.samples = 80, r.samples_per_domain = 40, r.source = "mnist", r.target = "mnistm";
+  r.samples = 80, r.source_samples = 40, r.source = "mnist", r.target = "mnistm";
   for (int e = 0; e < 3; ++e)
     for (int i = 0; i < 160; ++i) r.inv_2d.push_back(static_cast<float>(e * 1000 + i)), r.spe_2d.push_back(static_cast<float>(-e));
   r.source_val = {0.1f, 0.5f, 0.9f}, r.target_test = {0.1f, 0.3f, 0.6f};

@@ -34,7 +34,7 @@ TEST(Replay, AlignmentUndoesRotationReflectionScaleAndShift) {
 TEST(Replay, RoundTripsAndRefusesWrongFiles) {
   Replay r;
   r.epochs = {1, 2};
-  r.samples = 3, r.samples_per_domain = 2;
+  r.samples = 3, r.source_samples = 2;
   r.inv_2d.assign(12, 0.5f), r.spe_2d.assign(12, -0.5f);
   r.source_val = {0.5f, 0.9f}, r.target_test = {0.2f, 0.6f};
   r.loss_names = {"task", "adv"};
@@ -43,7 +43,7 @@ TEST(Replay, RoundTripsAndRefusesWrongFiles) {
   const Replay back = parse_replay(replay_to_bytes(r), "replay.safetensors");
   EXPECT_EQ(back.epochs, r.epochs);
   EXPECT_EQ(back.samples, 3);
-  EXPECT_EQ(back.samples_per_domain, 2);
+  EXPECT_EQ(back.source_samples, 2);
   EXPECT_EQ(back.inv_2d, r.inv_2d);
   EXPECT_EQ(back.spe_2d, r.spe_2d);
   EXPECT_EQ(back.losses, r.losses);

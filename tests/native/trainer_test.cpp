@@ -382,7 +382,7 @@ TEST(Training, TheReplayRecordsEveryEpochChangesNothingAndSurvivesAResume) {
   const Replay r = parse_replay(read_file_bytes(o.out + "/bundle/replay.safetensors"), "replay.safetensors");
   EXPECT_EQ(r.epochs, (std::vector<std::int64_t>{1, 2, 3}));
   EXPECT_EQ(r.samples, 20);
-  EXPECT_EQ(r.samples_per_domain, 10);
+  EXPECT_EQ(r.source_samples, 10);
   EXPECT_EQ(r.inv_2d.size(), 3u * 20 * 2);
   EXPECT_EQ(r.source, "mnist");
   double rms = 0;

@@ -31,7 +31,7 @@ test('models/ ships every benchmark pair x {dida, dann, source-only}, and the si
 for (const name of bundles) {
   test(`models/${name}: loads, checksum, accuracy as its card says`, async () => {
     const dir = join(MODELS, name);
-    for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'README.md', 'card.json'])
+    for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'replay.safetensors', 'README.md', 'card.json'])
       assert.ok(existsSync(join(dir, f)), `${name}/${f} missing`);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
@@ -76,6 +76,15 @@ for (const name of bundles) {
       if (p.indexOf(Math.max(...p)) !== core.predictions[i]) ++differ;
     }
     assert.equal(differ, 0, `${differ} of ${n} predictions differ between ONNX Runtime and the core`);
+
+    // The training replay: every epoch, on the page's sample set, its last accuracy the card's.
+    const replay = readSafetensors(join(dir, 'replay.safetensors'));
+    const epochs = config.training.options.epochs;
+    assert.deepEqual(replay.z_inv_2d.shape, [epochs, n, 2]);
+    assert.deepEqual(replay.z_spe_2d.shape, [epochs, n, 2]);
+    assert.deepEqual([...replay.epoch.data].map(Number), [...Array(epochs).keys()].map((e) => e + 1));
+    assert.ok(Math.abs(replay.target_test_accuracy.data[epochs - 1] - card.eval.target_accuracy) < 1e-6,
+              `replay's last target accuracy ${replay.target_test_accuracy.data[epochs - 1]} vs card ${card.eval.target_accuracy}`);
 
     // The card's prose carries the same figures.
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');

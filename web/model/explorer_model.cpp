@@ -216,10 +216,9 @@ std::string ExplorerModel::load_replay(std::vector<std::uint8_t> bytes, const st
   if (!model_) return origin + ": no model is loaded";
   try {
     Replay r = parse_replay(std::move(bytes), origin);
-    const int n = samples_.images.size(), per = static_cast<int>(domain_items_[0].size());
+    const int n = samples_.images.size(), sources = static_cast<int>(domain_items_[0].size());
     // The replay's points are the sample set's images, in order: the same count, pair and split.
-    if (r.samples != n || r.samples_per_domain != per || static_cast<int>(domain_items_[1].size()) != per ||
-        r.source != samples_.source || r.target != samples_.target)
+    if (r.samples != n || r.source_samples != sources || r.source != samples_.source || r.target != samples_.target)
       return origin + ": recorded on " + std::to_string(r.samples) + " samples of " + r.source + " -> " + r.target +
              ", the page shows " + std::to_string(n) + " of " + samples_.source + " -> " + samples_.target;
     if (r.epochs.empty()) return origin + ": no epochs recorded";

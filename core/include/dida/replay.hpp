@@ -3,7 +3,7 @@
 // page's sample set lay in z_inv and z_spe (2-D), and the epoch's losses and accuracies, so the page
 // can play the split forming. Tensors: z_inv_2d F32 [E, N, 2], z_spe_2d F32 [E, N, 2], epoch I64
 // [E], source_val_accuracy F32 [E], target_test_accuracy F32 [E] (reporting only), losses F32
-// [E, K]; metadata: format "dida-replay", loss_names (JSON), source, target, samples_per_domain,
+// [E, K]; metadata: format "dida-replay", loss_names (JSON), source, target, source_samples,
 // projection.
 #include <cstdint>
 #include <string>
@@ -13,8 +13,8 @@ namespace dida {
 
 struct Replay {
   std::vector<std::int64_t> epochs;  // E, from 1
-  int samples = 0;                   // N: the sample set's first samples_per_domain source-val, then target-test images
-  int samples_per_domain = 0;
+  int samples = 0;         // N: the sample set's images, source-val ones first, then target-test ones
+  int source_samples = 0;  // how many of the N are source images
   std::vector<float> inv_2d, spe_2d;            // E x N x 2
   std::vector<float> source_val, target_test;   // E
   std::vector<std::string> loss_names;          // K
