@@ -51,6 +51,9 @@ test('each chapter sets up its model and views (screenshots of all six)', async 
       assert.notEqual(s.predictions[s.selected], undefined);
       assert.equal(s.colour_by_domain, true);
     }
+    if (k === 4)  // the probes' chapter: its figures in
+      await site.page.waitForFunction(() => Object.values(window.dida.state().explorer.probes).every((p) => p.accuracy >= 0),
+                                      null, { timeout: 120000 });
     await shoot(`chapter-${k}.png`);
   }
 });
