@@ -96,7 +96,7 @@ class Explorer {
   void draw_replay_bar();
   nlohmann::json probe_state(int kind) const;
   nlohmann::json user_state() const;
-  static constexpr long kProbeWorkPerFrame = 1L << 20;  // multiply-adds of probe fitting per frame
+  static constexpr long kProbeWorkPerFrame = 1L << 19;  // multiply-adds of probe fitting per frame (about 3 ms)
   void upload_swap();  // the model's swap cells into the swap texture, when they changed
   void draw_model_picker();
   void draw_model_card();
