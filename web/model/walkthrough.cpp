@@ -11,7 +11,7 @@ const std::vector<Chapter>& Walkthrough::chapters() {
        "each mistake, and the accuracies above say how many. In the plots, coloured by domain, the target points "
        "(squares) lie apart from the source points (circles): what the network learnt on one domain does not carry over "
        "to the other.",
-       "source-only", true, Chapter::kSamples, true},
+       "source-only", true, Chapter::kSamples, true, ""},
       {"Alignment: DANN",
        "DANN adds a domain classifier on the features and reverses its gradient into the encoder: the encoder learns "
        "features from which the domain cannot be told. Compare its plots (top) with the source-only model's (below): "
@@ -29,17 +29,17 @@ const std::vector<Chapter>& Walkthrough::chapters() {
        "the mutual information between them with a small network (MINE) and pushes it down. The figures beside the "
        "plots are linear probes fitted here, in your browser, on half of the samples and tested on the other half: the "
        "domain read from z_inv should be near chance, from z_spe near 100 %.",
-       "dida", true, Chapter::kProbes},
+       "dida", true, Chapter::kProbes, false, ""},
       {"The swap",
        "A decoder rebuilds an image from its two parts. Give it the content (z_inv) of one image and the style (z_spe) "
        "of another: each cell shows the row's digit in the column's style. Select any sample, in the grid or a plot, "
        "and make it a row or a column.",
-       "dida", false, Chapter::kSwap},
+       "dida", false, Chapter::kSwap, false, ""},
       {"Try it yourself",
        "Draw a digit on the pad: the model reads it as you draw, and a star marks it in both plots. Make it a content "
        "row to see it in each target style. Drop your own PNG or JPEG images on the page (or choose them with the "
        "button): they join the plots as 'yours'.",
-       "dida", false, Chapter::kDraw},
+       "dida", false, Chapter::kDraw, false, ""},
   };
   return kChapters;
 }
