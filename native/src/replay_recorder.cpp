@@ -23,14 +23,7 @@ ReplayRecorder::ReplayRecorder(const std::string& run_dir, const DomainPair& pai
 }
 
 void ReplayRecorder::trim(int epochs_kept) const {
-  if (!enabled() || !fs::exists(path_)) return;
-  std::ifstream in(path_);
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("epoch", 0) >= 1 && j.value("epoch", 0) <= epochs_kept) kept += line + "\n";
-  }
-  write_file_atomic(path_, kept.data(), kept.size());
+  if (enabled()) trim_epoch_lines(path_, epochs_kept);
 }
 
 void ReplayRecorder::record(DidaNetImpl& net, int epoch, const torch::Device& device) const {

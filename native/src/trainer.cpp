@@ -117,6 +117,18 @@ void append_line(const std::string& path, const std::string& line) {
   out << line << "\n";
 }
 
+void trim_epoch_lines(const std::string& path, int epochs_kept) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    const int epoch = j.is_object() ? j.value("epoch", 0) : 0;
+    if (epoch >= 1 && epoch <= epochs_kept) kept += line + "\n";
+  }
+  write_file_atomic(path, kept.data(), kept.size());
+}
+
 double accuracy(DidaNetImpl& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Device& device) {
   torch::NoGradGuard guard;
   const bool was_training = net.is_training();
@@ -252,15 +264,7 @@ int run_training(TrainOptions o, bool resume) {
     throw std::runtime_error(run + ": already finished all " + std::to_string(o.epochs) + " epochs");
   // A process killed between an epoch's log line and its checkpoint logged an epoch that is now
   // trained again: keep the log to the epochs the checkpoint holds.
-  if (resume && fs::exists(log_path)) {
-    std::ifstream in(log_path);
-    std::string kept, line;
-    while (std::getline(in, line)) {
-      const auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.value("epoch", 0) >= 1 && j.value("epoch", 0) <= start_epoch) kept += line + "\n";
-    }
-    write_file_atomic(log_path, kept.data(), kept.size());
-  }
+  if (resume) trim_epoch_lines(log_path, start_epoch);
   replay.trim(resume ? start_epoch : 0);
 
   const bool oracle = o.method == "target-only";

@@ -18,6 +18,9 @@ int run_training(TrainOptions options, bool resume);
 torch::Tensor images_to_tensor(const Domain& d);
 // Appends one line (and a newline) to a file, creating it.
 void append_line(const std::string& path, const std::string& line);
+// Keeps the lines of a JSON-lines file whose "epoch" is 1..epochs_kept (a resumed run trains the
+// later ones again); nothing happens when the file does not exist.
+void trim_epoch_lines(const std::string& path, int epochs_kept);
 torch::Tensor labels_to_tensor(const Domain& d);
 
 torch::Device pick_device(const std::string& device);

@@ -159,13 +159,26 @@ TEST(ExplorerModel, TsneReplacesPcaAndPcaComesBack) {
   EXPECT_EQ(l.m.inv_xy(), pca);
 }
 
+namespace {
+// An image as the browser hands it over: RGBA bytes.
+std::vector<std::uint8_t> rgba_of(const Image& img) {
+  std::vector<std::uint8_t> out;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      for (int c = 0; c < 3; ++c) out.push_back(img.at(y, x, img.channels == 3 ? c : 0));
+      out.push_back(255);
+    }
+  return out;
+}
+}  // namespace
+
 TEST(ExplorerModel, YourImagesArePredictedAndPlacedAmongTheSamples) {
   Loaded l;
   ASSERT_EQ(l.load(), "");
   while (!l.m.predicted_all()) l.m.predict_next();
-  // Sample 5 as a PNG file: the same prediction, and the same place in both plots (PCA and t-SNE).
+  // Sample 5 as the browser decodes it: the same prediction, and the same place in both plots (PCA and t-SNE).
   const Domain& d = l.m.samples().images;
-  ASSERT_EQ(l.m.add_user_file("five.png", encode_png(d.image(5))), "");
+  ASSERT_EQ(l.m.add_user_rgba("five.png", rgba_of(d.image(5)), d.width, d.height), "");
   ASSERT_EQ(l.m.user_images().size(), 1u);
   const auto& u = l.m.user_images()[0];
   EXPECT_EQ(u.name, "five.png");
@@ -187,14 +200,14 @@ TEST(ExplorerModel, YourImagesArePredictedAndPlacedAmongTheSamples) {
   EXPECT_EQ(l.m.user_images()[0].ort_predicted, -1);
   l.m.set_ort_user(1, l.m.user_version(), probs.data());
   EXPECT_EQ(l.m.user_images()[0].ort_predicted, 3);
-  // A file that is not an image: a one-line error naming it, nothing added.
-  const std::string bad = l.m.add_user_file("notes.txt", {'h', 'e', 'l', 'l', 'o'});
+  // Pixels that do not make the image they claim: a one-line error naming it, nothing added.
+  const std::string bad = l.m.add_user_rgba("notes.txt", {'h', 'e', 'l', 'l', 'o'}, 2, 2);
   EXPECT_EQ(bad.rfind("notes.txt", 0), 0u) << bad;
   EXPECT_EQ(bad.find('\n'), std::string::npos);
   EXPECT_EQ(l.m.user_images().size(), 1u);
   // A larger image is resized to the model's input.
   Image big(100, 60, 3, 200);
-  ASSERT_EQ(l.m.add_user_file("big.png", encode_png(big)), "");
+  ASSERT_EQ(l.m.add_user_rgba("big.png", rgba_of(big), big.width, big.height), "");
   EXPECT_EQ(l.m.user_images()[1].pixels.size(), d.image(0).pixels.size());
 }
 

@@ -202,6 +202,12 @@ void ExplorerModel::step_probes(long work) {
     }
 }
 
+bool ExplorerModel::probes_done() const {
+  for (const auto& p : probes_)
+    if (p && !p->done()) return false;
+  return true;
+}
+
 ExplorerModel::ProbeReadout ExplorerModel::probe(ProbeKind k) const {
   ProbeReadout r;
   const auto& p = probes_[k];
@@ -239,19 +245,6 @@ void ExplorerModel::set_replay_epoch(int e) {
   const std::size_t per = static_cast<std::size_t>(replay_->samples) * 2, at = per * static_cast<std::size_t>(replay_epoch_);
   replay_inv_.assign(replay_->inv_2d.begin() + static_cast<std::ptrdiff_t>(at), replay_->inv_2d.begin() + static_cast<std::ptrdiff_t>(at + per));
   replay_spe_.assign(replay_->spe_2d.begin() + static_cast<std::ptrdiff_t>(at), replay_->spe_2d.begin() + static_cast<std::ptrdiff_t>(at + per));
-}
-
-std::string ExplorerModel::add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes) {
-  if (!model_) return name + ": no model is loaded";
-  if (static_cast<int>(user_.size()) >= kMaxUserImages) return name + ": at most " + std::to_string(kMaxUserImages) + " images of yours";
-  const ModelConfig& c = model_->config();
-  Image img;
-  try {
-    img = decode_image(bytes, name, c.in_channels);
-  } catch (const std::exception& e) {
-    return std::string(e.what()) + " (drop a PNG or JPEG image)";
-  }
-  return add_user_image(name, std::move(img));
 }
 
 std::string ExplorerModel::add_user_rgba(const std::string& name, const std::vector<std::uint8_t>& rgba, int width, int height) {

@@ -78,11 +78,9 @@ class ExplorerModel {
   };
   static constexpr const char* kDrawingName = "your drawing";
   static constexpr int kMaxUserImages = 64;
-  // A PNG, JPEG, BMP, GIF, ... file: decoded, resized to the model's input, predicted. Returns ""
-  // or a one-line error naming the file ("x.txt: not an image ...").
-  std::string add_user_file(const std::string& name, const std::vector<std::uint8_t>& bytes);
-  // The same for an image the browser decoded: RGBA bytes, width x height (the page's path: the
-  // browser's decoders keep stb_image out of the page's wasm).
+  // An image the browser decoded (RGBA bytes, width x height; the browser's decoders keep
+  // stb_image out of the page's wasm): resized to the model's input and predicted. Returns "" or a
+  // one-line error naming the file.
   std::string add_user_rgba(const std::string& name, const std::vector<std::uint8_t>& rgba, int width, int height);
   // The drawing pad: `ink` (size x size, 0..1, white on black) is cropped to its strokes, scaled
   // and centred as MNIST's digits are, then predicted. An empty drawing removes it.
@@ -117,6 +115,7 @@ class ExplorerModel {
     double progress = 0;               // 0..1
   };
   void step_probes(long work);  // about `work` multiply-adds of fitting
+  bool probes_done() const;    // all three fitted (or none to fit)
   ProbeReadout probe(ProbeKind k) const;
 
   // The training replayed (the bundle's replay.safetensors, fetched on demand): per epoch, where

@@ -535,7 +535,7 @@ void Explorer::draw() {
   draw_replay_bar();
   const bool two = other_ && other_->loaded() && other_->predicted_all();
   if (other_ && other_->loaded() && !other_->predicted_all()) other_->predict_next(ExplorerModel::kChunk);
-  if (two) other_->step_probes(kProbeWorkPerFrame);
+  if (two && m_.probes_done()) other_->step_probes(kProbeWorkPerFrame);  // one probe at a time: the frame's share stays
   const float rows_h = ImGui::GetContentRegionAvail().y - (two ? 9 : 4) * ImGui::GetTextLineHeightWithSpacing() - S(4);
   const float w = (ImGui::GetContentRegionAvail().x - S(12)) / 2, h = std::max(S(120), two ? rows_h / 2 : rows_h);
   auto row = [&](const ExplorerModel& mm, const std::string& who) {
