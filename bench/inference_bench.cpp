@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <malloc.h>
 #include <string>
 
 #include "bundle.hpp"
@@ -51,6 +52,10 @@ void run(const std::string& bundle, int threads, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As `dida` does (native/src/main.cpp): freed blocks stay in the heap instead of going back to the
+  // kernel and faulting in again on the next call; onnxruntime keeps its own arena likewise.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cerr << "usage: inference_bench BUNDLE [--threads N] [--seconds S]\n"
                  "Times LibTorch and the core on BUNDLE at batch 1 and 256; one JSON line per figure.\n";
