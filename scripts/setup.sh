@@ -25,6 +25,8 @@ APT_PACKAGES=(
   emscripten chromium
   # data: Fashion-MNIST and the TrueType fonts of the synthetic digits
   dataset-fashion-mnist fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-urw-base35
+  # benchmarks: the PyTorch-Python side of bench/train_vs_pytorch.sh and of bench/time_to_accuracy.mjs
+  python3-torch
 )
 
 log() { printf '[setup] %s\n' "$*"; }

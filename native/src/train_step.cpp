@@ -66,9 +66,11 @@ ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p) {
 TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch::Device& device)
     : o_(o), w_(weights_for(o)), device_(device), mine_(o.mine_ma_rate) {
   const Domain& labelled = w_.train_on_target ? pair.target_train : pair.source_train;
-  xs_ = images_to_tensor(labelled);
-  ys_ = labels_to_tensor(labelled);
-  xt_ = images_to_tensor(pair.target_train);
+  // The training images live on the training device (on a GPU: no host-to-device copy of the
+  // batches); batches are gathered there by index.
+  xs_ = images_to_tensor(labelled).to(device_);
+  ys_ = labels_to_tensor(labelled).to(device_);
+  xt_ = images_to_tensor(pair.target_train).to(device_);
   x_val_ = images_to_tensor(pair.source_val);
   y_val_ = labels_to_tensor(pair.source_val);
   x_test_ = images_to_tensor(pair.target_test);
@@ -159,13 +161,14 @@ LossValues TrainStep::step(int epoch, int iter, double progress, bool& finite) {
     si[static_cast<std::size_t>(k)] = src_order_[static_cast<std::size_t>((iter * bs + k) % ns)];
     ti[static_cast<std::size_t>(k)] = tgt_order_[static_cast<std::size_t>((iter * bs + k) % nt)];
   }
-  auto xs = xs_.index_select(0, torch::tensor(si)).to(device_);
+  const auto s_index = torch::tensor(si).to(device_), t_index = torch::tensor(ti).to(device_);
+  auto xs = xs_.index_select(0, s_index);
   if (o_.augment_source) {  // the labelled images in the strong view too: C learns its invariances from labels
     Rng r = Rng(o_.seed ^ (static_cast<std::uint64_t>(epoch) << 32) ^ static_cast<std::uint64_t>(iter)).fork("source-view");
     xs = strong_view(xs, r);
   }
-  const auto ys = ys_.index_select(0, torch::tensor(si)).to(device_);
-  const auto xt = xt_.index_select(0, torch::tensor(ti)).to(device_);
+  const auto ys = ys_.index_select(0, s_index);
+  const auto xt = xt_.index_select(0, t_index);
   Rng perm_rng = Rng(o_.seed ^ (static_cast<std::uint64_t>(epoch) << 32) ^ static_cast<std::uint64_t>(iter)).fork("mine");
   const auto perm_v = permutation(static_cast<int>(w_.uses_target ? 2 * bs : bs), perm_rng);
   const auto perm = torch::tensor(std::vector<int64_t>(perm_v.begin(), perm_v.end())).to(device_);

@@ -169,6 +169,27 @@ TEST(Augment, StrongViewKeepsShapeAndRangeAndFollowsTheSeed) {
   EXPECT_EQ(strong_view(torch::zeros({2, 1, 28, 28}), r5).sizes(), (std::vector<int64_t>{2, 1, 28, 28}));
 }
 
+TEST(Augment, TheBatchedViewEqualsThePerImageRecipe) {
+  // The recipe image by image, as written out in docs/METHOD.md: shift (edges replicated), channel
+  // order, sign, contrast, brightness, clamp; the batched code must give the same bytes for a seed.
+  torch::manual_seed(4);
+  const auto x = torch::rand({6, 3, 12, 12}) * 2 - 1;
+  Rng r(11), mine(11);
+  const auto padded = torch::nn::functional::pad(x, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate));
+  std::vector<torch::Tensor> expected;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    const auto dy = static_cast<int64_t>(r.below(5)), dx = static_cast<int64_t>(r.below(5));
+    std::vector<int> order = {0, 1, 2};
+    r.shuffle(order);
+    auto img = padded[i].narrow(1, dy, 12).narrow(2, dx, 12).index_select(0, torch::tensor(std::vector<int64_t>(order.begin(), order.end())));
+    const double sign = r.uniform() < 0.5 ? -1.0 : 1.0;
+    const double contrast = r.uniform(0.6, 1.4), brightness = r.uniform(-0.2, 0.2);
+    expected.push_back((img * (sign * contrast) + brightness).clamp(-1.0, 1.0));
+  }
+  EXPECT_TRUE(torch::equal(strong_view(x, mine), torch::stack(expected)));
+  EXPECT_EQ(r.below(1000), mine.below(1000)) << "the same number of draws";
+}
+
 TEST(Model, InputStandardisationMatchesAHandComputation) {
   // Image (1, 2, 3, 4): mean 2.5, variance 1.25.
   const auto x = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 1, 2, 2});
