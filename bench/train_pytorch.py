@@ -7,7 +7,7 @@ docs/METHOD.md on random source and target batches: L_task, L_adv (gradient reve
 L_mi (MINE with its moving average), L_rec (features and pixels), L_rel, L_cons (strong view of the
 target), L_bal, one Adam step. The loss weights, batch norm mode and augmentation come from the
 bundle's training options. Prints one JSON line. Written to be a fair, idiomatic PyTorch program
-(batched augmentation, no per-step host reads but the total loss), not a port of the C++ code.
+(batched augmentation, no host reads inside the timed steps but the last total loss), not a port of the C++ code.
 usage: /usr/bin/python3 bench/train_pytorch.py BUNDLE [--threads N] [--iters N] [--warmup N]
 """
 import argparse
