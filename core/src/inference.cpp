@@ -1,10 +1,5 @@
 #include "dida/inference.hpp"
 
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
-
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -23,10 +18,47 @@
 namespace dida {
 namespace {
 
-using MatRM = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// Maps inside a forward pass are either N x C x H x W (the API's layout) or channels-last,
+// N x H x W x C (what the convolutions read and write); Tensor4's n, c, h, w say the shape in
+// both cases and Model::run keeps track of which layout each value is in.
+Tensor4 to_channels_last(const Tensor4& x) {
+  Tensor4 y(x.n, x.c, x.h, x.w);
+  const std::size_t hw = static_cast<std::size_t>(x.h) * x.w;
+  for (int i = 0; i < x.n; ++i) {
+    const float* src = x.item(i);
+    float* dst = y.item(i);
+    for (int c = 0; c < x.c; ++c)
+      for (std::size_t p = 0; p < hw; ++p) dst[p * x.c + c] = src[c * hw + p];
+  }
+  return y;
+}
 
-void maxpool2(const Tensor4& x, Tensor4& y) {
+Tensor4 to_channels_first(const Tensor4& x) {
+  Tensor4 y(x.n, x.c, x.h, x.w);
+  const std::size_t hw = static_cast<std::size_t>(x.h) * x.w;
+  for (int i = 0; i < x.n; ++i) {
+    const float* src = x.item(i);
+    float* dst = y.item(i);
+    for (std::size_t p = 0; p < hw; ++p)
+      for (int c = 0; c < x.c; ++c) dst[c * hw + p] = src[p * x.c + c];
+  }
+  return y;
+}
+
+void maxpool2(const Tensor4& x, Tensor4& y, bool channels_last) {
   y = Tensor4(x.n, x.c, x.h / 2, x.w / 2);
+  if (channels_last) {
+    const std::size_t c = static_cast<std::size_t>(x.c);
+    for (int i = 0; i < x.n; ++i)
+      for (int yy = 0; yy < y.h; ++yy)
+        for (int xx = 0; xx < y.w; ++xx) {
+          const float* p = x.item(i) + ((2 * yy) * static_cast<std::size_t>(x.w) + 2 * xx) * c;
+          const float* q = p + static_cast<std::size_t>(x.w) * c;
+          float* dst = y.item(i) + (static_cast<std::size_t>(yy) * y.w + xx) * c;
+          for (std::size_t k = 0; k < c; ++k) dst[k] = std::max(std::max(p[k], p[c + k]), std::max(q[k], q[c + k]));
+        }
+    return;
+  }
   for (int i = 0; i < x.n; ++i)
     for (int c = 0; c < x.c; ++c) {
       const float* src = x.item(i) + static_cast<std::size_t>(c) * x.h * x.w;
@@ -39,31 +71,42 @@ void maxpool2(const Tensor4& x, Tensor4& y) {
     }
 }
 
-Tensor4 upsample2(const Tensor4& x) {
+// Nearest-neighbour x2; in either layout a "pixel" is the run of values one position holds.
+Tensor4 upsample2(const Tensor4& x, bool channels_last) {
   Tensor4 y(x.n, x.c, x.h * 2, x.w * 2);
+  const int planes = channels_last ? 1 : x.c, run = channels_last ? x.c : 1;
   for (int i = 0; i < x.n; ++i)
-    for (int c = 0; c < x.c; ++c) {
+    for (int c = 0; c < planes; ++c) {
       const float* src = x.item(i) + static_cast<std::size_t>(c) * x.h * x.w;
       float* dst = y.item(i) + static_cast<std::size_t>(c) * y.h * y.w;
       for (int yy = 0; yy < y.h; ++yy)
-        for (int xx = 0; xx < y.w; ++xx) dst[yy * y.w + xx] = src[(yy / 2) * x.w + xx / 2];
+        for (int xx = 0; xx < y.w; ++xx)
+          std::copy_n(src + (static_cast<std::size_t>(yy / 2) * x.w + xx / 2) * run, run,
+                      dst + (static_cast<std::size_t>(yy) * y.w + xx) * run);
     }
   return y;
 }
 
-Tensor4 concat_channels(const Tensor4& a, const Tensor4& b) {
+Tensor4 concat_channels(const Tensor4& a, const Tensor4& b, bool channels_last) {
   if (a.n != b.n || a.h != b.h || a.w != b.w) throw std::invalid_argument("concat: shapes differ");
   Tensor4 y(a.n, a.c + b.c, a.h, a.w);
   for (int i = 0; i < a.n; ++i) {
-    std::copy(a.item(i), a.item(i) + a.per_item(), y.item(i));
-    std::copy(b.item(i), b.item(i) + b.per_item(), y.item(i) + a.per_item());
+    if (!channels_last) {
+      std::copy(a.item(i), a.item(i) + a.per_item(), y.item(i));
+      std::copy(b.item(i), b.item(i) + b.per_item(), y.item(i) + a.per_item());
+      continue;
+    }
+    for (std::size_t p = 0; p < static_cast<std::size_t>(a.h) * a.w; ++p) {
+      std::copy_n(a.item(i) + p * a.c, a.c, y.item(i) + p * y.c);
+      std::copy_n(b.item(i) + p * b.c, b.c, y.item(i) + p * y.c + a.c);
+    }
   }
   return y;
 }
 
 #ifndef __EMSCRIPTEN__
-// Worker threads that live as long as the process: each keeps its own im2col buffers (thread_local
-// in Model::apply) from one forward pass to the next, which threads started per call would
+// Worker threads that live as long as the process: each keeps its own padded-image buffer
+// (thread_local in conv2d_channels_last) from one forward pass to the next, which threads started per call would
 // allocate and fault in again every time.
 class WorkerPool {
  public:
@@ -239,44 +282,38 @@ Model::Program Model::compile(const Graph& g, const BundleData& b) {
     std::string out = l.out;
     if (l.op == Op::Conv) {
       const ParamModule& m = network_.module(l.module);
-      Conv c;
-      c.in = m.in, c.out = m.out, c.k = m.kernel;
-      c.w = b.tensors.at(m.name + ".weight");
-      c.b = b.tensors.at(m.name + ".bias");
+      std::vector<float> w = b.tensors.at(m.name + ".weight"), bias = b.tensors.at(m.name + ".bias");
       if (absorbs(k + 1, Op::BatchNorm, out)) {  // y = (conv - mean) * gamma / sqrt(var + eps) + beta
         const std::string bn = g.layers[++k].module;
         const auto &gamma = b.tensors.at(bn + ".weight"), &beta = b.tensors.at(bn + ".bias");
         const auto &mean = b.tensors.at(bn + ".running_mean"), &var = b.tensors.at(bn + ".running_var");
-        const std::size_t per_out = c.w.size() / static_cast<std::size_t>(c.out);
-        for (std::size_t o = 0; o < static_cast<std::size_t>(c.out); ++o) {
+        const std::size_t per_out = w.size() / static_cast<std::size_t>(m.out);
+        for (std::size_t o = 0; o < static_cast<std::size_t>(m.out); ++o) {
           const float scale = gamma[o] / std::sqrt(var[o] + 1e-5f);
-          for (std::size_t j = 0; j < per_out; ++j) c.w[o * per_out + j] *= scale;
-          c.b[o] = (c.b[o] - mean[o]) * scale + beta[o];
+          for (std::size_t j = 0; j < per_out; ++j) w[o * per_out + j] *= scale;
+          bias[o] = (bias[o] - mean[o]) * scale + beta[o];
         }
         out = g.layers[k].out;
       }
       if (absorbs(k + 1, Op::Relu, out)) s.relu = true, out = g.layers[++k].out;
       s.param = static_cast<int>(convs_.size());
-      convs_.push_back(std::move(c));
+      convs_.push_back(pack_conv(m.in, m.out, m.kernel, w, bias));
     } else if (l.op == Op::Linear) {
-      Linear lin;
-      lin.w = b.tensors.at(l.module + ".weight");
-      lin.b = b.tensors.at(l.module + ".bias");
-      lin.out = static_cast<int>(lin.b.size());
-      lin.in = static_cast<int>(lin.w.size() / lin.b.size());
+      // A linear layer runs as a 1 x 1 convolution over the batch's rows.
+      const auto &w = b.tensors.at(l.module + ".weight"), &bias = b.tensors.at(l.module + ".bias");
       if (absorbs(k + 1, Op::Relu, out)) s.relu = true, out = g.layers[++k].out;
-      s.param = static_cast<int>(linears_.size());
-      linears_.push_back(std::move(lin));
+      s.param = static_cast<int>(convs_.size());
+      convs_.push_back(pack_conv(static_cast<int>(w.size() / bias.size()), static_cast<int>(bias.size()), 1, w, bias));
     } else if (l.op == Op::BatchNorm) {  // on its own: a per-channel scale and shift
-      Linear a;
+      Scale a;
       const auto &gamma = b.tensors.at(l.module + ".weight"), &beta = b.tensors.at(l.module + ".bias");
       const auto &mean = b.tensors.at(l.module + ".running_mean"), &var = b.tensors.at(l.module + ".running_var");
       for (std::size_t o = 0; o < gamma.size(); ++o) {
         a.w.push_back(gamma[o] / std::sqrt(var[o] + 1e-5f));
         a.b.push_back(beta[o] - mean[o] * a.w.back());
       }
-      s.param = static_cast<int>(linears_.size());
-      linears_.push_back(std::move(a));
+      s.param = static_cast<int>(scales_.size());
+      scales_.push_back(std::move(a));
     } else if (l.op == Op::Elu || l.op == Op::SoftClip) {
       throw std::invalid_argument(std::string("the core does not run ") + op_name(l.op) + " (a training-only layer)");
     }
@@ -312,41 +349,76 @@ Rows to_rows(const Tensor4& t) {
 }
 }  // namespace
 
-std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<const Tensor4*>& inputs) const {
+std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<const Tensor4*>& inputs,
+                                const std::vector<std::string>& wanted) const {
   const auto it = programs_.find(graph);
   if (it == programs_.end()) throw std::invalid_argument("this model has no \"" + graph + "\" graph");
   const Program& p = it->second;
   if (inputs.size() != p.inputs.size()) throw std::invalid_argument(graph + ": wrong number of inputs");
   std::vector<Tensor4> v(p.values.size());
+  std::vector<char> last(p.values.size(), 0);  // value i is channels-last
+  auto channels_first = [&](int i) -> const Tensor4& {
+    const auto k = static_cast<std::size_t>(i);
+    if (last[k]) v[k] = to_channels_first(v[k]), last[k] = 0;
+    return v[k];
+  };
+  auto channels_last = [&](int i) -> const Tensor4& {
+    const auto k = static_cast<std::size_t>(i);
+    if (!last[k]) v[k] = to_channels_last(v[k]), last[k] = 1;
+    return v[k];
+  };
   for (std::size_t i = 0; i < inputs.size(); ++i) v[static_cast<std::size_t>(p.inputs[i])] = *inputs[i];
   for (const Step& s : p.steps) {
-    const Tensor4& x = v[static_cast<std::size_t>(s.in[0])];
-    Tensor4& y = v[static_cast<std::size_t>(s.out)];
+    const auto out = static_cast<std::size_t>(s.out);
+    const int a = s.in[0];
+    // Ops that work in either layout give their result in their (first) input's.
+    const bool keeps = s.op == Op::Relu || s.op == Op::Tanh || s.op == Op::MaxPool2 || s.op == Op::Upsample2 ||
+                       s.op == Op::Add || s.op == Op::Sub || s.op == Op::Concat || s.op == Op::Standardize;
+    const bool cl = keeps && last[static_cast<std::size_t>(a)];
+    const Tensor4& x = s.op == Op::Conv ? channels_last(a) : keeps ? v[static_cast<std::size_t>(a)] : channels_first(a);
+    const Tensor4* second = s.in.size() > 1 ? &(cl ? channels_last(s.in[1]) : channels_first(s.in[1])) : nullptr;
+    Tensor4& y = v[out];
+    last[out] = s.op == Op::Conv || cl;
     switch (s.op) {
       case Op::Standardize: y = standardize_images(x); break;
-      case Op::Conv: y = apply(convs_[static_cast<std::size_t>(s.param)], x, s.relu); break;
-      case Op::Linear: y = apply(linears_[static_cast<std::size_t>(s.param)], x, s.relu); break;
+      case Op::Conv: {
+        const Conv& c = convs_[static_cast<std::size_t>(s.param)];
+        if (x.c != c.in)
+          throw std::invalid_argument("conv: input has " + std::to_string(x.c) + " channels, expected " + std::to_string(c.in));
+        y = Tensor4(x.n, c.out, x.h, x.w);
+        conv2d_channels_last(c, x.data.data(), x.n, x.h, x.w, y.data.data(), s.relu);
+        break;
+      }
+      case Op::Linear: {
+        const Conv& l = convs_[static_cast<std::size_t>(s.param)];
+        if (static_cast<int>(x.per_item()) != l.in)
+          throw std::invalid_argument("linear: input has " + std::to_string(x.per_item()) + " features, expected " +
+                                      std::to_string(l.in));
+        y = Tensor4(x.n, l.out, 1, 1);
+        conv2d_channels_last(l, x.data.data(), 1, 1, x.n, y.data.data(), s.relu);
+        break;
+      }
       case Op::BatchNorm: {
-        const Linear& a = linears_[static_cast<std::size_t>(s.param)];
+        const Scale& bn = scales_[static_cast<std::size_t>(s.param)];
         y = x;
         const std::size_t hw = static_cast<std::size_t>(x.h) * x.w;
         for (int i = 0; i < x.n; ++i)
           for (int c = 0; c < x.c; ++c)
             for (std::size_t j = 0; j < hw; ++j) {
               float& e = y.item(i)[static_cast<std::size_t>(c) * hw + j];
-              e = e * a.w[static_cast<std::size_t>(c)] + a.b[static_cast<std::size_t>(c)];
+              e = e * bn.w[static_cast<std::size_t>(c)] + bn.b[static_cast<std::size_t>(c)];
             }
         break;
       }
       case Op::Relu: y = x; for (float& e : y.data) e = std::max(e, 0.f); break;
       case Op::Tanh: y = x; for (float& e : y.data) e = std::tanh(e); break;
-      case Op::MaxPool2: maxpool2(x, y); break;
-      case Op::Upsample2: y = upsample2(x); break;
+      case Op::MaxPool2: maxpool2(x, y, cl); break;
+      case Op::Upsample2: y = upsample2(x, cl); break;
       case Op::GlobalAvgPool: y = global_avg_pool(x); break;
       case Op::Flatten: y = x, y.c = static_cast<int>(x.per_item()), y.h = y.w = 1; break;
-      case Op::Add: y = elementwise(x, v[static_cast<std::size_t>(s.in[1])], 1.f); break;
-      case Op::Sub: y = elementwise(x, v[static_cast<std::size_t>(s.in[1])], -1.f); break;
-      case Op::Concat: y = concat_channels(x, v[static_cast<std::size_t>(s.in[1])]); break;
+      case Op::Add: y = elementwise(x, *second, 1.f); break;
+      case Op::Sub: y = elementwise(x, *second, -1.f); break;
+      case Op::Concat: y = concat_channels(x, *second, cl); break;
       case Op::Softmax:
         y = x;
         for (int i = 0; i < x.n; ++i) {
@@ -357,6 +429,11 @@ std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<cons
       default: throw std::logic_error(std::string("core: ") + op_name(s.op) + " was not compiled");
     }
   }
+  for (const auto& name : network_.graph(graph).outputs) channels_first(p.values.at(name));
+  for (const auto& name : wanted) channels_first(p.values.at(name));
+  // The rest may be channels-last: nobody reads them as maps.
+  for (std::size_t k = 0; k < v.size(); ++k)
+    if (last[k]) v[k] = Tensor4();
   return v;
 }
 
@@ -365,121 +442,6 @@ std::vector<std::string> Model::class_names() const {
   std::vector<std::string> names;
   for (int i = 0; i < config_.num_classes; ++i) names.push_back(std::to_string(i));
   return names;
-}
-
-#ifdef __wasm_simd128__
-// C (m x n) = A (m x k) * B (k x n), all row-major, with WebAssembly SIMD. Eigen 3.4 has no
-// WebAssembly packet math, so its GEMM runs scalar there; this kernel keeps a 4 x 8 block of C in
-// registers and streams rows of B.
-static void gemm_simd(const float* a, const float* b, float* c, int m, int k, int n) {
-  int i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const float* a0 = a + static_cast<std::size_t>(i) * k;
-    int j = 0;
-    for (; j + 8 <= n; j += 8) {
-      v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      const float* bp = b + j;
-      for (int p = 0; p < k; ++p, bp += n) {
-        const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
-        const v128_t x0 = wasm_f32x4_splat(a0[p]), x1 = wasm_f32x4_splat(a0[k + p]);
-        const v128_t x2 = wasm_f32x4_splat(a0[2 * k + p]), x3 = wasm_f32x4_splat(a0[3 * k + p]);
-        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0)), c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
-        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0)), c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
-        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0)), c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
-        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0)), c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
-      }
-      float* cp = c + static_cast<std::size_t>(i) * n + j;
-      wasm_v128_store(cp, c00), wasm_v128_store(cp + 4, c01);
-      wasm_v128_store(cp + n, c10), wasm_v128_store(cp + n + 4, c11);
-      wasm_v128_store(cp + 2 * n, c20), wasm_v128_store(cp + 2 * n + 4, c21);
-      wasm_v128_store(cp + 3 * n, c30), wasm_v128_store(cp + 3 * n + 4, c31);
-    }
-    for (; j < n; ++j)  // columns left over
-      for (int r = 0; r < 4; ++r) {
-        float sum = 0.f;
-        for (int p = 0; p < k; ++p) sum += a0[static_cast<std::size_t>(r) * k + p] * b[static_cast<std::size_t>(p) * n + j];
-        c[static_cast<std::size_t>(i + r) * n + j] = sum;
-      }
-  }
-  for (; i < m; ++i)  // rows left over
-    for (int j = 0; j < n; ++j) {
-      float sum = 0.f;
-      for (int p = 0; p < k; ++p) sum += a[static_cast<std::size_t>(i) * k + p] * b[static_cast<std::size_t>(p) * n + j];
-      c[static_cast<std::size_t>(i) * n + j] = sum;
-    }
-}
-#endif
-
-Tensor4 Model::apply(const Conv& c, const Tensor4& x, bool relu) const {
-  if (x.c != c.in) throw std::invalid_argument("conv: input has " + std::to_string(x.c) + " channels, expected " + std::to_string(c.in));
-  const int pad = c.k / 2, hw = x.h * x.w, kk = c.k * c.k;
-  Tensor4 y(x.n, c.out, x.h, x.w);
-  // Images are taken in groups so that one GEMM has about kGemmColumns columns (512 measured best of 256-4096): the deep layers'
-  // maps are small (4x4, 8x8), and one GEMM per image would be too skinny to run fast.
-  constexpr int kGemmColumns = 512;
-  const int group = std::max(1, std::min(x.n, kGemmColumns / hw));
-  // im2col and output buffers, kept across calls and layers (no allocation per layer).
-  thread_local std::vector<float> buffer, result;
-  const Eigen::Index rows = static_cast<Eigen::Index>(c.in) * kk;
-  buffer.resize(static_cast<std::size_t>(rows) * group * hw);
-  result.resize(static_cast<std::size_t>(c.out) * group * hw);
-  const Eigen::Map<const MatRM> w(c.w.data(), c.out, rows);
-  const Eigen::Map<const Eigen::VectorXf> bias(c.b.data(), c.out);
-  for (int first = 0; first < x.n; first += group) {
-    const int g = std::min(group, x.n - first), width = g * hw;
-    Eigen::Map<MatRM> cols(buffer.data(), rows, width);
-    for (int j = 0; j < g; ++j) {
-      const float* src = x.item(first + j);
-      for (int ci = 0; ci < c.in; ++ci)
-        for (int ky = 0; ky < c.k; ++ky)
-          for (int kx = 0; kx < c.k; ++kx) {
-            float* row = cols.data() + (static_cast<Eigen::Index>(ci) * kk + ky * c.k + kx) * width + j * hw;
-            // Output columns [x0, x1) read inside the image; the ones left and right of them are padding.
-            const int shift = kx - pad, x0 = std::max(0, -shift), x1 = std::min(x.w, x.w - shift);
-            for (int yy = 0; yy < x.h; ++yy) {
-              float* out_row = row + yy * x.w;
-              const int sy = yy + ky - pad;
-              if (sy < 0 || sy >= x.h || x0 >= x1) {
-                for (int xx = 0; xx < x.w; ++xx) out_row[xx] = 0.f;
-                continue;
-              }
-              const float* line = src + (static_cast<std::size_t>(ci) * x.h + sy) * x.w + shift;
-              // Plain loops, not memcpy/memset: the deep maps' lines are 4-8 values, too short for a call.
-              for (int xx = 0; xx < x0; ++xx) out_row[xx] = 0.f;
-              for (int xx = x0; xx < x1; ++xx) out_row[xx] = line[xx];
-              for (int xx = x1; xx < x.w; ++xx) out_row[xx] = 0.f;
-            }
-          }
-    }
-    Eigen::Map<MatRM> out(result.data(), c.out, width);
-#ifdef __wasm_simd128__
-    gemm_simd(c.w.data(), cols.data(), result.data(), c.out, static_cast<int>(rows), width);
-#else
-    out.noalias() = w * cols;
-#endif
-    out.colwise() += bias;
-    if (relu) out = out.cwiseMax(0.f);
-    // [out][image][position] -> NCHW
-    for (int j = 0; j < g; ++j)
-      for (int m = 0; m < c.out; ++m)
-        std::copy_n(result.data() + static_cast<std::size_t>(m) * width + static_cast<std::size_t>(j) * hw, hw,
-                    y.item(first + j) + static_cast<std::size_t>(m) * hw);
-  }
-  return y;
-}
-
-Tensor4 Model::apply(const Linear& l, const Tensor4& x, bool relu) const {
-  if (static_cast<int>(x.per_item()) != l.in)
-    throw std::invalid_argument("linear: input has " + std::to_string(x.per_item()) + " features, expected " + std::to_string(l.in));
-  Tensor4 y(x.n, l.out, 1, 1);
-  const Eigen::Map<const MatRM> in(x.data.data(), x.n, l.in);
-  const Eigen::Map<const MatRM> w(l.w.data(), l.out, l.in);
-  const Eigen::Map<const Eigen::RowVectorXf> bias(l.b.data(), l.out);
-  Eigen::Map<MatRM> out(y.data.data(), y.n, l.out);
-  out.noalias() = in * w.transpose();
-  out.rowwise() += bias;
-  if (relu) out = out.cwiseMax(0.f);
-  return y;
 }
 
 Rows Model::pool(const Tensor4& z) const {
@@ -536,7 +498,7 @@ Model::Outputs Model::forward(const Tensor4& x) const {
 }
 
 Model::Outputs Model::forward_one_thread(const Tensor4& x) const {
-  auto v = run("predict", {&x});
+  auto v = run("predict", {&x}, {"f", "p_inv", "p_spe"});
   auto take = [&](const char* name) { return std::move(v.at(static_cast<std::size_t>(programs_.at("predict").values.at(name)))); };
   Outputs o;
   o.f = take("f"), o.z_inv = take("z_inv"), o.z_spe = take("z_spe");

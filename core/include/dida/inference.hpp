@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "dida/conv2d.hpp"
 #include "dida/network.hpp"
 
 namespace dida {
@@ -88,20 +89,14 @@ class Model {
   Rows pool(const Tensor4& z) const;
 
  private:
-  struct Conv {
-    int in = 0, out = 0, k = 0;
-    std::vector<float> w;  // out x (in k k), batch norm folded in
-    std::vector<float> b;
-  };
-  struct Linear {  // also a lone batch norm: w, b per channel
-    int in = 0, out = 0;
-    std::vector<float> w;  // out x in
-    std::vector<float> b;
+  using Conv = PackedConv;  // batch norm folded in
+  struct Scale {  // a lone batch norm: y = x * w + b per channel
+    std::vector<float> w, b;
   };
   struct Step {
     Op op;
     std::vector<int> in;
-    int out = 0, param = -1;  // param: index into convs_ or linears_
+    int out = 0, param = -1;  // param: index into convs_ (convolutions and linear layers) or scales_
     bool relu = false;        // a ReLU fused into a Conv or Linear step
   };
   struct Program {  // one graph of the network, compiled against the bundle's tensors
@@ -110,16 +105,17 @@ class Model {
     std::vector<Step> steps;
   };
   Program compile(const Graph& g, const BundleData& b);
-  // Runs a compiled inference graph; every value it defined, by number (Program::values).
-  std::vector<Tensor4> run(const std::string& graph, const std::vector<const Tensor4*>& inputs) const;
-  Tensor4 apply(const Conv& c, const Tensor4& x, bool relu) const;
-  Tensor4 apply(const Linear& l, const Tensor4& x, bool relu) const;  // x: N x in (any c, h, w)
+  // Runs a compiled inference graph; every value it defined, by number (Program::values). The
+  // graph's outputs and the values named in `wanted` are N x C x H x W; others may be left
+  // channels-last (the layout the convolutions work in).
+  std::vector<Tensor4> run(const std::string& graph, const std::vector<const Tensor4*>& inputs,
+                           const std::vector<std::string>& wanted = {}) const;
 
   ModelConfig config_;
   nlohmann::json card_;
   Network network_;
   std::vector<Conv> convs_;  // filled by compile()
-  std::vector<Linear> linears_;
+  std::vector<Scale> scales_;
   std::map<std::string, Program> programs_;
   int threads_ = 1;
   Outputs forward_one_thread(const Tensor4& x) const;
