@@ -92,6 +92,26 @@ async function main() {
       p.server.closeAllConnections?.();
       p.server.close();
     }
+    // The first prediction again with the browser already running (as a visitor's is), each time
+    // in a fresh context (empty cache): the median of 3, and where the time went (the page's marks).
+    const warm = [];
+    for (let k = 0; k < 3; ++k) {
+      const server = await startServer({ root: BENCH_SITE, port: 0, isolation: false });
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${server.address().port}/?model=${MODEL}`);
+      await page.waitForFunction(() => window.dida && window.dida.firstPredictionMs(), null, { timeout: 60000 });
+      warm.push(await page.evaluate(() => ({
+        first: window.dida.firstPredictionMs(),
+        marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('dida:'))
+          .map((m) => [m.name.slice(5), m.startTime])),
+      })));
+      await context.close();
+      server.closeAllConnections?.();
+      server.close();
+    }
+    warm.sort((a, b) => a.first - b.first);
+    results.first_prediction_warm = warm[1];
     // Frame time with 4,000 points in each plot.
     const f = await openPage(browser, true, `model=fashion-fashionm-dida&samples=samples/bench-4000.safetensors`);
     await f.page.waitForTimeout(1500);
@@ -128,7 +148,10 @@ async function main() {
                `${fmt(r.batch256.ratio)}× | ≤ 1.0× |`);
   }
   lines.push('', '| measure | value | goal |', '|---|---|---|',
-             `| navigation start → first prediction | ${fmt(results.first_prediction_ms, 0)} ms | ≤ 1000 ms |`,
+             `| navigation start → first prediction, browser just started | ${fmt(results.first_prediction_ms, 0)} ms | ≤ 1000 ms |`,
+             `| navigation start → first prediction, browser running, empty cache (median of 3) | ${fmt(results.first_prediction_warm.first, 0)} ms | ≤ 1000 ms |`,
+             `| … wasm compiled and started / app started (WebGL, ImGui) / files in / model loaded and its first 32 images predicted | ` +
+               ['wasm-ready', 'app-started', 'files-ready', 'first-prediction'].map((k) => fmt(results.first_prediction_warm.marks[k] ?? NaN, 0)).join(' / ') + ' ms | |',
              `| frame, ${results.frame.points} points in each plot: all work in frame() | ${fmt(results.frame.work_ms)} ms | ≤ 16 ms |`,
              `| … of which the app (ImGui, explorer, plots) | ${fmt(results.frame.work_ms - results.frame.webgl_ms)} ms | |`,
              `| … of which handing ${results.frame.vertices} vertices to WebGL (SwiftShader) | ${fmt(results.frame.webgl_ms)} ms | |`,

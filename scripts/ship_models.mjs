@@ -170,8 +170,13 @@ function checkRunMatches(runDir, trainArgs) {
       const m = /^\s*([\w-]+)\s*=\s*("?)([^"#]*)\2\s*(#.*)?$/.exec(line);
       if (m) want[m[1]] = m[3].trim();
     }
-  for (let i = 1; i < trainArgs.length; ++i)
-    if (trainArgs[i].startsWith('--') && trainArgs[i] !== '--config' && trainArgs[i] !== '--out') want[trainArgs[i].slice(2)] = trainArgs[++i];
+  for (let i = 1; i < trainArgs.length; ++i) {
+    const a = trainArgs[i];
+    if (!a.startsWith('--') || a === '--config' || a === '--out') continue;
+    if (i + 1 < trainArgs.length && !trainArgs[i + 1].startsWith('--')) want[a.slice(2)] = trainArgs[++i];
+    else if (a.startsWith('--no-')) want[a.slice(5)] = 'false';  // a switch: --no-X is X false
+    else want[a.slice(2)] = 'true';
+  }
   const differ = Object.entries(want).filter(([k, v]) => {
     const h = have[k.replaceAll('-', '_')];
     return h === undefined || (typeof h === 'number' ? h !== Number(v) : String(h) !== v);
@@ -242,7 +247,8 @@ function main() {
       const name = `${pairName(source, target)}-${method}`;
       const runDir = a.fromRuns ? join(a.fromRuns, pairName(source, target), `${method}-seed${a.seed}`) : join('runs', 'models', name);
       const out = join(a.out, name);
-      const pairFlags = PAIRS.find((q) => q.source === source && q.target === target)?.trainFlags || [];
+      const pair = PAIRS.find((q) => q.source === source && q.target === target);
+      const pairFlags = [...(pair?.trainFlags || []), ...(pair?.methodFlags?.[method] || [])];
       const trainArgs = ['train', '--config', a.config, '--source', source, '--target', target, '--method', method,
                          '--seed', String(a.seed), ...pairFlags, ...a.extra, '--out', runDir];
       console.error(`\n[${k}/${total}] ${name}: dida ${trainArgs.join(' ')}`);

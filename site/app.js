@@ -15,10 +15,12 @@
     canvas: document.getElementById('canvas'),
     print: (text) => console.log(text),
     printErr: (text) => console.warn(text),
+    // main() (WebGL, ImGui, the frame loop) runs once the first model is loaded: its first
+    // predictions wait neither for the context nor for frames drawn meanwhile (start()).
+    noInitialRun: true,
     onRuntimeInitialized: () => {
-      ready = true;
-      status.className = 'hidden';
-      start().catch((e) => showError(String(e.message || e)));
+      performance.mark('dida:wasm-ready');  // marks: where the time to the first prediction goes
+      start().catch((e) => { runMain(); showError(String(e.message || e)); });
     },
     onAbort: (what) => showError(String(what)),
   };
@@ -38,6 +40,16 @@
       throw new Error(`${url}: could not be fetched (${e.message || e})`);
     }
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+    // A gzipped sample set is inflated by the browser while it downloads (and the wasm module
+    // compiles), not by the core's inflater later on the page's one thread; the core still reads
+    // .gz files (a dropped one, or a browser without DecompressionStream).
+    if (url.endsWith('.gz') && typeof DecompressionStream === 'function') {
+      try {
+        return new Uint8Array(await new Response(r.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+      } catch (e) {
+        throw new Error(`${url}: not a valid gzip file (${e.message || e})`);
+      }
+    }
     return new Uint8Array(await r.arrayBuffer());
   }
 
@@ -90,15 +102,33 @@
   const indexRequest = loadIndex();
   indexRequest.then((idx) => { if (idx.models.length) bundleUrls(idx.models[firstModelIndex(idx)]).forEach(getBytes); });
   const listModels = () => withString(JSON.stringify(index.models.map((x) => x.label)), (p) => M()._dida_set_models(p, current));
+  // The app's main(): once, after the first model's load (or its failure).
+  let mainStarted = false;
+  function runMain() {
+    if (mainStarted) return;
+    mainStarted = true;
+    M().callMain([]);
+    performance.mark('dida:app-started');
+    ready = true;
+    status.className = 'hidden';
+    if (index.models.length) listModels();  // the picker is there even if the first model failed to load
+    const chapter = parseInt(params.get('chapter') || '', 10);  // ?chapter=N opens the walkthrough there
+    if (chapter > 0) M()._dida_open_chapter(chapter);
+  }
   async function start() {
     const idx = await indexRequest;
     if (idx.problem) notify(idx.problem, true);
-    if (idx.models.length === 0) { loadState = 'no model shipped'; return; }
+    if (idx.models.length === 0) {
+      runMain();
+      loadState = 'no model shipped';
+      return;
+    }
     index = idx;
-    listModels();  // the picker is there even if the first model fails to load
-    const chapter = parseInt(params.get('chapter') || '', 10);  // ?chapter=N opens the walkthrough there
-    if (chapter > 0) M()._dida_open_chapter(chapter);
-    await selectModel(firstModelIndex(index));
+    try {
+      await selectModel(firstModelIndex(index), runMain);
+    } finally {
+      runMain();
+    }
     if (params.get('engine') === 'ort') await setEngine('ort');
   }
 
@@ -108,7 +138,9 @@
     poll();
   });
 
-  async function selectModel(i) {
+  // afterLoad: called once the model is loaded and its first images predicted (start() runs the
+  // app's main() there).
+  async function selectModel(i, afterLoad = () => {}) {
     const m = index.models[i];
     if (!m) throw new Error(`no model ${i}`);
     loadState = 'loading ' + m.path;
@@ -121,6 +153,7 @@
       notify(`${m.label}: ${e.message || e}`, true);
       return;
     }
+    performance.mark('dida:files-ready');
     const pc = copyIn(config), pw = copyIn(weights), ps = copyIn(samples);
     const err = withString(m.path, (po) =>
       M().UTF8ToString(M()._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po)));
@@ -131,7 +164,11 @@
       return;
     }
     current = i;
-    if (firstPredictionMs === null) firstPredictionMs = performance.now();  // since navigation start
+    if (firstPredictionMs === null) {
+      firstPredictionMs = performance.now();  // since navigation start
+      performance.mark('dida:first-prediction');
+    }
+    afterLoad();
     listModels();
     const pairWarning = window.dida.state().explorer?.pair_warning;
     if (pairWarning) notify(`${m.label}: ${pairWarning}`);

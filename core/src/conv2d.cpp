@@ -161,8 +161,13 @@ PackedConv pack_conv(int in, int out, int k, const std::vector<float>& w, const 
 
 void conv2d_channels_last(const PackedConv& c, const float* x, int n, int h, int w, float* y, bool relu) {
   const int pad = c.k / 2, wp = w + 2 * pad;
-  // One image at a time, copied with zero columns left and right (kept across calls).
+  // One image at a time, copied with zero columns left and right (kept across calls; per thread
+  // natively, where the worker threads run chunks side by side; the wasm build has one thread).
+#ifdef __EMSCRIPTEN__
+  static std::vector<float> padded;
+#else
   thread_local std::vector<float> padded;
+#endif
   padded.assign(static_cast<std::size_t>(h) * wp * c.in, 0.f);
   const std::size_t in_row = static_cast<std::size_t>(w) * c.in, out_image = static_cast<std::size_t>(h) * w * c.out;
   for (int i = 0; i < n; ++i) {

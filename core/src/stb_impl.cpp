@@ -12,6 +12,9 @@
 #endif
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO  // files are read by the core, so errors name them
+#ifdef __EMSCRIPTEN__
+#define STBI_NO_THREAD_LOCALS  // one thread; wasm-ld refuses thread-locals with bulk memory but no atomics
+#endif
 #include <stb/stb_image.h>
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO

@@ -24,7 +24,7 @@ class ExplorerModel {
   enum Engine { kCore = 0, kOrt = 1 };
   // The core predicts the samples in chunks: the first at load, then one per frame, so the first
   // predictions show at once and the page stays responsive; plots and swaps follow when all are in.
-  static constexpr int kFirstChunk = 32, kChunk = 64;
+  static constexpr int kFirstChunk = 8, kChunk = 64;  // the first chunk runs before the wasm code is optimised
   static constexpr int kSwapSize = 4;  // rows (source contents) and columns (target styles)
 
   // Loads a bundle (config.json text + model.safetensors bytes) and a sample set and predicts the

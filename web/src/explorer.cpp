@@ -30,7 +30,7 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
                            const std::vector<std::uint8_t>& samples, const std::string& origin) {
   const std::string error = m_.load(config_text, std::move(weights), samples, origin);
   if (!error.empty()) return error;
-  build_atlas();
+  atlas_stale_ = true;  // uploaded at the next frame: a model can load before WebGL is set up
   // The model side by side stays only on the same samples (the same pair).
   auto pair = [](const ExplorerModel& mm) {
     const auto d = mm.model().card().value("data", nlohmann::json::object());
@@ -352,7 +352,7 @@ void Explorer::draw_scatter(const ExplorerModel& mm, const char* title, bool inv
   // Axes span the 1st to 99th percentile, so a few outliers do not squeeze the rest into a corner;
   // points beyond are drawn on the border.
   auto range = [&](int axis, float& lo, float& hi) {
-    thread_local std::vector<float> v;
+    static std::vector<float> v;  // the page has one thread
     v.resize(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = xy[2 * static_cast<std::size_t>(i) + axis];
     const std::size_t a = n >= 50 ? static_cast<std::size_t>(n) / 100 : 0, b = static_cast<std::size_t>(n) - 1 - a;
@@ -477,6 +477,7 @@ void Explorer::next_window(Window which) const {
 }
 
 void Explorer::draw() {
+  if (atlas_stale_ && m_.loaded()) build_atlas(), atlas_stale_ = false;
   draw_intro();
   if (!m_.loaded()) {  // nothing loaded (the first model failed): the picker alone, to choose another
     if (model_names_.empty()) return;

@@ -108,6 +108,7 @@ class Explorer {
 
   ExplorerModel m_;
   unsigned texture_ = 0;
+  bool atlas_stale_ = false;  // the samples' thumbnails are not in texture_ yet
   int atlas_cols_ = 0;
   bool colour_by_domain_ = false;
   std::vector<std::vector<float>> thumb_rects_;
