@@ -8,7 +8,8 @@ L_mi (MINE with its moving average), L_rec (features and pixels), L_rel, L_cons 
 target), L_bal, one Adam step. The loss weights, batch norm mode and augmentation come from the
 bundle's training options. Prints one JSON line. Written to be a fair, idiomatic PyTorch program
 (batched augmentation, no host reads inside the timed steps but the last total loss), not a port of the C++ code.
-usage: /usr/bin/python3 bench/train_pytorch.py BUNDLE [--threads N] [--iters N] [--warmup N]
+usage: /usr/bin/python3 bench/train_pytorch.py BUNDLE [--threads N] [--iters N] [--warmup N] [--device cpu|cuda]
+                                                  [--precision fp32|bf16] [--batch-size N]
 """
 import argparse
 import json
@@ -112,17 +113,18 @@ class Net(nn.Module):
 def strong_view(x, g, max_shift=2):
     """Random shift (replicate padding), channel order, inversion, contrast and brightness, per image, batched."""
     n, c, h, w = x.shape
+    dev = x.device  # the draws come from the CPU generator, the work runs where x is
     p = F.pad(x, (max_shift,) * 4, mode='replicate')
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=g)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=g)
-    rows = (dy[:, None] + torch.arange(h)[None, :])  # n x h
-    cols = (dx[:, None] + torch.arange(w)[None, :])  # n x w
-    idx = torch.arange(n)[:, None, None, None]
-    order = torch.argsort(torch.rand(n, c, generator=g), dim=1)
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=g).to(dev)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=g).to(dev)
+    rows = (dy[:, None] + torch.arange(h, device=dev)[None, :])  # n x h
+    cols = (dx[:, None] + torch.arange(w, device=dev)[None, :])  # n x w
+    idx = torch.arange(n, device=dev)[:, None, None, None]
+    order = torch.argsort(torch.rand(n, c, generator=g), dim=1).to(dev)
     img = p[idx, order[:, :, None, None], rows[:, None, :, None], cols[:, None, None, :]]
-    sign = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
-    contrast = 0.6 + 0.8 * torch.rand(n, generator=g)
-    bright = -0.2 + 0.4 * torch.rand(n, generator=g)
+    sign = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0).to(dev)
+    contrast = (0.6 + 0.8 * torch.rand(n, generator=g)).to(dev)
+    bright = (-0.2 + 0.4 * torch.rand(n, generator=g)).to(dev)
     return (img * (sign * contrast)[:, None, None, None] + bright[:, None, None, None]).clamp(-1.0, 1.0)
 
 
@@ -132,7 +134,11 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--iters', type=int, default=60)
     ap.add_argument('--warmup', type=int, default=5)
+    ap.add_argument('--device', default='cpu', help='cpu | cuda')
+    ap.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'], help='bf16: torch.autocast to bfloat16')
+    ap.add_argument('--batch-size', type=int, default=0, help="images per domain (0: the bundle's)")
     a = ap.parse_args()
+    dev = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     card = json.load(open(os.path.join(a.bundle, 'config.json')))
@@ -140,30 +146,39 @@ def main():
     if o['method'] != 'dida' or o['optimisation'] != 'joint':
         sys.exit('train_pytorch: mirrors dida with --optimisation joint only')
     shapes = read_shapes(os.path.join(a.bundle, 'model.safetensors'))
-    net = Net(m, shapes)
+    net = Net(m, shapes).to(dev)
     # Parameters as the bundle counts them: every tensor but batch norm's running statistics.
     bundle_params = sum(math.prod(s) for k, s in shapes.items() if not k.endswith(('running_mean', 'running_var')))
     ours = sum(p.numel() for p in net.parameters())
     if ours != bundle_params:
         sys.exit(f'train_pytorch: {ours} parameters here, {bundle_params} in the bundle: the mirror is out of date')
     opt = torch.optim.Adam(net.parameters(), lr=o['lr'], weight_decay=o['weight_decay'])
-    bs, c, s = o['batch_size'], m['in_channels'], m['image_size']
+    bs, c, s = a.batch_size or o['batch_size'], m['in_channels'], m['image_size']
     g = torch.Generator().manual_seed(1)
-    xs_all = torch.rand(1024, c, s, s, generator=g) * 2 - 1
-    xt_all = torch.rand(1024, c, s, s, generator=g) * 2 - 1
-    ys_all = torch.randint(0, m['num_classes'], (1024,), generator=g)
-    d = torch.cat([torch.zeros(bs, dtype=torch.long), torch.ones(bs, dtype=torch.long)])
+    pool = max(1024, bs)  # training images resident on the device, as dida keeps them
+    xs_all = (torch.rand(pool, c, s, s, generator=g) * 2 - 1).to(dev)
+    xt_all = (torch.rand(pool, c, s, s, generator=g) * 2 - 1).to(dev)
+    ys_all = torch.randint(0, m['num_classes'], (pool,), generator=g).to(dev)
+    d = torch.cat([torch.zeros(bs, dtype=torch.long), torch.ones(bs, dtype=torch.long)]).to(dev)
     ma = [None]
 
     def step(it, progress):
-        i = torch.randint(0, 1024, (bs,), generator=g)
-        j = torch.randint(0, 1024, (bs,), generator=g)
+        i = torch.randint(0, pool, (bs,), generator=g).to(dev)
+        j = torch.randint(0, pool, (bs,), generator=g).to(dev)
         xs, ys, xt = xs_all[i], ys_all[i], xt_all[j]
         if o['augment_source']:
             xs = strong_view(xs, g)
         grl = 2.0 / (1.0 + math.exp(-o['grl_gamma'] * progress)) - 1.0
         for group in opt.param_groups:
             group['lr'] = o['lr'] / (1 + 10 * progress) ** 0.75 if o['anneal_lr'] else o['lr']
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.precision == 'bf16'):
+            total = losses(xs, ys, xt, grl)
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        return total
+
+    def losses(xs, ys, xt, grl):
         x = torch.cat([xs, xt])
         if o['batch_norm'] == 'separate':
             es, et = net.encode(xs), net.encode(xt)
@@ -177,7 +192,7 @@ def main():
         # L_mi: MINE's bound through gradient reversal on both inputs, with the moving-average correction.
         pa, pb = GradReverse.apply(out['p_inv'], 1.0), GradReverse.apply(out['p_spe'], 1.0)
         joint = net.mine(pa, pb)
-        marginal = net.mine(pa, pb[torch.randperm(2 * bs, generator=g)])
+        marginal = net.mine(pa, pb[torch.randperm(2 * bs, generator=g).to(dev)])
         mean_exp = marginal.exp().mean()
         ma[0] = mean_exp.detach() if ma[0] is None else (1 - o['mine_ma_rate']) * ma[0] + o['mine_ma_rate'] * mean_exp.detach()
         lse = torch.logsumexp(marginal, 0) - math.log(2 * bs)
@@ -199,9 +214,6 @@ def main():
         total = total + o['lambda_cons'] * grl * cons
         p = torch.softmax(logits[bs:], 1).mean(0)
         total = total + o['lambda_bal'] * (math.log(logits.shape[1]) + (p * torch.log(p.clamp_min(1e-12))).sum())
-        opt.zero_grad()
-        total.backward()
-        opt.step()
         return total
 
     net.train()
@@ -213,6 +225,7 @@ def main():
     loss = float(last)  # the one host read: the last total, after the timed steps' work is queued
     seconds = time.perf_counter() - t0
     print(json.dumps({'engine': 'pytorch-python', 'torch': torch.__version__, 'threads': a.threads, 'batch': bs,
+                      'device': str(dev), 'precision': a.precision,
                       'iters': a.iters, 'parameters': ours, 'images_per_s': a.iters * 2 * bs / seconds,
                       'seconds': seconds, 'last_loss': loss}))
 

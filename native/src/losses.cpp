@@ -32,11 +32,11 @@ torch::Tensor feature_reconstruction_loss(const torch::Tensor& f_hat, const torc
 torch::Tensor pixel_mse(const torch::Tensor& x_hat, const torch::Tensor& x) { return (x_hat - x).pow(2).mean(); }
 
 torch::Tensor consistency_loss(const torch::Tensor& clean_logits, const torch::Tensor& strong_logits, double threshold,
-                               double* kept) {
+                               torch::Tensor* kept) {
   const auto probs = torch::softmax(clean_logits.detach(), 1);
   const auto best = probs.max(1);
   const auto mask = std::get<0>(best).gt(threshold).to(strong_logits.scalar_type());
-  if (kept) *kept = mask.mean().item<double>();
+  if (kept) *kept = mask.mean().detach();
   const auto ce = F::cross_entropy(strong_logits, std::get<1>(best), F::CrossEntropyFuncOptions().reduction(torch::kNone));
   return (ce * mask).mean();
 }
@@ -60,11 +60,12 @@ MineEstimator::Result MineEstimator::operator()(const StatisticsNet& t, const to
   Result r;
   r.bound = joint.mean() - (torch::logsumexp(marginal, 0) - std::log(n));
   const auto mean_exp = marginal.exp().mean();
-  const double current = mean_exp.item<double>();
-  ma_ = ma_ < 0 ? current : (1.0 - rate_) * ma_ + rate_ * current;
+  const auto current = mean_exp.detach().to(torch::kFloat64);
+  if (!ma_.defined() && start_ >= 0) ma_ = torch::full({}, start_, current.options());
+  ma_ = ma_.defined() ? ma_ * (1.0 - rate_) + current * rate_ : current.clone();
   // d/dθ log E[e^T] = E[∇e^T] / E[e^T]; MINE replaces the denominator by its moving average.
   // The surrogate's value is shifted to equal the bound, its gradient is the corrected one.
-  const auto corrected = mean_exp / ma_;
+  const auto corrected = mean_exp / ma_.to(mean_exp.scalar_type());
   r.surrogate = joint.mean() - corrected + (corrected.detach() - (torch::logsumexp(marginal, 0).detach() - std::log(n)));
   return r;
 }

@@ -32,7 +32,7 @@ torch::Tensor pixel_mse(const torch::Tensor& x_hat, const torch::Tensor& x);
 // cross-entropy to them, summed over the kept images and divided by the batch size. `kept`, when
 // given, receives the fraction of the batch above the threshold.
 torch::Tensor consistency_loss(const torch::Tensor& clean_logits, const torch::Tensor& strong_logits, double threshold,
-                               double* kept = nullptr);
+                               torch::Tensor* kept = nullptr);
 
 // L_bal (an extension, docs/METHOD.md): KL(p_mean || uniform) = log K + sum_k p_mean,k log p_mean,k,
 // p_mean the batch's mean softmax. Zero when the batch's predictions are spread evenly over the
@@ -56,12 +56,15 @@ class MineEstimator {
   };
   // `perm`: a permutation of 0..n-1 pairing a_i with b_perm(i) for the product of marginals.
   Result operator()(const StatisticsNet& t, const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& perm);
-  double moving_average() const { return ma_; }
-  void set_moving_average(double v) { ma_ = v; }
+  // Read on the host only for checkpoints; during training it stays where the network is (a
+  // 0-dim float64 tensor), so a step needs no host synchronisation.
+  double moving_average() const { return ma_.defined() ? ma_.item<double>() : start_; }
+  void set_moving_average(double v) { ma_ = torch::Tensor(), start_ = v; }
 
  private:
   double rate_;
-  double ma_ = -1.0;  // < 0: not started
+  torch::Tensor ma_;     // undefined until the first step (or a restored value) puts it on the device
+  double start_ = -1.0;  // a restored value not yet on the device; < 0: not started
 };
 
 // The min-max of L_mi in one backward pass: T sees its inputs through a gradient reversal, so

@@ -153,6 +153,9 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--batch-size", o.batch_size, "Images per domain per iteration")->capture_default_str()->check(CLI::Range(2, 4096))->group("Optimisation");
   cmd->add_option("--iters-per-epoch", o.iters_per_epoch, "Iterations per epoch (0: one pass over source-train)")->capture_default_str()->check(kNonNegative)->group("Optimisation");
   cmd->add_option("--seed", o.seed, "Seed of initialisation and batches")->capture_default_str()->check(kNonNegative)->group("Optimisation");
+  cmd->add_option("--precision", o.precision,
+                  "fp32 | bf16: the forward pass and losses under autocast to bfloat16 (weights and optimiser stay fp32)")
+      ->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}))->group("Run");
   cmd->add_option("--device", o.device, "auto | cpu | cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}))->group("Run");
   cmd->add_option("--replay", o.replay,
                   "Record the training replay (bundle/replay.safetensors: the page's sample set in z_inv and z_spe, per epoch) "

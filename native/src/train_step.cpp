@@ -1,5 +1,7 @@
 #include "train_step.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -8,6 +10,37 @@
 #include "dida/schedule.hpp"
 
 namespace dida {
+
+namespace {
+// LibTorch's autocast for the forward pass and the losses (--precision bf16): matrix products and
+// convolutions run in bfloat16 on the training device, the rest as autocast's lists say; the
+// backward pass follows the types recorded. Off again (and its cast cache cleared) at scope end.
+class AutocastScope {
+ public:
+  AutocastScope(bool on, const torch::Device& device) : on_(on), cuda_(device.is_cuda()) {
+    if (!on_) return;
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (cuda_) at::autocast::set_enabled(false);
+    else at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_, cuda_;
+};
+}  // namespace
+
 namespace {
 
 // The three module groups of the staged optimisation (METHOD.md).
@@ -145,8 +178,7 @@ void TrainStep::load_checkpoint(const std::string& path, int& epoch, int& iter) 
                                "(was config.json edited? the checkpoint's network is not the configured one)");
 }
 
-// One iteration (three steps when staged). Returns the loss values; `finite` is false on NaN/Inf.
-LossValues TrainStep::step(int epoch, int iter, double progress, bool& finite) {
+void TrainStep::step(int epoch, int iter, double progress) {
   const int64_t bs = o_.batch_size;
   const int64_t ns = xs_.size(0), nt = xt_.size(0);
   // Batches follow a per-epoch permutation drawn from the seed: resuming mid-epoch replays it.
@@ -178,44 +210,90 @@ LossValues TrainStep::step(int epoch, int iter, double progress, bool& finite) {
   if (o_.anneal_lr)
     for (auto& opt : opts_) set_lr(*opt, o_.lr * lr_factor(progress));
 
-  LossValues v;
-  finite = true;
+  LossTerms values;  // detached, by LossValues's names
   if (o_.optimisation == "joint") {
-    const LossTerms terms = losses(xs, ys, xt, grl, perm, v, -1, epoch < o_.warmup_epochs, aug_rng);
+    LossTerms terms;
+    {
+      const AutocastScope autocast(o_.precision == "bf16", device_);
+      terms = losses(xs, ys, xt, grl, perm, values, -1, epoch < o_.warmup_epochs, aug_rng);
+    }
     torch::Tensor total = terms.at("task");
     for (const auto& name : kTermOrder)  // a fixed order: the same sums, and runs, as before
       if (name != "task" && terms.count(name)) total = total + terms.at(name);
-    v.total = total.item<double>();
-    if (!std::isfinite(v.total)) return finite = false, v;
+    values["total"] = total.detach();
     opts_[0]->zero_grad();
     total.backward();
     opts_[0]->step();
   } else {
-    // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups).
+    // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups). This mode
+    // reads each stage's total on the host (a NaN must not reach the next stage's step).
+    LossValues v;
     for (std::size_t s = 0; s < 3; ++s) {
-      LossValues sv;
-      const LossTerms terms = losses(xs, ys, xt, grl, perm, sv, static_cast<int>(s), epoch < o_.warmup_epochs, aug_rng);
+      LossTerms st, terms;
+      {
+        const AutocastScope autocast(o_.precision == "bf16", device_);
+        terms = losses(xs, ys, xt, grl, perm, st, static_cast<int>(s), epoch < o_.warmup_epochs, aug_rng);
+      }
       torch::Tensor total = torch::zeros({}, xs.options());
       for (const auto& name : kStageTerms[s])
         if (terms.count(name)) total = total + terms.at(name);
       if (!total.requires_grad()) continue;
-      const double tv = total.item<double>();
-      if (!std::isfinite(tv)) return finite = false, v;
+      if (!std::isfinite(total.item<double>())) {
+        values["total"] = total.detach();
+        break;
+      }
       for (auto& opt : opts_) opt->zero_grad();
       total.backward();
       opts_[s]->step();
+      const LossValues sv = LossValues::from(host_values(st));
       if (s == 0) v = sv;  // task, adv, dom, cons, orth, bal
       if (s == 1) v.mi = sv.mi, v.rel = sv.rel;
       if (s == 2) v.rec = sv.rec, v.swap = sv.swap;
     }
-    v.total = v.task + w_.adv * v.adv + w_.dom * v.dom + w_.mi * v.mi + w_.rec * v.rec + w_.rel * v.rel + w_.orth * v.orth +
-              w_.cons * grl * v.cons + w_.swap * grl * v.swap + w_.bal * v.bal;
+    if (!values.count("total")) {
+      v.total = v.task + w_.adv * v.adv + w_.dom * v.dom + w_.mi * v.mi + w_.rec * v.rec + w_.rel * v.rel + w_.orth * v.orth +
+                w_.cons * grl * v.cons + w_.swap * grl * v.swap + w_.bal * v.bal;
+      const auto host = v.as_vector();
+      for (std::size_t k = 0; k < host.size(); ++k) values[LossValues::kNames[k]] = torch::tensor(host[k], torch::kFloat64);
+    }
   }
+  // This step's values as one tensor on the training device, summed there; the host reads them only
+  // when it prints or ends an epoch (last_values, take_sum, finite): no synchronisation per step.
+  std::vector<torch::Tensor> row;
+  for (const char* name : LossValues::kNames)
+    row.push_back(values.count(name) ? values.at(name).to(device_, torch::kFloat64).reshape({})
+                                     : torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_)));
+  last_ = torch::stack(row);
+  sum_ = sum_.defined() ? sum_ + last_ : last_.clone();
+  const auto ok = torch::isfinite(last_[LossValues::kTotal]);
+  finite_ = finite_.defined() ? finite_.logical_and(ok) : ok;
+}
+
+std::vector<double> TrainStep::host_values(const LossTerms& values) {
+  std::vector<torch::Tensor> row;
+  for (const char* name : LossValues::kNames)
+    row.push_back(values.count(name) ? values.at(name).to(torch::kCPU, torch::kFloat64).reshape({}) : torch::zeros({}, torch::kFloat64));
+  const auto t = torch::stack(row);
+  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+}
+
+namespace {
+std::vector<double> to_host(const torch::Tensor& t) {
+  const auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+}  // namespace
+
+bool TrainStep::finite() const { return !finite_.defined() || finite_.item<bool>(); }
+LossValues TrainStep::last_values() const { return last_.defined() ? LossValues::from(to_host(last_)) : LossValues{}; }
+LossValues TrainStep::take_sum() {
+  const LossValues v = sum_.defined() ? LossValues::from(to_host(sum_)) : LossValues{};
+  sum_ = torch::Tensor();
   return v;
 }
 
 LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
-                                  const torch::Tensor& perm, LossValues& v, int stage, bool warmup, Rng& aug_rng) {
+                                  const torch::Tensor& perm, LossTerms& v, int stage, bool warmup, Rng& aug_rng) {
   LossTerms t;
   const int64_t ns = xs.size(0);
   const auto x = w_.uses_target ? torch::cat({xs, xt}, 0) : xs;
@@ -225,7 +303,7 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
                                                                     : net_->forward(x);
   const auto task = task_loss(out.logits.slice(0, 0, ns), ys);
   t["task"] = task;
-  v.task = task.item<double>();
+  v["task"] = task.detach();
   if (!w_.uses_target) return t;
   const auto d = torch::cat({torch::zeros({ns}, torch::kLong), torch::ones({xt.size(0)}, torch::kLong)}).to(xs.device());
   auto want = [&](const std::string& term) {
@@ -237,7 +315,7 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   if (w_.adv > 0 && want("adv")) {
     auto adv = domain_loss(net_->head("dom_inv", grad_reverse(out.p_inv, grl)), d);
     if (out.z_inv1.defined()) adv = adv + domain_loss(net_->head("dom_inv1", grad_reverse(out.z_inv1, grl)), d);
-    v.adv = adv.item<double>();
+    v["adv"] = adv.detach();
     t["adv"] = w_.adv * adv;
   }
   if (w_.dom > 0 && want("dom")) {
@@ -252,13 +330,13 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
       net_->train();
       dom = dom + domain_loss(net_->head("dom_spe", seen.p_spe), d);
     }
-    v.dom = dom.item<double>();
+    v["dom"] = dom.detach();
     t["dom"] = w_.dom * dom;
   }
   if (w_.mi > 0 && want("mi")) {
     torch::Tensor bound;
     const auto mi = mine_minmax_loss(mine_, [this](const torch::Tensor& a, const torch::Tensor& b) { return net_->mine(a, b); }, out.p_inv, out.p_spe, perm, &bound);
-    v.mi = bound.item<double>();
+    v["mi"] = bound;
     t["mi"] = w_.mi * mi;
   }
   if (w_.rec > 0 && want("rec")) {
@@ -267,24 +345,24 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
       const auto x_hat = net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? out.z_inv.detach() : out.z_inv, out.z_spe);
       rec = rec + o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
     }
-    v.rec = rec.item<double>();
+    v["rec"] = rec.detach();
     t["rec"] = w_.rec * rec;
   }
   if (w_.rel > 0 && want("rel")) {
     const auto rel = 0.5 * (relation_loss(out.p_inv.slice(0, 0, ns), out.p_f.slice(0, 0, ns)) +
                             relation_loss(out.p_inv.slice(0, ns), out.p_f.slice(0, ns)));
-    v.rel = rel.item<double>();
+    v["rel"] = rel.detach();
     t["rel"] = w_.rel * rel;
   }
   if (w_.cons > 0 && want("cons")) {  // ramped like the GRL weight: pseudo-labels start once C is trained
     const auto strong = net_->forward(strong_view(xt, aug_rng)).logits;
-    const auto cons = consistency_loss(out.logits.slice(0, ns), strong, o_.cons_threshold, &v.cons_kept);
-    v.cons = cons.item<double>();
+    const auto cons = consistency_loss(out.logits.slice(0, ns), strong, o_.cons_threshold, &v["cons_kept"]);
+    v["cons"] = cons.detach();
     t["cons"] = w_.cons * grl * cons;
   }
   if (w_.bal > 0 && want("bal")) {
     const auto bal = balance_loss(out.logits.slice(0, ns));
-    v.bal = bal.item<double>();
+    v["bal"] = bal.detach();
     t["bal"] = w_.bal * bal;
   }
   if (w_.swap > 0 && want("swap")) {
@@ -303,12 +381,12 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     const auto swap = task_loss(again.logits.slice(0, 0, k), ys.slice(0, 0, k)) +
                       consistency_loss(out.logits.slice(0, ns, ns + k), again.logits.slice(0, k), o_.cons_threshold) +
                       domain_loss(net_->head("dom_spe", again.p_spe), d_other);
-    v.swap = swap.item<double>();
+    v["swap"] = swap.detach();
     t["swap"] = w_.swap * grl * swap;
   }
   if (w_.orth > 0 && want("orth")) {
     const auto orth = orthogonality_loss(out.p_inv, out.p_spe);
-    v.orth = orth.item<double>();
+    v["orth"] = orth.detach();
     t["orth"] = w_.orth * orth;
   }
   return t;

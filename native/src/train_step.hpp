@@ -26,6 +26,16 @@ struct LossValues {
     swap += v.swap, bal += v.bal;
     total += v.total, cons_kept += v.cons_kept;
   }
+  // The fields in a fixed order: a step's values travel as one tensor of these.
+  static constexpr const char* kNames[] = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal", "total", "cons_kept"};
+  static constexpr int kTotal = 10;
+  std::vector<double> as_vector() const { return {task, adv, dom, mi, rec, rel, orth, cons, swap, bal, total, cons_kept}; }
+  static LossValues from(const std::vector<double>& x) {
+    LossValues v;
+    v.task = x.at(0), v.adv = x.at(1), v.dom = x.at(2), v.mi = x.at(3), v.rec = x.at(4), v.rel = x.at(5), v.orth = x.at(6);
+    v.cons = x.at(7), v.swap = x.at(8), v.bal = x.at(9), v.total = x.at(10), v.cons_kept = x.at(11);
+    return v;
+  }
   nlohmann::json to_json(double scale) const {
     return {{"task", task * scale}, {"adv", adv * scale},   {"dom", dom * scale},   {"mi", mi * scale},
             {"rec", rec * scale},   {"rel", rel * scale},   {"orth", orth * scale}, {"cons", cons * scale},
@@ -45,8 +55,12 @@ class TrainStep {
   DidaNetImpl& net() { return *net_; }
   void save_checkpoint(const std::string& path, int epoch, int iter);
   void load_checkpoint(const std::string& path, int& epoch, int& iter);
-  // One iteration (three steps when staged). Returns the loss values; `finite` is false on NaN/Inf.
-  LossValues step(int epoch, int iter, double progress, bool& finite);
+  // One iteration (three steps when staged). Its loss values stay on the training device (no host
+  // synchronisation per step); the three readers below copy them to the host.
+  void step(int epoch, int iter, double progress);
+  bool finite() const;             // every step so far had a finite total loss
+  LossValues last_values() const;  // the last step's
+  LossValues take_sum();           // summed over the steps since the last call
   double eval_accuracy(const torch::Tensor& x, const torch::Tensor& y) { return accuracy(*net_, x, y, device_); }
   LabelFreeStats target_train_stats() { return label_free_stats(*net_, xt_, device_); }
   const torch::Tensor& x_val() const { return x_val_; }
@@ -59,7 +73,8 @@ class TrainStep {
   // The weighted loss terms the method uses and the stage optimises (`stage` < 0: joint), by
   // name: "task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal".
   LossTerms losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
-                                    const torch::Tensor& perm, LossValues& v, int stage, bool warmup, Rng& aug_rng);
+                                    const torch::Tensor& perm, LossTerms& v, int stage, bool warmup, Rng& aug_rng);
+  static std::vector<double> host_values(const LossTerms& values);  // by LossValues::kNames
   TrainOptions o_;
   LossWeights w_;
   torch::Device device_;
@@ -69,6 +84,7 @@ class TrainStep {
   torch::Tensor xs_, ys_, xt_, x_val_, y_val_, x_test_, y_test_;
   std::vector<int> src_order_, tgt_order_;
   int order_epoch_ = -1;
+  torch::Tensor last_, sum_, finite_;  // on the training device
 };
 
 }  // namespace dida

@@ -1,6 +1,7 @@
 // The trainer's parts against hand computations, and small real runs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <ATen/autocast_mode.h>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -127,11 +128,11 @@ TEST(Losses, PixelMseAndConsistencyMatchHandComputations) {
   // Clean view: image 0 confident (softmax of (4, 0) = 0.982 for class 0), image 1 not (0.5, 0.5).
   const auto clean = torch::tensor({{4.0f, 0.0f}, {0.0f, 0.0f}}, torch::requires_grad());
   const auto strong = torch::tensor({{1.0f, 2.0f}, {3.0f, -3.0f}}, torch::requires_grad());
-  double kept = -1;
+  torch::Tensor kept;
   const auto cons = consistency_loss(clean, strong, 0.9, &kept);
   // Only image 0 counts, with pseudo-label 0: CE = log(1 + e^(2 - 1)), divided by the batch size 2.
   EXPECT_NEAR(cons.item<double>(), std::log1p(std::exp(1.0)) / 2, 1e-6);
-  EXPECT_DOUBLE_EQ(kept, 0.5);
+  EXPECT_DOUBLE_EQ(kept.item<double>(), 0.5);
   cons.backward();
   EXPECT_FALSE(clean.grad().defined() && clean.grad().abs().sum().item<double>() > 0) << "no gradient into the pseudo-labels";
   EXPECT_EQ(strong.grad()[1].abs().sum().item<double>(), 0.0) << "an unconfident image contributes nothing";
@@ -581,9 +582,8 @@ TEST(Training, PixelRecStopInvKeepsThePixelGradientOutOfZinv) {
     TrainOptions t = o;
     t.pixel_rec_stop_inv = stop, t.pixel_rec_weight = pixel_weight;
     TrainStep step(t, pair, torch::kCPU);
-    bool finite = true;
-    step.step(0, 0, 0.5, finite);
-    EXPECT_TRUE(finite);
+    step.step(0, 0, 0.5);
+    EXPECT_TRUE(step.finite());
     std::map<std::string, torch::Tensor> w;
     for (const auto& p : step.net().named_parameters()) w[p.key()] = p.value().detach().clone();
     return w;
@@ -595,6 +595,55 @@ TEST(Training, PixelRecStopInvKeepsThePixelGradientOutOfZinv) {
   EXPECT_TRUE(same(stop0.at("inv.conv.weight"), stop10.at("inv.conv.weight"))) << "with it, it does not";
   EXPECT_FALSE(same(stop0.at("pix_dec.conv1.weight"), stop10.at("pix_dec.conv1.weight"))) << "the decoder still learns";
   EXPECT_FALSE(same(stop0.at("spe.conv.weight"), stop10.at("spe.conv.weight"))) << "and S, through z_spe";
+}
+
+// A step keeps its loss values on the training device; what the host reads later is exactly what
+// the steps computed: the last step's values, and their sum since the last read.
+TEST(Training, LossValuesAreReadWhenAskedAndSumAsTheSteps) {
+  TempDir dir("values");
+  TrainOptions o = tiny(dir.path("run"));
+  const DomainPair pair = pair_for(o);
+  TrainStep step(o, pair, torch::kCPU);
+  std::vector<double> sum(LossValues{}.as_vector().size(), 0.0);
+  for (int it = 0; it < 3; ++it) {
+    step.step(0, it, it / 10.0);
+    const auto last = step.last_values().as_vector();
+    for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += last[k];
+    EXPECT_GT(last[0], 0.0) << "the task loss of step " << it;
+    EXPECT_GT(last[LossValues::kTotal], 0.0);
+  }
+  EXPECT_TRUE(step.finite());
+  const auto read = step.take_sum().as_vector();
+  for (std::size_t k = 0; k < sum.size(); ++k) EXPECT_DOUBLE_EQ(read[k], sum[k]) << LossValues::kNames[k];
+  EXPECT_EQ(step.take_sum().total, 0.0) << "a read starts the next sum";
+  // The MINE moving average lives on the device too, and round-trips through a checkpoint.
+  step.save_checkpoint(dir.path("c.pt"), 0, 3);
+  TrainStep again(o, pair, torch::kCPU);
+  int epoch = -1, iter = -1;
+  again.load_checkpoint(dir.path("c.pt"), epoch, iter);
+  EXPECT_EQ(iter, 3);
+}
+
+// --precision bf16: autocast to bfloat16 in the forward pass and the losses (tested on the CPU; on
+// a GPU the same scope runs the CUDA autocast). It trains, the weights stay fp32, the bundle loads.
+TEST(Training, Bf16AutocastTrainsAndKeepsFp32Weights) {
+  TempDir dir("bf16");
+  TrainOptions o = tiny(dir.path("run"));
+  o.precision = "bf16";
+  o.epochs = 3;
+  o.iters_per_epoch = 20;
+  const DomainPair pair = pair_for(o);
+  {
+    TrainStep step(o, pair, torch::kCPU);
+    step.step(0, 0, 0.0);
+    EXPECT_TRUE(step.finite());
+    EXPECT_FALSE(at::autocast::is_cpu_enabled()) << "autocast is off outside the step";
+    for (const auto& p : step.net().named_parameters()) EXPECT_EQ(p.value().scalar_type(), torch::kFloat) << p.key();
+  }
+  ASSERT_EQ(run_training(o, false), kTrainDone);
+  LoadedBundle b = load_bundle(o.out);
+  EXPECT_EQ(b.card["training"]["options"]["precision"], "bf16");
+  EXPECT_GT(b.card["metrics"]["source_val_accuracy"].get<double>(), 0.3) << "chance is 0.1";
 }
 
 TEST(Training, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {

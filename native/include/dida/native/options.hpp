@@ -56,6 +56,10 @@ struct TrainOptions {
   // optimisation
   std::string optimisation = "joint";  // joint | staged
   std::string optimizer = "adam";      // adam | sgd
+  // fp32 | bf16: the forward pass and the losses under LibTorch's autocast to bfloat16 (matrix
+  // products and convolutions in bf16; batch norm, softmax and the losses stay fp32), on the GPU or
+  // the CPU; the weights and the optimiser stay fp32.
+  std::string precision = "fp32";
   double lr = 1e-3, momentum = 0.9, weight_decay = 0.0;
   bool anneal_lr = true;
   int epochs = 25, batch_size = 64;
