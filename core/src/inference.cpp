@@ -21,26 +21,18 @@ namespace {
 // Maps inside a forward pass are either N x C x H x W (the API's layout) or channels-last,
 // N x H x W x C (what the convolutions read and write); Tensor4's n, c, h, w say the shape in
 // both cases and Model::run keeps track of which layout each value is in.
-Tensor4 to_channels_last(const Tensor4& x) {
+// One layout to the other, image by image (to_last: channels-first -> channels-last).
+Tensor4 relayout(const Tensor4& x, bool to_last) {
   Tensor4 y(x.n, x.c, x.h, x.w);
   const std::size_t hw = static_cast<std::size_t>(x.h) * x.w;
   for (int i = 0; i < x.n; ++i) {
     const float* src = x.item(i);
     float* dst = y.item(i);
     for (int c = 0; c < x.c; ++c)
-      for (std::size_t p = 0; p < hw; ++p) dst[p * x.c + c] = src[c * hw + p];
-  }
-  return y;
-}
-
-Tensor4 to_channels_first(const Tensor4& x) {
-  Tensor4 y(x.n, x.c, x.h, x.w);
-  const std::size_t hw = static_cast<std::size_t>(x.h) * x.w;
-  for (int i = 0; i < x.n; ++i) {
-    const float* src = x.item(i);
-    float* dst = y.item(i);
-    for (std::size_t p = 0; p < hw; ++p)
-      for (int c = 0; c < x.c; ++c) dst[c * hw + p] = src[p * x.c + c];
+      for (std::size_t p = 0; p < hw; ++p) {
+        const std::size_t first = c * hw + p, last = p * x.c + c;
+        dst[to_last ? last : first] = src[to_last ? first : last];
+      }
   }
   return y;
 }
@@ -359,12 +351,12 @@ std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<cons
   std::vector<char> last(p.values.size(), 0);  // value i is channels-last
   auto channels_first = [&](int i) -> const Tensor4& {
     const auto k = static_cast<std::size_t>(i);
-    if (last[k]) v[k] = to_channels_first(v[k]), last[k] = 0;
+    if (last[k]) v[k] = relayout(v[k], false), last[k] = 0;
     return v[k];
   };
   auto channels_last = [&](int i) -> const Tensor4& {
     const auto k = static_cast<std::size_t>(i);
-    if (!last[k]) v[k] = to_channels_last(v[k]), last[k] = 1;
+    if (!last[k]) v[k] = relayout(v[k], true), last[k] = 1;
     return v[k];
   };
   for (std::size_t i = 0; i < inputs.size(); ++i) v[static_cast<std::size_t>(p.inputs[i])] = *inputs[i];

@@ -178,6 +178,21 @@ void TrainStep::load_checkpoint(const std::string& path, int& epoch, int& iter) 
                                "(was config.json edited? the checkpoint's network is not the configured one)");
 }
 
+namespace {
+// The values of LossValues::kNames (0 where a term is absent) as one float64 tensor on `device`.
+torch::Tensor stack_values(const LossTerms& values, const torch::Device& device) {
+  const auto zero = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  std::vector<torch::Tensor> row;
+  for (const char* name : LossValues::kNames)
+    row.push_back(values.count(name) ? values.at(name).to(device, torch::kFloat64).reshape({}) : zero);
+  return torch::stack(row);
+}
+std::vector<double> to_host(const torch::Tensor& t) {
+  const auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+}  // namespace
+
 void TrainStep::step(int epoch, int iter, double progress) {
   const int64_t bs = o_.batch_size;
   const int64_t ns = xs_.size(0), nt = xt_.size(0);
@@ -245,7 +260,7 @@ void TrainStep::step(int epoch, int iter, double progress) {
       for (auto& opt : opts_) opt->zero_grad();
       total.backward();
       opts_[s]->step();
-      const LossValues sv = LossValues::from(host_values(st));
+      const LossValues sv = LossValues::from(to_host(stack_values(st, torch::kCPU)));
       if (s == 0) v = sv;  // task, adv, dom, cons, orth, bal
       if (s == 1) v.mi = sv.mi, v.rel = sv.rel;
       if (s == 2) v.rec = sv.rec, v.swap = sv.swap;
@@ -259,30 +274,11 @@ void TrainStep::step(int epoch, int iter, double progress) {
   }
   // This step's values as one tensor on the training device, summed there; the host reads them only
   // when it prints or ends an epoch (last_values, take_sum, finite): no synchronisation per step.
-  std::vector<torch::Tensor> row;
-  for (const char* name : LossValues::kNames)
-    row.push_back(values.count(name) ? values.at(name).to(device_, torch::kFloat64).reshape({})
-                                     : torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_)));
-  last_ = torch::stack(row);
+  last_ = stack_values(values, device_);
   sum_ = sum_.defined() ? sum_ + last_ : last_.clone();
   const auto ok = torch::isfinite(last_[LossValues::kTotal]);
   finite_ = finite_.defined() ? finite_.logical_and(ok) : ok;
 }
-
-std::vector<double> TrainStep::host_values(const LossTerms& values) {
-  std::vector<torch::Tensor> row;
-  for (const char* name : LossValues::kNames)
-    row.push_back(values.count(name) ? values.at(name).to(torch::kCPU, torch::kFloat64).reshape({}) : torch::zeros({}, torch::kFloat64));
-  const auto t = torch::stack(row);
-  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
-}
-
-namespace {
-std::vector<double> to_host(const torch::Tensor& t) {
-  const auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-}  // namespace
 
 bool TrainStep::finite() const { return !finite_.defined() || finite_.item<bool>(); }
 LossValues TrainStep::last_values() const { return last_.defined() ? LossValues::from(to_host(last_)) : LossValues{}; }

@@ -21,11 +21,6 @@ namespace dida {
 struct LossValues {
   double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, bal = 0, total = 0;
   double cons_kept = 0;  // fraction of target images with a confident pseudo-label (L_cons)
-  void add(const LossValues& v) {
-    task += v.task, adv += v.adv, dom += v.dom, mi += v.mi, rec += v.rec, rel += v.rel, orth += v.orth, cons += v.cons;
-    swap += v.swap, bal += v.bal;
-    total += v.total, cons_kept += v.cons_kept;
-  }
   // The fields in a fixed order: a step's values travel as one tensor of these.
   static constexpr const char* kNames[] = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal", "total", "cons_kept"};
   static constexpr int kTotal = 10;
@@ -74,7 +69,6 @@ class TrainStep {
   // name: "task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal".
   LossTerms losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
                                     const torch::Tensor& perm, LossTerms& v, int stage, bool warmup, Rng& aug_rng);
-  static std::vector<double> host_values(const LossTerms& values);  // by LossValues::kNames
   TrainOptions o_;
   LossWeights w_;
   torch::Device device_;

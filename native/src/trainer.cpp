@@ -283,6 +283,11 @@ int run_training(TrainOptions o, bool resume) {
   const auto t0 = std::chrono::steady_clock::now();
   auto last_print = t0;
   int64_t images_here = 0;
+  const auto diverged = [&](int epoch, int it) {
+    std::cerr << "\ntrain: error: the loss became NaN or Inf by epoch " << epoch + 1 << ", iteration " << it + 1
+              << "; stopped. The last good checkpoint is kept in " << ckpt << " (try a lower --lr or smaller loss weights).\n";
+    return kTrainDiverged;
+  };
   for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
     int count = 0;
     const auto t_epoch = std::chrono::steady_clock::now();
@@ -292,12 +297,6 @@ int run_training(TrainOptions o, bool resume) {
       trainer.step(epoch, it, progress);
       // The loss values stay on the device; they are read (and checked for NaN/Inf) only when a line
       // is printed, before a checkpoint and at the epoch's end.
-      const auto diverged = [&] {
-        std::cerr << "\ntrain: error: the loss became NaN or Inf by epoch " << epoch + 1 << ", iteration " << it + 1
-                  << "; stopped. The last good checkpoint is kept in " << ckpt
-                  << " (try a lower --lr or smaller loss weights).\n";
-        return kTrainDiverged;
-      };
       ++count;
       ++iters_done_here;
       images_here += trainer.images_per_iter();
@@ -305,7 +304,7 @@ int run_training(TrainOptions o, bool resume) {
       const double elapsed = std::chrono::duration<double>(now - t0).count();
       const double since = std::chrono::duration<double>(now - last_print).count();
       if (!o.quiet && (since > (tty ? 0.5 : 15.0) || it + 1 == n_iters)) {
-        if (!trainer.finite()) return diverged();
+        if (!trainer.finite()) return diverged(epoch, it);
         const LossValues v = trainer.last_values();
         last_print = now;
         const double rate = images_here / std::max(elapsed, 1e-9);
@@ -323,7 +322,7 @@ int run_training(TrainOptions o, bool resume) {
       }
       const bool stop_now = g_interrupted || (o.stop_after_iters > 0 && iters_done_here >= o.stop_after_iters);
       if (stop_now) {
-        if (!trainer.finite()) return diverged();
+        if (!trainer.finite()) return diverged(epoch, it);
         trainer.save_checkpoint(ckpt, it + 1 == n_iters ? epoch + 1 : epoch, it + 1 == n_iters ? 0 : it + 1);
         if (!o.quiet)
           std::cerr << (tty ? "\n" : "") << "train: interrupted; checkpoint saved. Continue with: dida train --resume "
@@ -331,11 +330,7 @@ int run_training(TrainOptions o, bool resume) {
         return kTrainInterrupted;
       }
     }
-    if (!trainer.finite()) {
-      std::cerr << "\ntrain: error: the loss became NaN or Inf in epoch " << epoch + 1 << "; stopped. The last good checkpoint is kept in "
-                << ckpt << " (try a lower --lr or smaller loss weights).\n";
-      return kTrainDiverged;
-    }
+    if (!trainer.finite()) return diverged(epoch, n_iters - 1);
     const LossValues sum = trainer.take_sum();
     const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
     const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());

@@ -106,8 +106,8 @@ class Model {
   };
   Program compile(const Graph& g, const BundleData& b);
   // Runs a compiled inference graph; every value it defined, by number (Program::values). The
-  // graph's outputs and the values named in `wanted` are N x C x H x W; others may be left
-  // channels-last (the layout the convolutions work in).
+  // graph's outputs and the values named in `wanted` are N x C x H x W; the others that ended
+  // channels-last (the convolutions' layout) come back empty.
   std::vector<Tensor4> run(const std::string& graph, const std::vector<const Tensor4*>& inputs,
                            const std::vector<std::string>& wanted = {}) const;
 
