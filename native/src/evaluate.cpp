@@ -25,6 +25,7 @@ nlohmann::json EvalResult::to_json() const {
           {"swap_content_accuracy", swap_content_accuracy}, {"swap_style_accuracy", swap_style_accuracy},
           {"reconstruction_psnr", reconstruction_psnr},     {"swap_pairs", swap_pairs},
           {"style_head_accuracy", style_head_accuracy},
+          {"swap_style_source", swap_style_source}, {"swap_style_target", swap_style_target},
           {"source_images", source_images},       {"target_images", target_images}};
 }
 
@@ -99,17 +100,25 @@ SwapParts swap_parts(DidaNetImpl& net) {
 void swap_measures(const SwapParts& parts, const torch::Tensor& a, const torch::Tensor& y_a, const torch::Tensor& b,
                    const torch::Tensor& d_b, EvalResult& r) {
   torch::NoGradGuard guard;
-  int64_t content = 0, style = 0;
+  int64_t content = 0, style = 0, style_by_domain[2] = {0, 0}, pairs_by_domain[2] = {0, 0};
   for (int64_t i = 0; i < a.size(0); i += 250) {
     const int64_t j = std::min(i + 250, a.size(0));
     const auto swapped = parts.decode(parts.z_inv(a.slice(0, i, j)), parts.z_spe(b.slice(0, i, j)));
     content += parts.class_logits(swapped).argmax(1).eq(y_a.slice(0, i, j)).sum().item<int64_t>();
-    style += parts.style_logits(swapped).argmax(1).eq(d_b.slice(0, i, j)).sum().item<int64_t>();
+    const auto d = d_b.slice(0, i, j), right = parts.style_logits(swapped).argmax(1).eq(d);
+    style += right.sum().item<int64_t>();
+    for (int k = 0; k < 2; ++k) {
+      style_by_domain[k] += right.logical_and(d.eq(k)).sum().item<int64_t>();
+      pairs_by_domain[k] += d.eq(k).sum().item<int64_t>();
+    }
   }
   const double n = static_cast<double>(std::max<int64_t>(a.size(0), 1));
   r.swap_pairs = static_cast<int>(a.size(0));
   r.swap_content_accuracy = static_cast<double>(content) / n;
   r.swap_style_accuracy = static_cast<double>(style) / n;
+  const auto share = [](int64_t k, int64_t n) { return n > 0 ? static_cast<double>(k) / static_cast<double>(n) : std::nan(""); };
+  r.swap_style_source = share(style_by_domain[0], pairs_by_domain[0]);
+  r.swap_style_target = share(style_by_domain[1], pairs_by_domain[1]);
 }
 
 namespace {
@@ -225,6 +234,7 @@ EvalResult evaluate(const EvalOptions& eo) {
     r.reconstruction_psnr = psnr(torch::cat(rec), both);
   } else {
     r.swap_content_accuracy = r.swap_style_accuracy = r.reconstruction_psnr = std::nan("");
+    r.swap_style_source = r.swap_style_target = std::nan("");
   }
   return r;
 }

@@ -22,6 +22,8 @@ struct EvalResult {
   double target_confidence = 0, target_balance = 0;
   double swap_content_accuracy = 0, swap_style_accuracy = 0, reconstruction_psnr = 0;
   int swap_pairs = 0;
+  // swap_style_accuracy of the swaps whose style comes from a source image / from a target image.
+  double swap_style_source = 0, swap_style_target = 0;
   // D_spe on real held-out images (source-val and target-test): the ceiling of swap_style_accuracy.
   double style_head_accuracy = 0;
   int source_images = 0, target_images = 0;

@@ -125,6 +125,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
                 "L_dom is also computed with batch norm in inference mode (running statistics), so D_spe tells the domains "
                 "apart as inference sees them (off by default; docs/RESULTS.md)")
       ->group("Losses");
+  cmd->add_flag("--rec-inference-bn,!--no-rec-inference-bn", o.rec_inference_bn,
+                "L_rec is computed on features with batch norm in inference mode (running statistics), so the decoders "
+                "learn the features inference gives them (off by default; docs/RESULTS.md)")
+      ->group("Losses");
   cmd->add_option("--pixel-loss", o.pixel_loss, "Pixel term of L_rec: mse | si-mse (scale-invariant, DSN)")
       ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");
   cmd->add_option("--lambda-cons", o.lambda_cons, "Weight of L_cons, the target consistency term (dida only; 0: off)")

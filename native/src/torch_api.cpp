@@ -62,7 +62,8 @@ int eval(const EvalOptions& o) {
               << "A-distance z_spe     " << r.a_distance_spe << "\n"
               << "swap content         " << r.swap_content_accuracy << "  (C on R(z_inv(a), z_spe(b)) re-encoded gives a's label; "
               << r.swap_pairs << " pairs, both directions)\n"
-              << "swap style           " << r.swap_style_accuracy << "  (D_spe on the same swap gives b's domain)\n"
+              << "swap style           " << r.swap_style_accuracy << "  (D_spe on the same swap gives b's domain; "
+              << r.swap_style_source << " of those in source style, " << r.swap_style_target << " in target style)\n"
               << "style head           " << r.style_head_accuracy << "  (D_spe on the real held-out images gives their domain)\n"
               << "reconstruction PSNR  " << std::setprecision(2) << r.reconstruction_psnr << " dB  (R(z_inv(x), z_spe(x)) against x)\n";
     return 0;

@@ -302,6 +302,19 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   v["task"] = task.detach();
   if (!w_.uses_target) return t;
   const auto d = torch::cat({torch::zeros({ns}, torch::kLong), torch::ones({xt.size(0)}, torch::kLong)}).to(xs.device());
+  // With separate batch-norm passes each domain is normalised by its own statistics in training,
+  // which removes the first-order differences between the domains, i.e. much of the style;
+  // inference normalises both by the running statistics. A pass in inference mode (gradients still
+  // reach the weights), made once and only for the terms that ask for it.
+  Outputs seen;
+  auto inference_pass = [&]() -> const Outputs& {
+    if (!seen.logits.defined()) {
+      net_->eval();
+      seen = net_->forward(x);
+      net_->train();
+    }
+    return seen;
+  };
   auto want = [&](const std::string& term) {
     if (warmup && term != "rec") return false;  // warm-up: the task loss and L_rec only
     if (stage < 0) return true;
@@ -317,15 +330,7 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   if (w_.dom > 0 && want("dom")) {
     auto dom = domain_loss(net_->head("dom_spe", out.p_spe), d);
     if (out.z_spe1.defined()) dom = dom + domain_loss(net_->head("dom_spe1", out.z_spe1), d);
-    if (o_.dom_inference_bn) {
-      // With separate batch-norm passes each domain is normalised by its own statistics, which
-      // removes the very differences D_spe could use; inference normalises both by the running
-      // statistics. The same term on an inference-mode pass (gradients still reach the weights).
-      net_->eval();
-      const Outputs seen = net_->forward(x);
-      net_->train();
-      dom = dom + domain_loss(net_->head("dom_spe", seen.p_spe), d);
-    }
+    if (o_.dom_inference_bn) dom = dom + domain_loss(net_->head("dom_spe", inference_pass().p_spe), d);
     v["dom"] = dom.detach();
     t["dom"] = w_.dom * dom;
   }
@@ -336,9 +341,11 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     t["mi"] = w_.mi * mi;
   }
   if (w_.rec > 0 && want("rec")) {
-    auto rec = feature_reconstruction_loss(net_->reconstruct_features(out.z_inv, out.z_spe), out.f);
+    // --rec-inference-bn: the decoders learn from features as inference computes them.
+    const Outputs& r = o_.rec_inference_bn ? inference_pass() : out;
+    auto rec = feature_reconstruction_loss(net_->reconstruct_features(r.z_inv, r.z_spe), r.f);
     if (o_.pixel_rec_weight > 0) {
-      const auto x_hat = net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? out.z_inv.detach() : out.z_inv, out.z_spe);
+      const auto x_hat = net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv, r.z_spe);
       rec = rec + o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
     }
     v["rec"] = rec.detach();

@@ -236,6 +236,13 @@ TEST(Eval, SwapMeasuresOnAHandMadeModel) {
   parts.decode = [](const torch::Tensor& zi, const torch::Tensor&) { return torch::cat({zi, torch::zeros_like(zi)}, 1); };
   swap_measures(parts, a, ya, b, db, r);
   EXPECT_DOUBLE_EQ(r.swap_style_accuracy, 0.0);
+  EXPECT_DOUBLE_EQ(r.swap_style_target, 0.0);
+  EXPECT_TRUE(std::isnan(r.swap_style_source));  // no swap here is in source style
+  // Styles from both domains, a decoder that always renders the source: right for exactly those in source style.
+  swap_measures(parts, torch::cat({a, b}), torch::cat({ya, ya}), torch::cat({b, a}), torch::cat({db, torch::zeros_like(db)}), r);
+  EXPECT_DOUBLE_EQ(r.swap_style_accuracy, 0.5);
+  EXPECT_DOUBLE_EQ(r.swap_style_source, 1.0);
+  EXPECT_DOUBLE_EQ(r.swap_style_target, 0.0);
   parts.z_inv = [](const torch::Tensor& x) { return x.narrow(1, 0, 1).flip(0); };
   parts.decode = [](const torch::Tensor& zi, const torch::Tensor& zs) { return torch::cat({zi, zs}, 1); };
   swap_measures(parts, a, ya, b, db, r);

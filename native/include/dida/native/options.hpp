@@ -31,6 +31,7 @@ struct TrainOptions {
   // I, so a decoder that wants more detail cannot ask z_inv for it (docs/RESULTS.md).
   bool pixel_rec_stop_inv = false;
   bool dom_inference_bn = false;  // L_dom also with batch norm as inference has it (running statistics)
+  bool rec_inference_bn = false;  // L_rec on features computed with batch norm as inference has it
   std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
   // L_cons (extension, dida only): the strong view of a target image must get the confident
   // pseudo-label of its clean view; ramped with the GRL schedule.
