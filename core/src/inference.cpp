@@ -373,6 +373,7 @@ std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<cons
     last[out] = s.op == Op::Conv || cl;
     switch (s.op) {
       case Op::Standardize: y = standardize_images(x); break;
+      case Op::InstanceNorm: y = instance_normalize(x); break;
       case Op::Conv: {
         const Conv& c = convs_[static_cast<std::size_t>(s.param)];
         if (x.c != c.in)
@@ -517,11 +518,11 @@ Tensor4 Model::swap(const Tensor4& content, const Tensor4& style) const {
   return std::move(v.at(static_cast<std::size_t>(programs_.at("swap").values.at("swap"))));
 }
 
-Tensor4 standardize_images(const Tensor4& x) {
-  Tensor4 y = x;
-  const std::size_t n = x.per_item();
-  for (int i = 0; i < x.n; ++i) {
-    float* p = y.item(i);
+namespace {
+// (x - mean) / sqrt(var + kInputNormEps) over each run of n values.
+void normalize_runs(Tensor4& y, std::size_t n) {
+  for (std::size_t r = 0; r < y.data.size() / std::max<std::size_t>(n, 1); ++r) {
+    float* p = y.data.data() + r * n;
     double sum = 0;
     for (std::size_t j = 0; j < n; ++j) sum += p[j];
     const double mean = sum / static_cast<double>(n);
@@ -530,6 +531,18 @@ Tensor4 standardize_images(const Tensor4& x) {
     const double inv = 1.0 / std::sqrt(sq / static_cast<double>(n) + ModelConfig::kInputNormEps);
     for (std::size_t j = 0; j < n; ++j) p[j] = static_cast<float>((p[j] - mean) * inv);
   }
+}
+}  // namespace
+
+Tensor4 standardize_images(const Tensor4& x) {
+  Tensor4 y = x;
+  normalize_runs(y, x.per_item());
+  return y;
+}
+
+Tensor4 instance_normalize(const Tensor4& x) {
+  Tensor4 y = x;
+  normalize_runs(y, static_cast<std::size_t>(x.h) * static_cast<std::size_t>(x.w));
   return y;
 }
 

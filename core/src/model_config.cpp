@@ -9,7 +9,8 @@ nlohmann::json ModelConfig::to_json() const {
           {"in_channels", in_channels},       {"num_classes", num_classes},   {"width", width},
           {"variant", variant},               {"progressive", progressive},   {"head_hidden", head_hidden},
           {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool},
-          {"input_norm", input_norm},         {"decoder", decoder}};
+          {"input_norm", input_norm},         {"decoder", decoder},
+          {"decoder_norm", decoder_norm}};
 }
 
 namespace {
@@ -41,6 +42,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   if (j.contains("pool")) read(j, "pool", c.pool);
   if (j.contains("input_norm")) read(j, "input_norm", c.input_norm);  // absent in older bundles: "none"
   if (j.contains("decoder")) read(j, "decoder", c.decoder);           // absent in older bundles: "small"
+  if (j.contains("decoder_norm")) read(j, "decoder_norm", c.decoder_norm);  // absent in older bundles: "none"
   c.validate();
   return c;
 }
@@ -59,6 +61,8 @@ void ModelConfig::validate() const {
     throw std::invalid_argument("model config: input_norm must be \"none\" or \"standardize\", not \"" + input_norm + "\"");
   if (decoder != "small" && decoder != "wide")
     throw std::invalid_argument("model config: decoder must be \"small\" or \"wide\", not \"" + decoder + "\"");
+  if (decoder_norm != "none" && decoder_norm != "instance")
+    throw std::invalid_argument("model config: decoder_norm must be \"none\" or \"instance\", not \"" + decoder_norm + "\"");
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");

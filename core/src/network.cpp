@@ -96,6 +96,7 @@ const char* op_name(Op op) {
     case Op::Sub: return "Sub";
     case Op::Concat: return "Concat";
     case Op::Softmax: return "Softmax";
+    case Op::InstanceNorm: return "InstanceNorm";
   }
   return "?";
 }
@@ -208,7 +209,10 @@ Network describe_network(const ModelConfig& c) {
   b.op(Op::Conv, {b.op(Op::Concat, {"z_inv", "z_spe"}, "z")}, "feat_rec", "feat_dec");
   if (c.pixel_decoder) {
     b.start("pix_dec", {"z_inv", "z_spe"}, {"pix_rec"});
-    std::string r = b.op(Op::Concat, {"z_inv", "z_spe"}, "z");
+    // decoder_norm "instance": z_inv normalised per image and channel first, so the first-order
+    // statistics (where the style lives) reach R_pix only through z_spe.
+    const std::string content = c.decoder_norm == "instance" ? b.op(Op::InstanceNorm, {"z_inv"}, "z_inv.norm") : "z_inv";
+    std::string r = b.op(Op::Concat, {content, "z_spe"}, "z");
     for (std::size_t k = 0; k < dec.size(); ++k) {
       const auto& d = dec[k];
       if (d.upsample_before) r = b.op(Op::Upsample2, {r}, d.name + ".up");

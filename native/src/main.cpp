@@ -105,6 +105,12 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_option("--width", o.width, "Channels of E's first block (F has 4 x width)")->capture_default_str()->group("Method");
   cmd->add_option("--decoder", o.decoder, "Pixel decoder R_pix: small (one 3x3 conv per scale, 2w-w-w channels) | wide (two per scale, 4w-2w-2w-w: sharper swaps, less stable accuracy; docs/RESULTS.md)")
       ->capture_default_str()->check(CLI::IsMember({"small", "wide"}))->group("Method");
+  cmd->add_option("--decoder-norm", o.decoder_norm, "What R_pix does to z_inv first: none | instance (normalised per image and channel: the style reaches R_pix only through z_spe)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "instance"}))->group("Method");
+  cmd->add_option("--pixel-decoder-features", o.pixel_decoder_features,
+                  "What R_pix learns from: train (training-mode features, its pixel term shapes the encoder too) | inference "
+                  "(detached features of an inference-mode pass: R_pix learns alone)")
+      ->capture_default_str()->check(CLI::IsMember({"train", "inference"}))->group("Losses");
   cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
       ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");
   cmd->add_option("--batch-norm", o.batch_norm, "separate (source and target in their own passes) | mixed (one pass)")
@@ -135,6 +141,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_option("--lambda-swap", o.lambda_swap, "Weight of L_swap: swapped images keep their content's class and their style's domain (dida only; 0: off)")
       ->capture_default_str()->check(kNonNegative)->group("Losses");
+  cmd->add_option("--swap-trains", o.swap_trains,
+                  "What L_swap trains: all | decoder (R_pix alone, on detached inference-mode features, judged by C and D_spe "
+                  "in inference mode, which it leaves unchanged)")
+      ->capture_default_str()->check(CLI::IsMember({"all", "decoder"}))->group("Losses");
   cmd->add_option("--lambda-bal", o.lambda_bal, "Weight of L_bal: the target batch's mean prediction stays spread over the classes (dida only; 0: off)")
       ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_flag("--augment-source,!--no-augment-source", o.augment_source,

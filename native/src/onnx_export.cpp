@@ -69,22 +69,28 @@ class GraphBuilder {
     for (auto x : v) a->add_ints(x);
   }
 
+  // (x - mean) / sqrt(var + eps) over the given axes (both normalisations use eps 1e-5).
+  void normalize(const std::string& x, const std::vector<int64_t>& axes, const std::string& out) {
+    const std::string p = out + "/";
+    attr(node("ReduceMean", {x}, p + "mean"), "axes", axes);
+    node("Sub", {x, p + "mean"}, p + "centred");
+    node("Mul", {p + "centred", p + "centred"}, p + "sq");
+    attr(node("ReduceMean", {p + "sq"}, p + "var"), "axes", axes);
+    node("Add", {p + "var", initializer("input_norm_eps", {ModelConfig::kInputNormEps}, {})}, p + "var_eps");
+    node("Sqrt", {p + "var_eps"}, p + "dev");
+    node("Div", {p + "centred", p + "dev"}, out);
+  }
+
   // One layer of the network description as ONNX nodes; its output keeps the layer's value name.
   void layer(const Layer& l) {
     const std::string& x = l.in.empty() ? std::string() : l.in[0];
     switch (l.op) {
-      case Op::Standardize: {  // (x - mean) / sqrt(var + eps) per image, over channels and pixels
-        const std::vector<int64_t> axes{1, 2, 3};
-        const std::string p = l.out + "/";
-        attr(node("ReduceMean", {x}, p + "mean"), "axes", axes);
-        node("Sub", {x, p + "mean"}, p + "centred");
-        node("Mul", {p + "centred", p + "centred"}, p + "sq");
-        attr(node("ReduceMean", {p + "sq"}, p + "var"), "axes", axes);
-        node("Add", {p + "var", initializer("input_norm_eps", {ModelConfig::kInputNormEps}, {})}, p + "var_eps");
-        node("Sqrt", {p + "var_eps"}, p + "dev");
-        node("Div", {p + "centred", p + "dev"}, l.out);
+      case Op::Standardize:  // per image, over channels and pixels
+        normalize(x, {1, 2, 3}, l.out);
         break;
-      }
+      case Op::InstanceNorm:  // per image and channel, over pixels
+        normalize(x, {2, 3}, l.out);
+        break;
       case Op::Conv: {
         const ParamModule& m = net_.module(l.module);
         auto* n = node("Conv", {x, weight(m.name + ".weight"), weight(m.name + ".bias")}, l.out);

@@ -92,6 +92,7 @@ ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p) {
   c.mine_hidden = o.mine_hidden;
   c.pixel_decoder = true;
   c.decoder = o.decoder;
+  c.decoder_norm = o.decoder_norm;
   c.validate();
   return c;
 }
@@ -345,7 +346,13 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     const Outputs& r = o_.rec_inference_bn ? inference_pass() : out;
     auto rec = feature_reconstruction_loss(net_->reconstruct_features(r.z_inv, r.z_spe), r.f);
     if (o_.pixel_rec_weight > 0) {
-      const auto x_hat = net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv, r.z_spe);
+      torch::Tensor x_hat;
+      if (o_.pixel_decoder_features == "inference") {  // R_pix alone learns, from what inference will give it
+        const Outputs& seen_now = inference_pass();
+        x_hat = net_->reconstruct_pixels(seen_now.z_inv.detach(), seen_now.z_spe.detach());
+      } else {
+        x_hat = net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv, r.z_spe);
+      }
       rec = rec + o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
     }
     v["rec"] = rec.detach();
@@ -373,17 +380,33 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     // its partner from the other domain, re-encoded: a source digit in target style keeps its
     // label, a target digit in source style its confident pseudo-label, and D_spe must see the
     // partner's domain. Ramped like the GRL weight: the decoder first learns to reconstruct.
+    // --swap-trains decoder: R_pix alone learns, from the features inference gives it; the judges
+    // (E, I, S, C, D_spe) run as inference runs them and are frozen for this term.
+    const bool decoder_only = o_.swap_trains == "decoder";
+    const Outputs& from = decoder_only ? inference_pass() : out;
     const int64_t k = std::max<int64_t>(1, ns / 2);
-    const auto zi = torch::cat({out.z_inv.slice(0, 0, k), out.z_inv.slice(0, ns, ns + k)});
-    const auto zs_other = torch::cat({out.z_spe.slice(0, ns, ns + k), out.z_spe.slice(0, 0, k)});
+    auto zi = torch::cat({from.z_inv.slice(0, 0, k), from.z_inv.slice(0, ns, ns + k)});
+    auto zs_other = torch::cat({from.z_spe.slice(0, ns, ns + k), from.z_spe.slice(0, 0, k)});
+    if (decoder_only) zi = zi.detach(), zs_other = zs_other.detach();
     const auto swapped = net_->reconstruct_pixels(zi, zs_other);
-    const Outputs again = o_.batch_norm == "separate"
-                              ? concat_outputs(net_->forward(swapped.slice(0, 0, k)), net_->forward(swapped.slice(0, k)))
-                              : net_->forward(swapped);
+    std::vector<torch::Tensor> frozen;
+    if (decoder_only) {
+      for (auto& p : net_->named_parameters())
+        if (p.key().rfind("pix_dec.", 0) != 0 && p.value().requires_grad()) frozen.push_back(p.value()), p.value().requires_grad_(false);
+      net_->eval();
+    }
+    const Outputs again = decoder_only || o_.batch_norm != "separate"
+                              ? net_->forward(swapped)
+                              : concat_outputs(net_->forward(swapped.slice(0, 0, k)), net_->forward(swapped.slice(0, k)));
+    const auto content_logits = decoder_only ? from.logits.slice(0, ns, ns + k).detach() : out.logits.slice(0, ns, ns + k);
     const auto d_other = torch::cat({torch::ones({k}, torch::kLong), torch::zeros({k}, torch::kLong)}).to(xs.device());
     const auto swap = task_loss(again.logits.slice(0, 0, k), ys.slice(0, 0, k)) +
-                      consistency_loss(out.logits.slice(0, ns, ns + k), again.logits.slice(0, k), o_.cons_threshold) +
+                      consistency_loss(content_logits, again.logits.slice(0, k), o_.cons_threshold) +
                       domain_loss(net_->head("dom_spe", again.p_spe), d_other);
+    if (decoder_only) {
+      net_->train();
+      for (auto& p : frozen) p.requires_grad_(true);
+    }
     v["swap"] = swap.detach();
     t["swap"] = w_.swap * grl * swap;
   }

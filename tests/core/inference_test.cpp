@@ -65,7 +65,7 @@ TEST(Inference, CoreMatchesLibTorchOnEveryBundleOfTheParityMatrix) {
     }
     EXPECT_EQ(m.class_names().size(), 10u);
   }
-  EXPECT_EQ(seen, 10);  // 8 of the matrix, the trained recipe, the 1-channel 24 x 24 model
+  EXPECT_EQ(seen, 11);  // 8 of the matrix, the trained recipe, the 1-channel 24 x 24 model, the wide instance-norm decoder
 }
 
 TEST(Inference, ThreadsSplitTheBatchAndGiveTheSameOutputs) {
@@ -100,6 +100,19 @@ TEST(Inference, InputStandardisationMatchesAHandComputation) {
   // The trained fixture standardises its input (the trainer's default), the matrix's do not.
   EXPECT_EQ(Model::load(kFixtures + "/trained").config().input_norm, "standardize");
   EXPECT_EQ(Model::load(kFixtures + "/branch-flatten-progressive").config().input_norm, "none");
+}
+
+TEST(Inference, InstanceNormalisationMatchesAHandComputation) {
+  // One image, two channels of 2 x 2: (1, 2, 3, 4) has mean 2.5 and variance 1.25; the constant
+  // channel becomes zeros. Each channel is normalised on its own, unlike the input's standardisation.
+  Tensor4 x(1, 2, 2, 2);
+  x.data = {1, 2, 3, 4, 7, 7, 7, 7};
+  const Tensor4 y = instance_normalize(x);
+  const double sd = std::sqrt(1.25 + ModelConfig::kInputNormEps);
+  EXPECT_NEAR(y.data[0], -1.5 / sd, 1e-6);
+  EXPECT_NEAR(y.data[2], 0.5 / sd, 1e-6);
+  for (int j = 4; j < 8; ++j) EXPECT_EQ(y.data[static_cast<std::size_t>(j)], 0.f);
+  EXPECT_EQ(Model::load(kFixtures + "/decoder-wide-instance").config().decoder_norm, "instance");
 }
 
 TEST(Inference, InferenceOnlyBundlesLeaveOutTheTrainingOnlyTensors) {

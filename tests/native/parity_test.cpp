@@ -1,6 +1,7 @@
 // Engines that must agree, on the parity matrix: every combination of variant {branch, vector} x
 // pool {flatten, avg} x progressive {on, off} (fresh weights, random batch-norm statistics), the
-// trainer's recipe (a trained bundle: standardised input), and a 1-channel 24 x 24 model. The
+// trainer's recipe (a trained bundle: standardised input), a 1-channel 24 x 24 model and the wide
+// pixel decoder with instance-normalised z_inv. The
 // inputs and LibTorch's outputs are kept in tests/fixtures/parity/<name>/reference.safetensors,
 // which the core suite checks natively and as wasm, and tests/node/onnx_parity.test.mjs through
 // onnxruntime-node. DIDA_WRITE_FIXTURES=1 rewrites the fixtures.
@@ -105,6 +106,9 @@ std::map<std::string, ModelConfig> fresh_configs() {
   ModelConfig gray = small_config();
   gray.in_channels = 1, gray.image_size = 24, gray.input_norm = "standardize";
   out["gray24"] = gray;
+  ModelConfig decoder = small_config();  // the other pixel decoder, reading z_inv instance-normalised
+  decoder.decoder = "wide", decoder.decoder_norm = "instance";
+  out["decoder-wide-instance"] = decoder;
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "augment.hpp"
 #include "bundle.hpp"
@@ -602,6 +603,63 @@ TEST(Training, PixelRecStopInvKeepsThePixelGradientOutOfZinv) {
   EXPECT_TRUE(same(stop0.at("inv.conv.weight"), stop10.at("inv.conv.weight"))) << "with it, it does not";
   EXPECT_FALSE(same(stop0.at("pix_dec.conv1.weight"), stop10.at("pix_dec.conv1.weight"))) << "the decoder still learns";
   EXPECT_FALSE(same(stop0.at("spe.conv.weight"), stop10.at("spe.conv.weight"))) << "and S, through z_spe";
+}
+
+// The decoder-only terms: --pixel-decoder-features inference (R_pix learns the pixel term from
+// detached inference-mode features) and --swap-trains decoder (L_swap reaches R_pix alone). One SGD
+// step with the term's weight at 0 and above: every other weight is equal, R_pix's differ.
+TEST(Training, DecoderOnlyTermsTrainTheDecoderAlone) {
+  TempDir dir("decoder-only");
+  TrainOptions o = tiny(dir.path("run"));
+  o.optimizer = "sgd", o.lr = 0.1, o.anneal_lr = false, o.augment_source = false;
+  const DomainPair pair = pair_for(o);
+  auto after_one_step = [&](const std::function<void(TrainOptions&)>& set) {
+    TrainOptions t = o;
+    set(t);
+    TrainStep step(t, pair, torch::kCPU);
+    step.step(0, 0, 0.5);
+    EXPECT_TRUE(step.finite());
+    std::map<std::string, torch::Tensor> w;
+    for (const auto& p : step.net().named_parameters()) w[p.key()] = p.value().detach().clone();
+    return w;
+  };
+  // Which weights two runs disagree on: "decoder" (pix_dec.* only), "more" or "none".
+  auto differ = [](const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
+    bool decoder = false, other = false;
+    for (const auto& [name, t] : a)
+      if (!torch::equal(t, b.at(name))) (name.rfind("pix_dec.", 0) == 0 ? decoder : other) = true;
+    return other ? std::string("more") : decoder ? std::string("decoder") : std::string("none");
+  };
+  const auto pixels = [](double weight) {
+    return [weight](TrainOptions& t) { t.pixel_decoder_features = "inference", t.pixel_rec_weight = weight; };
+  };
+  EXPECT_EQ(differ(after_one_step(pixels(0.0)), after_one_step(pixels(10.0))), "decoder");
+  const auto swap = [](const std::string& trains, double weight) {
+    return [trains, weight](TrainOptions& t) { t.swap_trains = trains, t.lambda_swap = weight; };
+  };
+  EXPECT_EQ(differ(after_one_step(swap("decoder", 0.0)), after_one_step(swap("decoder", 1.0))), "decoder");
+  EXPECT_EQ(differ(after_one_step(swap("all", 0.0)), after_one_step(swap("all", 1.0))), "more") << "L_swap as before trains the rest too";
+}
+
+// decoder_norm "instance": R_pix normalises z_inv per image and channel first, so a per-channel
+// scale and shift of z_inv (where a domain's first-order statistics live) does not change its image.
+TEST(Model, InstanceNormalisedContentIgnoresPerChannelScaleAndShift) {
+  ModelConfig c;
+  c.width = 4, c.head_hidden = 8, c.mine_hidden = 8, c.decoder_norm = "instance";
+  torch::manual_seed(4);
+  DidaNet net(c);
+  net->eval();
+  torch::NoGradGuard g;
+  const auto zi = torch::rand({2, 16, 4, 4}), zs = torch::rand({2, 16, 4, 4});
+  const auto scale = torch::rand({1, 16, 1, 1}) + 0.5, shift = torch::rand({1, 16, 1, 1}) - 0.5;
+  EXPECT_LT((net->reconstruct_pixels(zi, zs) - net->reconstruct_pixels(zi * scale + shift, zs)).abs().max().item<double>(), 1e-4);
+  EXPECT_GT((net->reconstruct_pixels(zi, zs) - net->reconstruct_pixels(zi, zs * scale + shift)).abs().max().item<double>(), 1e-3)
+      << "z_spe is read as it is";
+  c.decoder_norm = "none";
+  torch::manual_seed(4);
+  DidaNet plain(c);
+  plain->eval();
+  EXPECT_GT((plain->reconstruct_pixels(zi, zs) - plain->reconstruct_pixels(zi * scale + shift, zs)).abs().max().item<double>(), 1e-3);
 }
 
 // A step keeps its loss values on the training device; what the host reads later is exactly what

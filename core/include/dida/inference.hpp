@@ -124,6 +124,8 @@ class Model {
 // Each image minus its mean, over sqrt(variance + eps), across channels and pixels: the network's
 // first step when config.input_norm is "standardize".
 Tensor4 standardize_images(const Tensor4& x);
+// Each image's each channel to zero mean, unit variance over its pixels (eps kInputNormEps).
+Tensor4 instance_normalize(const Tensor4& x);
 // Pixels (N x H x W x C bytes, the data layout) -> N x C x H x W floats in [-1, 1].
 Tensor4 pixels_to_input(const std::vector<std::uint8_t>& pixels, int n, int h, int w, int c);
 // A [-1, 1] image tensor -> bytes N x H x W x C.

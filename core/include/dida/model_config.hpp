@@ -28,6 +28,9 @@ struct ModelConfig {
   // R_pix's size: "small" (one 3x3 conv per scale, 2w-w-w channels) or "wide" (two per scale,
   // 4w-2w-2w-w channels, and a last conv at full size).
   std::string decoder = "small";
+  // What R_pix does to z_inv before decoding: "none", or "instance" (normalised per image and
+  // channel, so the style reaches it only through z_spe; docs/RESULTS.md).
+  std::string decoder_norm = "none";
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
   std::string pool = "avg";

@@ -38,6 +38,7 @@ enum class Op {
   Add, Sub,       // elementwise, two inputs
   Concat,         // along channels (or features), two inputs
   Softmax,        // along features
+  InstanceNorm,   // per image and channel: (x - mean) / sqrt(var + kInputNormEps) over the pixels, no parameters
 };
 const char* op_name(Op op);
 

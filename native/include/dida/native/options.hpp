@@ -23,6 +23,11 @@ struct TrainOptions {
   std::string input_norm = "standardize";  // none | standardize (inside the model, every engine)
   int head_hidden = 100;
   int mine_hidden = 128;
+  std::string decoder_norm = "none";  // ModelConfig::decoder_norm
+  // Which features R_pix learns from: "train" (training-mode features; its pixel term shapes the
+  // encoder too, METHOD.md) or "inference" (detached features of an inference-mode pass: R_pix
+  // learns alone, a read-out of the split that leaves the encoder to the other terms).
+  std::string pixel_decoder_features = "train";
   std::string decoder = "small";  // R_pix: small | wide (ModelConfig::decoder); docs/RESULTS.md, ablation j
   // losses (weights of METHOD.md's total; the method zeroes those it does not use)
   double lambda_mi = 0.1, lambda_adv = 1.0, lambda_dom = 0.3, lambda_rec = 0.5, lambda_rel = 1.0, lambda_orth = 0.0;
@@ -43,6 +48,10 @@ struct TrainOptions {
   // of the other domain, re-encoded, keeps a's class (label or confident pseudo-label) and shows
   // b's domain to D_spe. Ramped with the GRL schedule.
   double lambda_swap = 0.0;
+  // What L_swap trains: "all" (every module it passes through) or "decoder" (R_pix alone: the swap
+  // is made from detached inference-mode features and judged by C and D_spe in inference mode,
+  // which it does not change).
+  std::string swap_trains = "all";
   // Labelled source images in the strong view (the same perturbation as L_cons uses), every method.
   bool augment_source = true;
   // How batch norm sees the two domains in training: "separate" (source and target batches in
