@@ -145,6 +145,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
                   "What L_swap trains: all | decoder (R_pix alone, on detached inference-mode features, judged by C and D_spe "
                   "in inference mode, which it leaves unchanged)")
       ->capture_default_str()->check(CLI::IsMember({"all", "decoder"}))->group("Losses");
+  cmd->add_option("--lambda-critic", o.lambda_critic,
+                  "Weight of L_critic: a per-domain image critic tells real images from swaps in that domain's style, R_pix "
+                  "learns to pass it (dida only, needs --pixel-decoder-features inference; 0: off)")
+      ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_option("--lambda-bal", o.lambda_bal, "Weight of L_bal: the target batch's mean prediction stays spread over the classes (dida only; 0: off)")
       ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_flag("--augment-source,!--no-augment-source", o.augment_source,

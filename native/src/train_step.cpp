@@ -70,7 +70,7 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
 // Loss terms by name, and which of them each staged step optimises (METHOD.md): 1: L_task + L_adv
 // + L_dom; 2: L_task + L_dom + L_mi + L_rel; 3: L_rec. The extensions L_orth, L_cons and L_bal join
 // step 1, L_swap joins step 3 (with the decoder).
-const std::vector<std::string> kTermOrder = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal"};
+const std::vector<std::string> kTermOrder = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal", "critic"};
 const std::vector<std::vector<std::string>> kStageTerms = {
     {"task", "adv", "dom", "orth", "cons", "bal"}, {"task", "dom", "mi", "rel"}, {"rec", "swap"}};
 
@@ -112,6 +112,18 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
   torch::manual_seed(o.seed);
   net_ = DidaNet(model_config_for(o, pair));
   net_->to(device_);
+  if (o.method == "dida" && o.lambda_critic > 0) {  // made after the network: its initialisation is unchanged
+    namespace nn = torch::nn;
+    const auto& c = net_->config;
+    const int64_t s = c.image_size / 8;
+    critic_ = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c.in_channels, 16, 3).padding(1)), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+                             nn::MaxPool2d(2), nn::Conv2d(nn::Conv2dOptions(16, 32, 3).padding(1)),
+                             nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)), nn::MaxPool2d(2),
+                             nn::Conv2d(nn::Conv2dOptions(32, 64, 3).padding(1)), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+                             nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64 * s * s, 2));
+    critic_->to(device_);
+    critic_opt_ = std::make_unique<torch::optim::Adam>(critic_->parameters(), torch::optim::AdamOptions(o.lr).betas({0.5, 0.999}));
+  }
   if (o.optimisation == "joint") {
     opts_.push_back(make_optimizer(o, net_->parameters()));
   } else {
@@ -135,6 +147,13 @@ void TrainStep::save_checkpoint(const std::string& path, int epoch, int iter) {
     torch::serialize::OutputArchive a;
     opts_[i]->save(a);
     archive.write("optimizer" + std::to_string(i), a);
+  }
+  if (critic_) {
+    torch::serialize::OutputArchive c, a;
+    critic_->save(c);
+    critic_opt_->save(a);
+    archive.write("critic", c);
+    archive.write("critic_optimizer", a);
   }
   archive.write("state", torch::tensor({static_cast<double>(epoch), static_cast<double>(iter), mine_.moving_average()},
                                        torch::kFloat64));
@@ -163,6 +182,13 @@ void TrainStep::load_checkpoint(const std::string& path, int& epoch, int& iter) 
       torch::serialize::InputArchive a;
       archive.read("optimizer" + std::to_string(i), a);
       opts_[i]->load(a);
+    }
+    if (critic_) {
+      torch::serialize::InputArchive c, a;
+      archive.read("critic", c);
+      archive.read("critic_optimizer", a);
+      critic_->load(c);
+      critic_opt_->load(a);
     }
     torch::Tensor state;
     archive.read("state", state);
@@ -211,6 +237,7 @@ void TrainStep::step(int epoch, int iter, double progress) {
   }
   const auto s_index = torch::tensor(si).to(device_), t_index = torch::tensor(ti).to(device_);
   auto xs = xs_.index_select(0, s_index);
+  xs_clean_ = xs;  // the critic's real source images: the domain's own look, not the strong view
   if (o_.augment_source) {  // the labelled images in the strong view too: C learns its invariances from labels
     Rng r = Rng(o_.seed ^ (static_cast<std::uint64_t>(epoch) << 32) ^ static_cast<std::uint64_t>(iter)).fork("source-view");
     xs = strong_view(xs, r);
@@ -240,6 +267,16 @@ void TrainStep::step(int epoch, int iter, double progress) {
     opts_[0]->zero_grad();
     total.backward();
     opts_[0]->step();
+    if (critic_fake_.defined()) {  // the critic's own step: real images of each domain against the swaps in its style
+      auto ls = [this](const torch::Tensor& x, const torch::Tensor& domain, double want) {
+        return (critic_->forward(x).gather(1, domain.unsqueeze(1)) - want).pow(2).mean();
+      };
+      const auto critic_loss = 0.5 * (ls(critic_real_, critic_real_domain_, 1.0) + ls(critic_fake_.detach(), critic_fake_domain_, 0.0));
+      critic_opt_->zero_grad();
+      critic_loss.backward();
+      critic_opt_->step();
+      critic_fake_ = torch::Tensor();
+    }
   } else {
     // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups). This mode
     // reads each stage's total on the host (a NaN must not reach the next stage's step).
@@ -409,6 +446,24 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     }
     v["swap"] = swap.detach();
     t["swap"] = w_.swap * grl * swap;
+  }
+  if (critic_ && want("swap")) {
+    // L_critic: every image's content in the style of its partner from the other domain, decoded
+    // from the detached inference-mode features (R_pix alone learns); the critic's output for the
+    // style's domain should say "real" (least squares). Ramped like the GRL weight.
+    const Outputs& from = inference_pass();
+    const int64_t nt = xt.size(0);
+    const auto zi = torch::cat({from.z_inv.slice(0, 0, ns), from.z_inv.slice(0, ns, ns + nt)}).detach();
+    const auto zs = torch::cat({from.z_spe.slice(0, ns, ns + std::min(ns, nt)), from.z_spe.slice(0, 0, std::min(ns, nt))}).detach();
+    const int64_t m = std::min(zi.size(0), zs.size(0));
+    critic_fake_ = net_->reconstruct_pixels(zi.slice(0, 0, m), zs.slice(0, 0, m));
+    critic_fake_domain_ = torch::cat({torch::ones({std::min(ns, nt)}, torch::kLong), torch::zeros({std::min(ns, nt)}, torch::kLong)})
+                              .slice(0, 0, m).to(xs.device());
+    critic_real_ = torch::cat({xs_clean_, xt});
+    critic_real_domain_ = d;
+    const auto critic = (critic_->forward(critic_fake_).gather(1, critic_fake_domain_.unsqueeze(1)) - 1.0).pow(2).mean();
+    v["critic"] = critic.detach();
+    t["critic"] = o_.lambda_critic * grl * critic;
   }
   if (w_.orth > 0 && want("orth")) {
     const auto orth = orthogonality_loss(out.p_inv, out.p_spe);

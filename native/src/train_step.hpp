@@ -21,20 +21,22 @@ namespace dida {
 struct LossValues {
   double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, bal = 0, total = 0;
   double cons_kept = 0;  // fraction of target images with a confident pseudo-label (L_cons)
+  double critic = 0;     // L_critic, R_pix's side: how far the critic is from taking the swaps for real
   // The fields in a fixed order: a step's values travel as one tensor of these.
-  static constexpr const char* kNames[] = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal", "total", "cons_kept"};
+  static constexpr const char* kNames[] = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal", "total", "cons_kept", "critic"};
   static constexpr int kTotal = 10;
-  std::vector<double> as_vector() const { return {task, adv, dom, mi, rec, rel, orth, cons, swap, bal, total, cons_kept}; }
+  std::vector<double> as_vector() const { return {task, adv, dom, mi, rec, rel, orth, cons, swap, bal, total, cons_kept, critic}; }
   static LossValues from(const std::vector<double>& x) {
     LossValues v;
     v.task = x.at(0), v.adv = x.at(1), v.dom = x.at(2), v.mi = x.at(3), v.rec = x.at(4), v.rel = x.at(5), v.orth = x.at(6);
-    v.cons = x.at(7), v.swap = x.at(8), v.bal = x.at(9), v.total = x.at(10), v.cons_kept = x.at(11);
+    v.cons = x.at(7), v.swap = x.at(8), v.bal = x.at(9), v.total = x.at(10), v.cons_kept = x.at(11), v.critic = x.at(12);
     return v;
   }
   nlohmann::json to_json(double scale) const {
     return {{"task", task * scale}, {"adv", adv * scale},   {"dom", dom * scale},   {"mi", mi * scale},
             {"rec", rec * scale},   {"rel", rel * scale},   {"orth", orth * scale}, {"cons", cons * scale},
-            {"swap", swap * scale}, {"bal", bal * scale}, {"cons_kept", cons_kept * scale}, {"total", total * scale}};
+            {"swap", swap * scale}, {"bal", bal * scale}, {"cons_kept", cons_kept * scale}, {"critic", critic * scale},
+            {"total", total * scale}};
   }
 };
 
@@ -79,6 +81,11 @@ class TrainStep {
   std::vector<int> src_order_, tgt_order_;
   int order_epoch_ = -1;
   torch::Tensor last_, sum_, finite_;  // on the training device
+  // The per-domain image critic (--lambda-critic; training only, not part of a bundle): for each
+  // domain, real images of it against swaps rendered in its style. Its inputs of the current step.
+  torch::nn::Sequential critic_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> critic_opt_;
+  torch::Tensor critic_real_, critic_real_domain_, critic_fake_, critic_fake_domain_, xs_clean_;
 };
 
 }  // namespace dida

@@ -517,12 +517,17 @@ TEST(Training, EveryRecipeTermRunsAndIsLogged) {
 
 TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
   TempDir dir("resume");
-  for (const char* optimisation : {"joint", "staged"}) {
-    TrainOptions a = tiny(dir.path(std::string("a-") + optimisation));
-    a.optimisation = optimisation;
+  // joint, staged, and joint with the image critic (its weights and optimiser live in the checkpoint)
+  for (const std::string optimisation : {"joint", "staged", "joint-critic"}) {
+    const auto set = [&](TrainOptions& o) {
+      o.optimisation = optimisation == "staged" ? "staged" : "joint";
+      if (optimisation == "joint-critic") o.pixel_decoder_features = "inference", o.lambda_critic = 1.0;
+    };
+    TrainOptions a = tiny(dir.path("a-" + optimisation));
+    set(a);
     ASSERT_EQ(run_training(a, false), kTrainDone);
-    TrainOptions b = tiny(dir.path(std::string("b-") + optimisation));
-    b.optimisation = optimisation;
+    TrainOptions b = tiny(dir.path("b-" + optimisation));
+    set(b);
     b.stop_after_iters = 4;  // mid-epoch, as Ctrl-C would
     ASSERT_EQ(run_training(b, false), kTrainInterrupted);
     EXPECT_FALSE(fs::exists(b.out + "/bundle"));
@@ -576,6 +581,9 @@ TEST(Training, ClearErrorsForBadRunsAndCheckpoints) {
   TrainOptions bad = tiny(dir.path("bad"));
   bad.method = "magic";
   EXPECT_NE(error_of([&] { run_training(bad, false); }).find("--method"), std::string::npos);
+  bad = tiny(dir.path("bad-critic"));
+  bad.lambda_critic = 1.0;  // the critic trains R_pix alone, on inference-mode features
+  EXPECT_NE(error_of([&] { run_training(bad, false); }).find("--pixel-decoder-features inference"), std::string::npos);
 }
 
 // --pixel-rec-stop-inv: the pixel term of L_rec reaches the decoder but not I. One SGD step with the
@@ -606,7 +614,8 @@ TEST(Training, PixelRecStopInvKeepsThePixelGradientOutOfZinv) {
 }
 
 // The decoder-only terms: --pixel-decoder-features inference (R_pix learns the pixel term from
-// detached inference-mode features) and --swap-trains decoder (L_swap reaches R_pix alone). One SGD
+// detached inference-mode features), --swap-trains decoder (L_swap reaches R_pix alone) and
+// L_critic (the image critic's verdict on the swaps). One SGD
 // step with the term's weight at 0 and above: every other weight is equal, R_pix's differ.
 TEST(Training, DecoderOnlyTermsTrainTheDecoderAlone) {
   TempDir dir("decoder-only");
@@ -639,6 +648,10 @@ TEST(Training, DecoderOnlyTermsTrainTheDecoderAlone) {
   };
   EXPECT_EQ(differ(after_one_step(swap("decoder", 0.0)), after_one_step(swap("decoder", 1.0))), "decoder");
   EXPECT_EQ(differ(after_one_step(swap("all", 0.0)), after_one_step(swap("all", 1.0))), "more") << "L_swap as before trains the rest too";
+  const auto critic = [](double weight) {
+    return [weight](TrainOptions& t) { t.pixel_decoder_features = "inference", t.lambda_critic = weight; };
+  };
+  EXPECT_EQ(differ(after_one_step(critic(0.0)), after_one_step(critic(1.0))), "decoder") << "L_critic trains R_pix alone";
 }
 
 // decoder_norm "instance": R_pix normalises z_inv per image and channel first, so a per-channel

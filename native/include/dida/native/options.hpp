@@ -52,6 +52,10 @@ struct TrainOptions {
   // is made from detached inference-mode features and judged by C and D_spe in inference mode,
   // which it does not change).
   std::string swap_trains = "all";
+  // L_critic (extension, dida only; needs pixel_decoder_features "inference"): a small image critic
+  // learns, per domain, real images from swaps rendered in that domain's style; R_pix learns to
+  // make its swaps pass (least squares). 0: off.
+  double lambda_critic = 0.0;
   // Labelled source images in the strong view (the same perturbation as L_cons uses), every method.
   bool augment_source = true;
   // How batch norm sees the two domains in training: "separate" (source and target batches in
