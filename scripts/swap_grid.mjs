@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// A picture of a bundle's split, drawn by ONNX Runtime from its swap.onnx: the top row holds target
-// images (the styles), the first column source images (the contents), the second column their plain
-// reconstruction R(z_inv(x), z_spe(x)), and each other cell the swap R(z_inv(row), z_spe(column)).
-//   node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N]
+// A picture of a bundle's split, drawn by ONNX Runtime from its swap.onnx: the top row holds the
+// styles (target images; source images with --contents target), the first column the contents,
+// the second column their plain reconstruction R(z_inv(x), z_spe(x)), and each other cell the swap
+// R(z_inv(row), z_spe(column)).
+//   node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N] [--contents source|target]
 // BUNDLE needs swap.onnx (`dida export BUNDLE`); SAMPLES is a sample set (`dida data samples`).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,12 +11,19 @@ import ort from 'onnxruntime-node';
 import pngjs from 'pngjs';
 import { readSafetensors } from '../tests/node/safetensors.mjs';
 
+const usage = 'usage: node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N] [--contents source|target]';
 const [bundle, samples, out, ...rest] = process.argv.slice(2);
 if (!bundle || !samples || !out || bundle === '--help') {
-  console.error('usage: node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N]');
+  console.error(usage);
   process.exit(bundle === '--help' ? 0 : 2);
 }
-const scale = rest[0] === '--scale' ? Number(rest[1]) : 3;
+const option = (name, fallback) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] : fallback);
+const scale = Number(option('--scale', 3));
+const contentDomain = { source: 0, target: 1 }[option('--contents', 'source')];
+if (!(scale > 0) || contentDomain === undefined) {
+  console.error(usage);
+  process.exit(2);
+}
 const s = readSafetensors(samples);
 const [n, size, , channels] = s.images.shape;
 const per = size * size;
@@ -25,7 +33,7 @@ const image = (i) => {  // HWC bytes -> CHW in [-1, 1], the bundle's input
   return x;
 };
 const ofDomain = (d, k) => [...Array(n).keys()].filter((i) => Number(s.domains.data[i]) === d).filter((_, j) => j % 7 === 0).slice(0, k);
-const contents = ofDomain(0, 6), styles = ofDomain(1, 6);
+const contents = ofDomain(contentDomain, 6), styles = ofDomain(1 - contentDomain, 6);
 const session = await ort.InferenceSession.create(join(bundle, 'swap.onnx'));
 const cell = size + 2, cols = styles.length + 2, rows = contents.length + 1;
 const png = new pngjs.PNG({ width: cols * cell * scale, height: rows * cell * scale });
