@@ -109,8 +109,8 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"none", "instance"}))->group("Method");
   cmd->add_option("--pixel-decoder-features", o.pixel_decoder_features,
                   "What R_pix learns from: train (training-mode features, its pixel term shapes the encoder too) | inference "
-                  "(detached features of an inference-mode pass: R_pix learns alone)")
-      ->capture_default_str()->check(CLI::IsMember({"train", "inference"}))->group("Losses");
+                  "(detached features of an inference-mode pass: R_pix learns alone) | both (the two pixel terms)")
+      ->capture_default_str()->check(CLI::IsMember({"train", "inference", "both"}))->group("Losses");
   cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
       ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");
   cmd->add_option("--batch-norm", o.batch_norm, "separate (source and target in their own passes) | mixed (one pass)")
@@ -127,6 +127,9 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
   cmd->add_flag("--pixel-rec-stop-inv,!--no-pixel-rec-stop-inv", o.pixel_rec_stop_inv,
                 "The pixel term of L_rec trains the decoder and z_spe only: its gradient stops at z_inv (off by default)")
       ->group("Losses");
+  cmd->add_option("--dom-inference-bn-trains", o.dom_inference_bn_trains,
+                  "What --dom-inference-bn's term trains: all | head (D_spe alone, on detached features)")
+      ->capture_default_str()->check(CLI::IsMember({"all", "head"}))->group("Losses");
   cmd->add_flag("--dom-inference-bn,!--no-dom-inference-bn", o.dom_inference_bn,
                 "L_dom is also computed with batch norm in inference mode (running statistics), so D_spe tells the domains "
                 "apart as inference sees them (off by default; docs/RESULTS.md)")

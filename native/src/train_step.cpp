@@ -368,7 +368,10 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   if (w_.dom > 0 && want("dom")) {
     auto dom = domain_loss(net_->head("dom_spe", out.p_spe), d);
     if (out.z_spe1.defined()) dom = dom + domain_loss(net_->head("dom_spe1", out.z_spe1), d);
-    if (o_.dom_inference_bn) dom = dom + domain_loss(net_->head("dom_spe", inference_pass().p_spe), d);
+    if (o_.dom_inference_bn) {  // --dom-inference-bn-trains head: D_spe alone learns from it
+      const auto& p = inference_pass().p_spe;
+      dom = dom + domain_loss(net_->head("dom_spe", o_.dom_inference_bn_trains == "head" ? p.detach() : p), d);
+    }
     v["dom"] = dom.detach();
     t["dom"] = w_.dom * dom;
   }
@@ -383,14 +386,15 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     const Outputs& r = o_.rec_inference_bn ? inference_pass() : out;
     auto rec = feature_reconstruction_loss(net_->reconstruct_features(r.z_inv, r.z_spe), r.f);
     if (o_.pixel_rec_weight > 0) {
-      torch::Tensor x_hat;
-      if (o_.pixel_decoder_features == "inference") {  // R_pix alone learns, from what inference will give it
+      auto pixel_term = [&](const torch::Tensor& x_hat) {
+        return o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
+      };
+      if (o_.pixel_decoder_features != "inference")  // the method's: R_pix and, through it, the encoder
+        rec = rec + pixel_term(net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv, r.z_spe));
+      if (o_.pixel_decoder_features != "train") {  // R_pix alone learns, from what inference will give it
         const Outputs& seen_now = inference_pass();
-        x_hat = net_->reconstruct_pixels(seen_now.z_inv.detach(), seen_now.z_spe.detach());
-      } else {
-        x_hat = net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv, r.z_spe);
+        rec = rec + pixel_term(net_->reconstruct_pixels(seen_now.z_inv.detach(), seen_now.z_spe.detach()));
       }
-      rec = rec + o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
     }
     v["rec"] = rec.detach();
     t["rec"] = w_.rec * rec;

@@ -26,7 +26,7 @@ struct TrainOptions {
   std::string decoder_norm = "none";  // ModelConfig::decoder_norm
   // Which features R_pix learns from: "train" (training-mode features; its pixel term shapes the
   // encoder too, METHOD.md) or "inference" (detached features of an inference-mode pass: R_pix
-  // learns alone, a read-out of the split that leaves the encoder to the other terms).
+  // learns alone, a read-out of the split that leaves the encoder to the other terms) or "both".
   std::string pixel_decoder_features = "train";
   std::string decoder = "small";  // R_pix: small | wide (ModelConfig::decoder); docs/RESULTS.md, ablation j
   // losses (weights of METHOD.md's total; the method zeroes those it does not use)
@@ -36,6 +36,7 @@ struct TrainOptions {
   // I, so a decoder that wants more detail cannot ask z_inv for it (docs/RESULTS.md).
   bool pixel_rec_stop_inv = false;
   bool dom_inference_bn = false;  // L_dom also with batch norm as inference has it (running statistics)
+  std::string dom_inference_bn_trains = "all";  // that term trains "all" it passes through, or the "head" alone
   bool rec_inference_bn = false;  // L_rec on features computed with batch norm as inference has it
   std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
   // L_cons (extension, dida only): the strong view of a target image must get the confident
