@@ -128,8 +128,9 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
                 "The pixel term of L_rec trains the decoder and z_spe only: its gradient stops at z_inv (off by default)")
       ->group("Losses");
   cmd->add_option("--dom-inference-bn-trains", o.dom_inference_bn_trains,
-                  "What --dom-inference-bn's term trains: all | head (D_spe alone, on detached features)")
-      ->capture_default_str()->check(CLI::IsMember({"all", "head"}))->group("Losses");
+                  "What --dom-inference-bn's term trains: all | head (D_spe alone, on detached features) | split (head, "
+                  "and the training-mode L_dom reaches S and E through D_spe frozen: D_spe learns only inference-mode features)")
+      ->capture_default_str()->check(CLI::IsMember({"all", "head", "split"}))->group("Losses");
   cmd->add_flag("--dom-inference-bn,!--no-dom-inference-bn", o.dom_inference_bn,
                 "L_dom is also computed with batch norm in inference mode (running statistics), so D_spe tells the domains "
                 "apart as inference sees them (off by default; docs/RESULTS.md)")

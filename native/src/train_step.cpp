@@ -366,11 +366,19 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     t["adv"] = w_.adv * adv;
   }
   if (w_.dom > 0 && want("dom")) {
+    // --dom-inference-bn-trains split: D_spe learns only from the inference-mode term; the training
+    // mode's L_dom still shapes S and E, through D_spe frozen for it.
+    const bool split = o_.dom_inference_bn && o_.dom_inference_bn_trains == "split";
+    std::vector<torch::Tensor> frozen;
+    if (split)
+      for (auto& p : net_->named_parameters())
+        if (p.key().rfind("dom_spe.", 0) == 0) frozen.push_back(p.value()), p.value().requires_grad_(false);
     auto dom = domain_loss(net_->head("dom_spe", out.p_spe), d);
+    for (auto& p : frozen) p.requires_grad_(true);
     if (out.z_spe1.defined()) dom = dom + domain_loss(net_->head("dom_spe1", out.z_spe1), d);
     if (o_.dom_inference_bn) {  // --dom-inference-bn-trains head: D_spe alone learns from it
       const auto& p = inference_pass().p_spe;
-      dom = dom + domain_loss(net_->head("dom_spe", o_.dom_inference_bn_trains == "head" ? p.detach() : p), d);
+      dom = dom + domain_loss(net_->head("dom_spe", o_.dom_inference_bn_trains == "all" ? p : p.detach()), d);
     }
     v["dom"] = dom.detach();
     t["dom"] = w_.dom * dom;

@@ -36,7 +36,9 @@ struct TrainOptions {
   // I, so a decoder that wants more detail cannot ask z_inv for it (docs/RESULTS.md).
   bool pixel_rec_stop_inv = false;
   bool dom_inference_bn = false;  // L_dom also with batch norm as inference has it (running statistics)
-  std::string dom_inference_bn_trains = "all";  // that term trains "all" it passes through, or the "head" alone
+  // That term trains "all" it passes through, or the "head" alone; "split": also the training-mode
+  // L_dom leaves D_spe frozen (it reaches S and E only), so D_spe learns inference-mode features only.
+  std::string dom_inference_bn_trains = "all";
   bool rec_inference_bn = false;  // L_rec on features computed with batch norm as inference has it
   std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
   // L_cons (extension, dida only): the strong view of a target image must get the confident
