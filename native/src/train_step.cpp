@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 
 #include "augment.hpp"
@@ -60,6 +61,18 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, s
     return std::make_unique<torch::optim::SGD>(
         params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
   return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+}
+
+// The parameters `pick` selects (by name) stop collecting gradients until thaw(): a term computed
+// in between trains only the others.
+std::vector<torch::Tensor> freeze(DidaNetImpl& net, const std::function<bool(const std::string&)>& pick) {
+  std::vector<torch::Tensor> frozen;
+  for (auto& p : net.named_parameters())
+    if (pick(p.key()) && p.value().requires_grad()) frozen.push_back(p.value()), p.value().requires_grad_(false);
+  return frozen;
+}
+void thaw(const std::vector<torch::Tensor>& frozen) {
+  for (auto p : frozen) p.requires_grad_(true);
 }
 
 void set_lr(torch::optim::Optimizer& opt, double lr) {
@@ -369,12 +382,10 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     // --dom-inference-bn-trains split: D_spe learns only from the inference-mode term; the training
     // mode's L_dom still shapes S and E, through D_spe frozen for it.
     const bool split = o_.dom_inference_bn && o_.dom_inference_bn_trains == "split";
-    std::vector<torch::Tensor> frozen;
-    if (split)
-      for (auto& p : net_->named_parameters())
-        if (p.key().rfind("dom_spe.", 0) == 0) frozen.push_back(p.value()), p.value().requires_grad_(false);
+    const auto frozen = split ? freeze(*net_, [](const std::string& n) { return n.rfind("dom_spe.", 0) == 0; })
+                              : std::vector<torch::Tensor>{};
     auto dom = domain_loss(net_->head("dom_spe", out.p_spe), d);
-    for (auto& p : frozen) p.requires_grad_(true);
+    thaw(frozen);
     if (out.z_spe1.defined()) dom = dom + domain_loss(net_->head("dom_spe1", out.z_spe1), d);
     if (o_.dom_inference_bn) {  // --dom-inference-bn-trains head: D_spe alone learns from it
       const auto& p = inference_pass().p_spe;
@@ -440,8 +451,7 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     const auto swapped = net_->reconstruct_pixels(zi, zs_other);
     std::vector<torch::Tensor> frozen;
     if (decoder_only) {
-      for (auto& p : net_->named_parameters())
-        if (p.key().rfind("pix_dec.", 0) != 0 && p.value().requires_grad()) frozen.push_back(p.value()), p.value().requires_grad_(false);
+      frozen = freeze(*net_, [](const std::string& n) { return n.rfind("pix_dec.", 0) != 0; });
       net_->eval();
     }
     const Outputs again = decoder_only || o_.batch_norm != "separate"
@@ -454,7 +464,7 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
                       domain_loss(net_->head("dom_spe", again.p_spe), d_other);
     if (decoder_only) {
       net_->train();
-      for (auto& p : frozen) p.requires_grad_(true);
+      thaw(frozen);
     }
     v["swap"] = swap.detach();
     t["swap"] = w_.swap * grl * swap;

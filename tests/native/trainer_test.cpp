@@ -586,6 +586,16 @@ TEST(Training, ClearErrorsForBadRunsAndCheckpoints) {
   EXPECT_NE(error_of([&] { run_training(bad, false); }).find("--pixel-decoder-features inference"), std::string::npos);
 }
 
+// The network's weights after one training step (epoch 0, iteration 0, progress 0.5).
+std::map<std::string, torch::Tensor> weights_after_one_step(const TrainOptions& o, const DomainPair& pair) {
+  TrainStep step(o, pair, torch::kCPU);
+  step.step(0, 0, 0.5);
+  EXPECT_TRUE(step.finite());
+  std::map<std::string, torch::Tensor> w;
+  for (const auto& p : step.net().named_parameters()) w[p.key()] = p.value().detach().clone();
+  return w;
+}
+
 // --pixel-rec-stop-inv: the pixel term of L_rec reaches the decoder but not I. One SGD step with the
 // pixel term's weight at 0 and at 10: I's weights differ without the stop and are equal with it,
 // while the decoder's differ either way.
@@ -597,12 +607,7 @@ TEST(Training, PixelRecStopInvKeepsThePixelGradientOutOfZinv) {
   auto after_one_step = [&](bool stop, double pixel_weight) {
     TrainOptions t = o;
     t.pixel_rec_stop_inv = stop, t.pixel_rec_weight = pixel_weight;
-    TrainStep step(t, pair, torch::kCPU);
-    step.step(0, 0, 0.5);
-    EXPECT_TRUE(step.finite());
-    std::map<std::string, torch::Tensor> w;
-    for (const auto& p : step.net().named_parameters()) w[p.key()] = p.value().detach().clone();
-    return w;
+    return weights_after_one_step(t, pair);
   };
   auto same = [](const torch::Tensor& a, const torch::Tensor& b) { return torch::equal(a, b); };
   const auto free0 = after_one_step(false, 0.0), free10 = after_one_step(false, 10.0);
@@ -625,12 +630,7 @@ TEST(Training, DecoderOnlyTermsTrainTheDecoderAlone) {
   auto after_one_step = [&](const std::function<void(TrainOptions&)>& set) {
     TrainOptions t = o;
     set(t);
-    TrainStep step(t, pair, torch::kCPU);
-    step.step(0, 0, 0.5);
-    EXPECT_TRUE(step.finite());
-    std::map<std::string, torch::Tensor> w;
-    for (const auto& p : step.net().named_parameters()) w[p.key()] = p.value().detach().clone();
-    return w;
+    return weights_after_one_step(t, pair);
   };
   // Which weights two runs disagree on: "decoder" (pix_dec.* only), "more" or "none".
   auto differ = [](const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
