@@ -113,6 +113,20 @@ const ParamModule& Network::module(const std::string& name) const {
   throw std::out_of_range("network: no module \"" + name + "\"");
 }
 
+Network Network::part(const std::string& name) const {
+  Network n;
+  n.config = config;
+  const Graph& g = graph(name);
+  n.graphs[name] = g;
+  for (const auto& m : modules)
+    for (const auto& l : g.layers)
+      if (l.module == m.name) {
+        n.modules.push_back(m);
+        break;
+      }
+  return n;
+}
+
 const std::vector<std::string>& Network::inference_graphs() {
   static const std::vector<std::string> names = {"predict", "swap", "feat_dec", "pix_dec"};
   return names;

@@ -129,8 +129,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->group("Losses");
   cmd->add_option("--dom-inference-bn-trains", o.dom_inference_bn_trains,
                   "What --dom-inference-bn's term trains: all | head (D_spe alone, on detached features) | split (head, "
-                  "and the training-mode L_dom reaches S and E through D_spe frozen: D_spe learns only inference-mode features)")
-      ->capture_default_str()->check(CLI::IsMember({"all", "head", "split"}))->group("Losses");
+                  "and the training-mode L_dom reaches S and E through D_spe frozen: D_spe learns only inference-mode features) | "
+                  "readout (D_spe learns only inference-mode features; the training-mode L_dom trains S and E through a "
+                  "training-only copy of D_spe, as the recipe does; needs --optimisation joint)")
+      ->capture_default_str()->check(CLI::IsMember({"all", "head", "split", "readout"}))->group("Losses");
   cmd->add_flag("--dom-inference-bn,!--no-dom-inference-bn", o.dom_inference_bn,
                 "L_dom is also computed with batch norm in inference mode (running statistics), so D_spe tells the domains "
                 "apart as inference sees them (off by default; docs/RESULTS.md)")

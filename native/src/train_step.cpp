@@ -137,8 +137,21 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     critic_->to(device_);
     critic_opt_ = std::make_unique<torch::optim::Adam>(critic_->parameters(), torch::optim::AdamOptions(o.lr).betas({0.5, 0.999}));
   }
+  if (o.dom_inference_bn && o.dom_inference_bn_trains == "readout") {
+    // The recipe's D_spe, a training-only copy that starts from the same weights: the training-mode
+    // L_dom trains it, S and E exactly as the recipe's head does, while the bundle's D_spe learns
+    // only from the inference-mode features, as inference will read it.
+    dom_spe_train_ = LayerNet(net_->network.part("dom_spe"));
+    dom_spe_train_->to(device_);
+    torch::NoGradGuard no_grad;
+    const auto from = net_->named_parameters();
+    for (auto& p : dom_spe_train_->named_parameters()) p.value().copy_(from[p.key()]);
+  }
   if (o.optimisation == "joint") {
-    opts_.push_back(make_optimizer(o, net_->parameters()));
+    auto params = net_->parameters();
+    if (dom_spe_train_)
+      for (const auto& p : dom_spe_train_->parameters()) params.push_back(p);
+    opts_.push_back(make_optimizer(o, params));
   } else {
     std::vector<std::string> step2 = {"inv", "spe", "classifier", "dom_spe", "mine", "inv1", "spe1", "dom_spe1"};
     std::vector<std::string> step3 = {"inv", "spe", "feat_dec", "pix_dec", "inv1", "spe1"};
@@ -167,6 +180,11 @@ void TrainStep::save_checkpoint(const std::string& path, int epoch, int iter) {
     critic_opt_->save(a);
     archive.write("critic", c);
     archive.write("critic_optimizer", a);
+  }
+  if (dom_spe_train_) {
+    torch::serialize::OutputArchive h;
+    dom_spe_train_->save(h);
+    archive.write("dom_spe_train", h);
   }
   archive.write("state", torch::tensor({static_cast<double>(epoch), static_cast<double>(iter), mine_.moving_average()},
                                        torch::kFloat64));
@@ -202,6 +220,11 @@ void TrainStep::load_checkpoint(const std::string& path, int& epoch, int& iter) 
       archive.read("critic_optimizer", a);
       critic_->load(c);
       critic_opt_->load(a);
+    }
+    if (dom_spe_train_) {
+      torch::serialize::InputArchive h;
+      archive.read("dom_spe_train", h);
+      dom_spe_train_->load(h);
     }
     torch::Tensor state;
     archive.read("state", state);
@@ -381,13 +404,14 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   if (w_.dom > 0 && want("dom")) {
     // --dom-inference-bn-trains split: D_spe learns only from the inference-mode term; the training
     // mode's L_dom still shapes S and E, through D_spe frozen for it.
+    // readout: the training-mode L_dom goes through D_spe's training-only copy instead.
     const bool split = o_.dom_inference_bn && o_.dom_inference_bn_trains == "split";
     const auto frozen = split ? freeze(*net_, [](const std::string& n) { return n.rfind("dom_spe.", 0) == 0; })
                               : std::vector<torch::Tensor>{};
-    auto dom = domain_loss(net_->head("dom_spe", out.p_spe), d);
+    auto dom = domain_loss(dom_spe_train_ ? dom_spe_train_->apply("dom_spe", {out.p_spe}) : net_->head("dom_spe", out.p_spe), d);
     thaw(frozen);
     if (out.z_spe1.defined()) dom = dom + domain_loss(net_->head("dom_spe1", out.z_spe1), d);
-    if (o_.dom_inference_bn) {  // --dom-inference-bn-trains head: D_spe alone learns from it
+    if (o_.dom_inference_bn) {  // --dom-inference-bn-trains head, split, readout: D_spe alone learns from it
       const auto& p = inference_pass().p_spe;
       dom = dom + domain_loss(net_->head("dom_spe", o_.dom_inference_bn_trains == "all" ? p : p.detach()), d);
     }

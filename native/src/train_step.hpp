@@ -84,6 +84,7 @@ class TrainStep {
   // The per-domain image critic (--lambda-critic; training only, not part of a bundle): for each
   // domain, real images of it against swaps rendered in its style. Its inputs of the current step.
   torch::nn::Sequential critic_{nullptr};
+  LayerNet dom_spe_train_{nullptr};  // --dom-inference-bn-trains readout: the training-mode L_dom's copy of D_spe
   std::unique_ptr<torch::optim::Optimizer> critic_opt_;
   torch::Tensor critic_real_, critic_real_domain_, critic_fake_, critic_fake_domain_, xs_clean_;
 };

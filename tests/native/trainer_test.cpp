@@ -517,11 +517,13 @@ TEST(Training, EveryRecipeTermRunsAndIsLogged) {
 
 TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
   TempDir dir("resume");
-  // joint, staged, and joint with the image critic (its weights and optimiser live in the checkpoint)
+  // joint, staged, and joint with the training-only modules (the image critic with its optimiser,
+  // D_spe's training copy of readout): they live in the checkpoint
   for (const std::string optimisation : {"joint", "staged", "joint-critic"}) {
     const auto set = [&](TrainOptions& o) {
       o.optimisation = optimisation == "staged" ? "staged" : "joint";
-      if (optimisation == "joint-critic") o.pixel_decoder_features = "inference", o.lambda_critic = 1.0;
+      if (optimisation == "joint-critic")
+        o.pixel_decoder_features = "inference", o.lambda_critic = 1.0, o.dom_inference_bn = true, o.dom_inference_bn_trains = "readout";
     };
     TrainOptions a = tiny(dir.path("a-" + optimisation));
     set(a);
@@ -584,12 +586,17 @@ TEST(Training, ClearErrorsForBadRunsAndCheckpoints) {
   bad = tiny(dir.path("bad-critic"));
   bad.lambda_critic = 1.0;  // the critic trains R_pix alone, on inference-mode features
   EXPECT_NE(error_of([&] { run_training(bad, false); }).find("--pixel-decoder-features inference"), std::string::npos);
+  bad = tiny(dir.path("bad-readout"));
+  bad.dom_inference_bn_trains = "readout";  // says what --dom-inference-bn's term trains, without it
+  EXPECT_NE(error_of([&] { run_training(bad, false); }).find("it needs --dom-inference-bn"), std::string::npos);
+  bad.dom_inference_bn = true, bad.optimisation = "staged";
+  EXPECT_NE(error_of([&] { run_training(bad, false); }).find("readout needs --optimisation joint"), std::string::npos);
 }
 
 // The network's weights after one training step (epoch 0, iteration 0, progress 0.5).
-std::map<std::string, torch::Tensor> weights_after_one_step(const TrainOptions& o, const DomainPair& pair) {
+std::map<std::string, torch::Tensor> weights_after_one_step(const TrainOptions& o, const DomainPair& pair, int steps = 1) {
   TrainStep step(o, pair, torch::kCPU);
-  step.step(0, 0, 0.5);
+  for (int i = 0; i < steps; ++i) step.step(0, i, 0.5);
   EXPECT_TRUE(step.finite());
   std::map<std::string, torch::Tensor> w;
   for (const auto& p : step.net().named_parameters()) w[p.key()] = p.value().detach().clone();
@@ -652,6 +659,17 @@ TEST(Training, DecoderOnlyTermsTrainTheDecoderAlone) {
     const auto a = after_one_step(head(false)), b = after_one_step(head(true));
     for (const auto& [name, w] : a)
       EXPECT_EQ(torch::equal(w, b.at(name)), name.rfind("dom_spe.", 0) != 0) << trains << " " << name;
+  }
+  // readout: D_spe learns from the inference-mode term alone and the training-mode L_dom goes
+  // through a training-only copy of D_spe, so after several steps every weight but D_spe's is
+  // still exactly the recipe's (the copy follows the recipe's D_spe step for step).
+  {
+    const auto recipe = weights_after_one_step(o, pair, 3);
+    TrainOptions t = o;
+    t.dom_inference_bn = true, t.dom_inference_bn_trains = "readout";
+    const auto readout = weights_after_one_step(t, pair, 3);
+    for (const auto& [name, w] : recipe)
+      EXPECT_EQ(torch::equal(w, readout.at(name)), name.rfind("dom_spe.", 0) != 0) << "readout " << name;
   }
   const auto swap = [](const std::string& trains, double weight) {
     return [trains, weight](TrainOptions& t) { t.swap_trains = trains, t.lambda_swap = weight; };

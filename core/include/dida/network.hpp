@@ -68,6 +68,8 @@ struct Network {
 
   const Graph& graph(const std::string& name) const;        // throws std::out_of_range naming it
   const ParamModule& module(const std::string& name) const;  // idem
+  // One graph alone with the modules it uses (same names): e.g. a second, training-only copy of a head.
+  Network part(const std::string& graph) const;
   // The graphs inference uses (what the core runs and the ONNX files hold).
   static const std::vector<std::string>& inference_graphs();
 };
