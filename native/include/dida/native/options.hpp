@@ -37,7 +37,9 @@ struct TrainOptions {
   bool pixel_rec_stop_inv = false;
   bool dom_inference_bn = false;  // L_dom also with batch norm as inference has it (running statistics)
   // That term trains "all" it passes through, or the "head" alone; "split": also the training-mode
-  // L_dom leaves D_spe frozen (it reaches S and E only), so D_spe learns inference-mode features only.
+  // L_dom leaves D_spe frozen (it reaches S and E only), so D_spe learns inference-mode features only;
+  // "readout": D_spe learns inference-mode features only and the training-mode L_dom goes through a
+  // training-only copy of D_spe instead, so S and E learn exactly what the recipe asks.
   std::string dom_inference_bn_trains = "all";
   bool rec_inference_bn = false;  // L_rec on features computed with batch norm as inference has it
   std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
