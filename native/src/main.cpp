@@ -109,8 +109,10 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"none", "instance"}))->group("Method");
   cmd->add_option("--pixel-decoder-features", o.pixel_decoder_features,
                   "What R_pix learns from: train (training-mode features, its pixel term shapes the encoder too) | inference "
-                  "(detached features of an inference-mode pass: R_pix learns alone) | both (the two pixel terms)")
-      ->capture_default_str()->check(CLI::IsMember({"train", "inference", "both"}))->group("Losses");
+                  "(detached features of an inference-mode pass: R_pix learns alone) | both (the two pixel terms) | readout "
+                  "(R_pix learns as inference; the training-mode term goes through a training-only copy of the small decoder, "
+                  "as in the recipe; needs --optimisation joint)")
+      ->capture_default_str()->check(CLI::IsMember({"train", "inference", "both", "readout"}))->group("Losses");
   cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
       ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");
   cmd->add_option("--batch-norm", o.batch_norm, "separate (source and target in their own passes) | mixed (one pass)")

@@ -87,6 +87,13 @@ const std::vector<std::string> kTermOrder = {"task", "adv", "dom", "mi", "rec", 
 const std::vector<std::vector<std::string>> kStageTerms = {
     {"task", "adv", "dom", "orth", "cons", "bal"}, {"task", "dom", "mi", "rel"}, {"rec", "swap"}};
 
+// Copies into `to` the weights of the same names in `from` (a training-only copy of some modules).
+void copy_weights(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  const auto source = from.named_parameters();
+  for (auto& p : to.named_parameters()) p.value().copy_(source[p.key()]);
+}
+
 }  // namespace
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -107,6 +114,13 @@ ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p) {
   c.decoder = o.decoder;
   c.decoder_norm = o.decoder_norm;
   c.validate();
+  return c;
+}
+
+std::vector<std::pair<std::string, LayerNet>> TrainStep::training_copies() const {
+  std::vector<std::pair<std::string, LayerNet>> c;
+  if (dom_spe_train_) c.emplace_back("dom_spe_train", dom_spe_train_);
+  if (pix_dec_train_) c.emplace_back("pix_dec_train", pix_dec_train_);
   return c;
 }
 
@@ -142,15 +156,26 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     // L_dom trains it, S and E exactly as the recipe's head does, while the bundle's D_spe learns
     // only from the inference-mode features, as inference will read it.
     dom_spe_train_ = LayerNet(net_->network.part("dom_spe"));
+    copy_weights(*net_, *dom_spe_train_);
     dom_spe_train_->to(device_);
-    torch::NoGradGuard no_grad;
-    const auto from = net_->named_parameters();
-    for (auto& p : dom_spe_train_->named_parameters()) p.value().copy_(from[p.key()]);
+  }
+  if (o.pixel_decoder_features == "readout") {
+    // The recipe's R_pix (small, reading z_inv as it is), a training-only copy with the weights the
+    // recipe's network would have been given: the training-mode pixel term shapes the encoder
+    // through it exactly as in the recipe, and the bundle's R_pix is a read-out.
+    ModelConfig recipe = net_->config;
+    recipe.decoder = "small", recipe.decoder_norm = "none";
+    torch::manual_seed(o.seed);
+    DidaNet initial(recipe);
+    pix_dec_train_ = LayerNet(initial->network.part("pix_dec"));
+    copy_weights(*initial, *pix_dec_train_);
+    pix_dec_train_->to(device_);
   }
   if (o.optimisation == "joint") {
     auto params = net_->parameters();
-    if (dom_spe_train_)
-      for (const auto& p : dom_spe_train_->parameters()) params.push_back(p);
+    for (const auto& copy : {dom_spe_train_, pix_dec_train_})
+      if (copy)
+        for (const auto& p : copy->parameters()) params.push_back(p);
     opts_.push_back(make_optimizer(o, params));
   } else {
     std::vector<std::string> step2 = {"inv", "spe", "classifier", "dom_spe", "mine", "inv1", "spe1", "dom_spe1"};
@@ -181,10 +206,10 @@ void TrainStep::save_checkpoint(const std::string& path, int epoch, int iter) {
     archive.write("critic", c);
     archive.write("critic_optimizer", a);
   }
-  if (dom_spe_train_) {
+  for (const auto& [name, copy] : training_copies()) {
     torch::serialize::OutputArchive h;
-    dom_spe_train_->save(h);
-    archive.write("dom_spe_train", h);
+    copy->save(h);
+    archive.write(name, h);
   }
   archive.write("state", torch::tensor({static_cast<double>(epoch), static_cast<double>(iter), mine_.moving_average()},
                                        torch::kFloat64));
@@ -221,10 +246,10 @@ void TrainStep::load_checkpoint(const std::string& path, int& epoch, int& iter) 
       critic_->load(c);
       critic_opt_->load(a);
     }
-    if (dom_spe_train_) {
+    for (auto [name, copy] : training_copies()) {
       torch::serialize::InputArchive h;
-      archive.read("dom_spe_train", h);
-      dom_spe_train_->load(h);
+      archive.read(name, h);
+      copy->load(h);
     }
     torch::Tensor state;
     archive.read("state", state);
@@ -432,8 +457,10 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
       auto pixel_term = [&](const torch::Tensor& x_hat) {
         return o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
       };
-      if (o_.pixel_decoder_features != "inference")  // the method's: R_pix and, through it, the encoder
-        rec = rec + pixel_term(net_->reconstruct_pixels(o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv, r.z_spe));
+      if (o_.pixel_decoder_features != "inference") {  // the method's: R_pix (or its copy) and, through it, the encoder
+        const auto zi = o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv;
+        rec = rec + pixel_term(pix_dec_train_ ? pix_dec_train_->apply("pix_dec", {zi, r.z_spe}) : net_->reconstruct_pixels(zi, r.z_spe));
+      }
       if (o_.pixel_decoder_features != "train") {  // R_pix alone learns, from what inference will give it
         const Outputs& seen_now = inference_pass();
         rec = rec + pixel_term(net_->reconstruct_pixels(seen_now.z_inv.detach(), seen_now.z_spe.detach()));

@@ -84,7 +84,11 @@ class TrainStep {
   // The per-domain image critic (--lambda-critic; training only, not part of a bundle): for each
   // domain, real images of it against swaps rendered in its style. Its inputs of the current step.
   torch::nn::Sequential critic_{nullptr};
-  LayerNet dom_spe_train_{nullptr};  // --dom-inference-bn-trains readout: the training-mode L_dom's copy of D_spe
+  // Training-only copies of the recipe's modules (not in a bundle, kept in the checkpoint), under
+  // the read-out options: D_spe's (--dom-inference-bn-trains readout) and R_pix's
+  // (--pixel-decoder-features readout); the bundle's D_spe and R_pix then learn as read-outs.
+  LayerNet dom_spe_train_{nullptr}, pix_dec_train_{nullptr};
+  std::vector<std::pair<std::string, LayerNet>> training_copies() const;
   std::unique_ptr<torch::optim::Optimizer> critic_opt_;
   torch::Tensor critic_real_, critic_real_domain_, critic_fake_, critic_fake_domain_, xs_clean_;
 };

@@ -62,6 +62,8 @@ void validate(const TrainOptions& o) {
     bad("--dom-inference-bn-trains " + o.dom_inference_bn_trains + " says what --dom-inference-bn's term trains: it needs --dom-inference-bn");
   if (o.dom_inference_bn_trains == "readout" && o.optimisation != "joint")
     bad("--dom-inference-bn-trains readout needs --optimisation joint");
+  if (o.pixel_decoder_features == "readout" && o.optimisation != "joint")
+    bad("--pixel-decoder-features readout needs --optimisation joint");
   if (o.lambda_cons < 0 || o.lambda_swap < 0 || o.lambda_bal < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
     bad("--lambda-cons, --lambda-swap and --lambda-bal must be >= 0 and --cons-threshold in [0, 1]");
   if (o.epochs < 1 || o.batch_size < 2) bad("--epochs must be >= 1 and --batch-size >= 2");

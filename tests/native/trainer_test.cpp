@@ -523,7 +523,7 @@ TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
     const auto set = [&](TrainOptions& o) {
       o.optimisation = optimisation == "staged" ? "staged" : "joint";
       if (optimisation == "joint-critic")
-        o.pixel_decoder_features = "inference", o.lambda_critic = 1.0, o.dom_inference_bn = true, o.dom_inference_bn_trains = "readout";
+        o.pixel_decoder_features = "readout", o.lambda_critic = 1.0, o.dom_inference_bn = true, o.dom_inference_bn_trains = "readout";
     };
     TrainOptions a = tiny(dir.path("a-" + optimisation));
     set(a);
@@ -660,16 +660,27 @@ TEST(Training, DecoderOnlyTermsTrainTheDecoderAlone) {
     for (const auto& [name, w] : a)
       EXPECT_EQ(torch::equal(w, b.at(name)), name.rfind("dom_spe.", 0) != 0) << trains << " " << name;
   }
-  // readout: D_spe learns from the inference-mode term alone and the training-mode L_dom goes
-  // through a training-only copy of D_spe, so after several steps every weight but D_spe's is
-  // still exactly the recipe's (the copy follows the recipe's D_spe step for step).
+  // The read-outs: D_spe learns from the inference-mode term alone and the training-mode L_dom goes
+  // through a training-only copy of D_spe; the bundle's R_pix (here wide and instance-normalising)
+  // learns from inference-mode features, the critic and the frozen-judge swap, while the recipe's
+  // pixel term goes through a training-only copy of the recipe's decoder. After several steps
+  // every weight but D_spe's and R_pix's is still exactly the recipe's.
   {
     const auto recipe = weights_after_one_step(o, pair, 3);
-    TrainOptions t = o;
-    t.dom_inference_bn = true, t.dom_inference_bn_trains = "readout";
-    const auto readout = weights_after_one_step(t, pair, 3);
-    for (const auto& [name, w] : recipe)
-      EXPECT_EQ(torch::equal(w, readout.at(name)), name.rfind("dom_spe.", 0) != 0) << "readout " << name;
+    for (const std::string part : {"dom_spe", "pix_dec"}) {
+      TrainOptions t = o;
+      if (part == "dom_spe") t.dom_inference_bn = true, t.dom_inference_bn_trains = "readout";
+      if (part == "pix_dec")
+        t.pixel_decoder_features = "readout", t.decoder = "wide", t.decoder_norm = "instance", t.lambda_critic = 1.0,
+        t.lambda_swap = 0.1, t.swap_trains = "decoder";
+      const auto readout = weights_after_one_step(t, pair, 3);
+      bool part_learnt_otherwise = false;
+      for (const auto& [name, w] : readout) {
+        if (name.rfind(part + ".", 0) == 0) part_learnt_otherwise |= !recipe.count(name) || !torch::equal(w, recipe.at(name));
+        else EXPECT_TRUE(torch::equal(w, recipe.at(name))) << part << " readout: " << name;
+      }
+      EXPECT_TRUE(part_learnt_otherwise) << part;
+    }
   }
   const auto swap = [](const std::string& trains, double weight) {
     return [trains, weight](TrainOptions& t) { t.swap_trains = trains, t.lambda_swap = weight; };

@@ -26,7 +26,9 @@ struct TrainOptions {
   std::string decoder_norm = "none";  // ModelConfig::decoder_norm
   // Which features R_pix learns from: "train" (training-mode features; its pixel term shapes the
   // encoder too, METHOD.md) or "inference" (detached features of an inference-mode pass: R_pix
-  // learns alone, a read-out of the split that leaves the encoder to the other terms) or "both".
+  // learns alone, a read-out of the split that leaves the encoder to the other terms) or "both", or
+  // "readout": R_pix learns as "inference" and the training-mode pixel term goes through a
+  // training-only copy of the recipe's small decoder, so the encoder learns exactly what the recipe asks.
   std::string pixel_decoder_features = "train";
   std::string decoder = "small";  // R_pix: small | wide (ModelConfig::decoder); docs/RESULTS.md, ablation j
   // losses (weights of METHOD.md's total; the method zeroes those it does not use)
