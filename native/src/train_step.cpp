@@ -151,7 +151,7 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     critic_->to(device_);
     critic_opt_ = std::make_unique<torch::optim::Adam>(critic_->parameters(), torch::optim::AdamOptions(o.lr).betas({0.5, 0.999}));
   }
-  if (o.dom_inference_bn && o.dom_inference_bn_trains == "readout") {
+  if (w_.dom > 0 && o.dom_inference_bn && o.dom_inference_bn_trains == "readout") {
     // The recipe's D_spe, a training-only copy that starts from the same weights: the training-mode
     // L_dom trains it, S and E exactly as the recipe's head does, while the bundle's D_spe learns
     // only from the inference-mode features, as inference will read it.
@@ -159,7 +159,7 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     copy_weights(*net_, *dom_spe_train_);
     dom_spe_train_->to(device_);
   }
-  if (o.pixel_decoder_features == "readout") {
+  if (w_.rec > 0 && o.pixel_rec_weight > 0 && o.pixel_decoder_features == "readout") {
     // The recipe's R_pix (small, reading z_inv as it is), a training-only copy with the weights the
     // recipe's network would have been given: the training-mode pixel term shapes the encoder
     // through it exactly as in the recipe, and the bundle's R_pix is a read-out.
