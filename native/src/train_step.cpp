@@ -143,11 +143,12 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     namespace nn = torch::nn;
     const auto& c = net_->config;
     const int64_t s = c.image_size / 8;
-    critic_ = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c.in_channels, 16, 3).padding(1)), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
-                             nn::MaxPool2d(2), nn::Conv2d(nn::Conv2dOptions(16, 32, 3).padding(1)),
-                             nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)), nn::MaxPool2d(2),
-                             nn::Conv2d(nn::Conv2dOptions(32, 64, 3).padding(1)), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
-                             nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64 * s * s, 2));
+    // Three 3x3 convolutions of stride 2 (a DCGAN-style critic: a quarter of the work of convolving
+    // at full size and pooling), leaky ReLU, a linear layer to one output per domain.
+    const auto lrelu = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
+    const auto down = [](int64_t in, int64_t out) { return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(2).padding(1)); };
+    critic_ = nn::Sequential(down(c.in_channels, 16), lrelu(), down(16, 32), lrelu(), down(32, 64), lrelu(), nn::Flatten(),
+                             nn::Linear(64 * s * s, 2));
     critic_->to(device_);
     critic_opt_ = std::make_unique<torch::optim::Adam>(critic_->parameters(), torch::optim::AdamOptions(o.lr).betas({0.5, 0.999}));
   }
@@ -414,6 +415,19 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     }
     return seen;
   };
+  // Every image's content in the style of its partner from the other domain (source image i with
+  // target image i, and the reverse), decoded from the detached inference-mode features: R_pix
+  // alone learns from what the critic and the frozen-judge L_swap say of them. Made once a step.
+  torch::Tensor swaps;
+  auto readout_swaps = [&]() -> const torch::Tensor& {
+    if (!swaps.defined()) {
+      const Outputs& from = inference_pass();
+      TORCH_CHECK(xt.size(0) == ns, "the read-out swaps pair equal source and target batches");
+      const auto zi = from.z_inv.detach(), zs = from.z_spe.detach();
+      swaps = net_->reconstruct_pixels(zi, torch::cat({zs.slice(0, ns), zs.slice(0, 0, ns)}));
+    }
+    return swaps;
+  };
   auto want = [&](const std::string& term) {
     if (warmup && term != "rec") return false;  // warm-up: the task loss and L_rec only
     if (stage < 0) return true;
@@ -499,7 +513,9 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     auto zi = torch::cat({from.z_inv.slice(0, 0, k), from.z_inv.slice(0, ns, ns + k)});
     auto zs_other = torch::cat({from.z_spe.slice(0, ns, ns + k), from.z_spe.slice(0, 0, k)});
     if (decoder_only) zi = zi.detach(), zs_other = zs_other.detach();
-    const auto swapped = net_->reconstruct_pixels(zi, zs_other);
+    // With the critic on, these swaps are among the ones it judges: decoded once, for both terms.
+    const auto swapped = decoder_only && critic_ ? torch::cat({readout_swaps().slice(0, 0, k), readout_swaps().slice(0, ns, ns + k)})
+                                                 : net_->reconstruct_pixels(zi, zs_other);
     std::vector<torch::Tensor> frozen;
     if (decoder_only) {
       frozen = freeze(*net_, [](const std::string& n) { return n.rfind("pix_dec.", 0) != 0; });
@@ -524,14 +540,8 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     // L_critic: every image's content in the style of its partner from the other domain, decoded
     // from the detached inference-mode features (R_pix alone learns); the critic's output for the
     // style's domain should say "real" (least squares). Ramped like the GRL weight.
-    const Outputs& from = inference_pass();
-    const int64_t nt = xt.size(0);
-    const auto zi = torch::cat({from.z_inv.slice(0, 0, ns), from.z_inv.slice(0, ns, ns + nt)}).detach();
-    const auto zs = torch::cat({from.z_spe.slice(0, ns, ns + std::min(ns, nt)), from.z_spe.slice(0, 0, std::min(ns, nt))}).detach();
-    const int64_t m = std::min(zi.size(0), zs.size(0));
-    critic_fake_ = net_->reconstruct_pixels(zi.slice(0, 0, m), zs.slice(0, 0, m));
-    critic_fake_domain_ = torch::cat({torch::ones({std::min(ns, nt)}, torch::kLong), torch::zeros({std::min(ns, nt)}, torch::kLong)})
-                              .slice(0, 0, m).to(xs.device());
+    critic_fake_ = readout_swaps();
+    critic_fake_domain_ = torch::cat({torch::ones({ns}, torch::kLong), torch::zeros({ns}, torch::kLong)}).to(xs.device());
     critic_real_ = torch::cat({xs_clean_, xt});
     critic_real_domain_ = d;
     const auto critic = (critic_->forward(critic_fake_).gather(1, critic_fake_domain_.unsqueeze(1)) - 1.0).pow(2).mean();
