@@ -103,7 +103,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"avg", "flatten"}))->group("Method");
   cmd->add_flag("--progressive,!--no-progressive", o.progressive, "A first split after E's first block")->group("Method");
   cmd->add_option("--width", o.width, "Channels of E's first block (F has 4 x width)")->capture_default_str()->group("Method");
-  cmd->add_option("--decoder", o.decoder, "Pixel decoder R_pix: small (one 3x3 conv per scale, 2w-w-w channels) | wide (two per scale, 4w-2w-2w-w: sharper swaps, less stable accuracy; docs/RESULTS.md)")
+  cmd->add_option("--decoder", o.decoder, "Pixel decoder R_pix: small (one 3x3 conv per scale, 2w-w-w channels) | wide (two per scale, 4w-2w-2w-w: sharper swaps; as the method's own decoder, less stable accuracy; docs/RESULTS.md)")
       ->capture_default_str()->check(CLI::IsMember({"small", "wide"}))->group("Method");
   cmd->add_option("--decoder-norm", o.decoder_norm, "What R_pix does to z_inv first: none | instance (normalised per image and channel: the style reaches R_pix only through z_spe)")
       ->capture_default_str()->check(CLI::IsMember({"none", "instance"}))->group("Method");
@@ -111,7 +111,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
                   "What R_pix learns from: train (training-mode features, its pixel term shapes the encoder too) | inference "
                   "(detached features of an inference-mode pass: R_pix learns alone) | both (the two pixel terms) | readout "
                   "(R_pix learns as inference; the training-mode term goes through a training-only copy of the small decoder, "
-                  "as in the recipe; needs --optimisation joint)")
+                  "as in the recipe)")
       ->capture_default_str()->check(CLI::IsMember({"train", "inference", "both", "readout"}))->group("Losses");
   cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
       ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");
@@ -133,11 +133,11 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
                   "What --dom-inference-bn's term trains: all | head (D_spe alone, on detached features) | split (head, "
                   "and the training-mode L_dom reaches S and E through D_spe frozen: D_spe learns only inference-mode features) | "
                   "readout (D_spe learns only inference-mode features; the training-mode L_dom trains S and E through a "
-                  "training-only copy of D_spe, as the recipe does; needs --optimisation joint)")
+                  "training-only copy of D_spe, as the recipe does)")
       ->capture_default_str()->check(CLI::IsMember({"all", "head", "split", "readout"}))->group("Losses");
   cmd->add_flag("--dom-inference-bn,!--no-dom-inference-bn", o.dom_inference_bn,
                 "L_dom is also computed with batch norm in inference mode (running statistics), so D_spe tells the domains "
-                "apart as inference sees them (off by default; docs/RESULTS.md)")
+                "apart as inference sees them (on by default; docs/RESULTS.md)")
       ->group("Losses");
   cmd->add_flag("--rec-inference-bn,!--no-rec-inference-bn", o.rec_inference_bn,
                 "L_rec is computed on features with batch norm in inference mode (running statistics), so the decoders "
@@ -155,7 +155,7 @@ void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
       ->capture_default_str()->check(CLI::IsMember({"all", "decoder"}))->group("Losses");
   cmd->add_option("--lambda-critic", o.lambda_critic,
                   "Weight of L_critic: a per-domain image critic tells real images from swaps in that domain's style, R_pix "
-                  "learns to pass it (dida only, needs --pixel-decoder-features inference; 0: off)")
+                  "learns to pass it (dida only, needs --pixel-decoder-features inference, both or readout; 0: off)")
       ->capture_default_str()->check(kNonNegative)->group("Losses");
   cmd->add_option("--lambda-bal", o.lambda_bal, "Weight of L_bal: the target batch's mean prediction stays spread over the classes (dida only; 0: off)")
       ->capture_default_str()->check(kNonNegative)->group("Losses");

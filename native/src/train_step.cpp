@@ -85,7 +85,7 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
 // step 1, L_swap joins step 3 (with the decoder).
 const std::vector<std::string> kTermOrder = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal", "critic"};
 const std::vector<std::vector<std::string>> kStageTerms = {
-    {"task", "adv", "dom", "orth", "cons", "bal"}, {"task", "dom", "mi", "rel"}, {"rec", "swap"}};
+    {"task", "adv", "dom", "orth", "cons", "bal"}, {"task", "dom", "mi", "rel"}, {"rec", "swap", "critic"}};
 
 // Copies into `to` the weights of the same names in `from` (a training-only copy of some modules).
 void copy_weights(torch::nn::Module& from, torch::nn::Module& to) {
@@ -172,18 +172,18 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     copy_weights(*initial, *pix_dec_train_);
     pix_dec_train_->to(device_);
   }
-  if (o.optimisation == "joint") {
-    auto params = net_->parameters();
-    for (const auto& copy : {dom_spe_train_, pix_dec_train_})
-      if (copy)
-        for (const auto& p : copy->parameters()) params.push_back(p);
-    opts_.push_back(make_optimizer(o, params));
-  } else {
+  // A training copy is optimised wherever the module it copies is.
+  const auto with = [](std::vector<torch::Tensor> params, const LayerNet& copy) {
+    if (copy)
+      for (const auto& p : copy->parameters()) params.push_back(p);
+    return params;
+  };
+  opts_.push_back(make_optimizer(o, with(with(net_->parameters(), dom_spe_train_), pix_dec_train_)));
+  if (o.optimisation == "staged") {
     std::vector<std::string> step2 = {"inv", "spe", "classifier", "dom_spe", "mine", "inv1", "spe1", "dom_spe1"};
     std::vector<std::string> step3 = {"inv", "spe", "feat_dec", "pix_dec", "inv1", "spe1"};
-    opts_.push_back(make_optimizer(o, net_->parameters()));
-    opts_.push_back(make_optimizer(o, params_of(*net_, step2)));
-    opts_.push_back(make_optimizer(o, params_of(*net_, step3)));
+    opts_.push_back(make_optimizer(o, with(params_of(*net_, step2), dom_spe_train_)));
+    opts_.push_back(make_optimizer(o, with(params_of(*net_, step3), pix_dec_train_)));
   }
 }
 
@@ -329,16 +329,6 @@ void TrainStep::step(int epoch, int iter, double progress) {
     opts_[0]->zero_grad();
     total.backward();
     opts_[0]->step();
-    if (critic_fake_.defined()) {  // the critic's own step: real images of each domain against the swaps in its style
-      auto ls = [this](const torch::Tensor& x, const torch::Tensor& domain, double want) {
-        return (critic_->forward(x).gather(1, domain.unsqueeze(1)) - want).pow(2).mean();
-      };
-      const auto critic_loss = 0.5 * (ls(critic_real_, critic_real_domain_, 1.0) + ls(critic_fake_.detach(), critic_fake_domain_, 0.0));
-      critic_opt_->zero_grad();
-      critic_loss.backward();
-      critic_opt_->step();
-      critic_fake_ = torch::Tensor();
-    }
   } else {
     // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups). This mode
     // reads each stage's total on the host (a NaN must not reach the next stage's step).
@@ -363,14 +353,24 @@ void TrainStep::step(int epoch, int iter, double progress) {
       const LossValues sv = LossValues::from(to_host(stack_values(st, torch::kCPU)));
       if (s == 0) v = sv;  // task, adv, dom, cons, orth, bal
       if (s == 1) v.mi = sv.mi, v.rel = sv.rel;
-      if (s == 2) v.rec = sv.rec, v.swap = sv.swap;
+      if (s == 2) v.rec = sv.rec, v.swap = sv.swap, v.critic = sv.critic;
     }
     if (!values.count("total")) {
       v.total = v.task + w_.adv * v.adv + w_.dom * v.dom + w_.mi * v.mi + w_.rec * v.rec + w_.rel * v.rel + w_.orth * v.orth +
-                w_.cons * grl * v.cons + w_.swap * grl * v.swap + w_.bal * v.bal;
+                w_.cons * grl * v.cons + w_.swap * grl * v.swap + w_.bal * v.bal + (critic_ ? o_.lambda_critic * grl * v.critic : 0.0);
       const auto host = v.as_vector();
       for (std::size_t k = 0; k < host.size(); ++k) values[LossValues::kNames[k]] = torch::tensor(host[k], torch::kFloat64);
     }
+  }
+  if (critic_fake_.defined()) {  // the critic's own step: real images of each domain against the swaps in its style
+    auto ls = [this](const torch::Tensor& x, const torch::Tensor& domain, double want) {
+      return (critic_->forward(x).gather(1, domain.unsqueeze(1)) - want).pow(2).mean();
+    };
+    const auto critic_loss = 0.5 * (ls(critic_real_, critic_real_domain_, 1.0) + ls(critic_fake_.detach(), critic_fake_domain_, 0.0));
+    critic_opt_->zero_grad();
+    critic_loss.backward();
+    critic_opt_->step();
+    critic_fake_ = torch::Tensor();
   }
   // This step's values as one tensor on the training device, summed there; the host reads them only
   // when it prints or ends an epoch (last_values, take_sum, finite): no synchronisation per step.
@@ -415,16 +415,19 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     }
     return seen;
   };
-  // Every image's content in the style of its partner from the other domain (source image i with
-  // target image i, and the reverse), decoded from the detached inference-mode features: R_pix
-  // alone learns from what the critic and the frozen-judge L_swap say of them. Made once a step.
+  // What R_pix learns from when it learns as a read-out: the first half of each domain's batch
+  // (half the cost; R_pix alone learns from it), as the inference-mode pass gives it, detached.
+  const int64_t h = std::max<int64_t>(1, ns / 2);
+  auto readout_half = [&](const torch::Tensor& a) { return torch::cat({a.slice(0, 0, h), a.slice(0, ns, ns + h)}); };
+  // Every such image's content in the style of its partner from the other domain (source image i
+  // with target image i, and the reverse), decoded once a step: the critic and the frozen-judge
+  // L_swap judge them.
   torch::Tensor swaps;
   auto readout_swaps = [&]() -> const torch::Tensor& {
     if (!swaps.defined()) {
-      const Outputs& from = inference_pass();
       TORCH_CHECK(xt.size(0) == ns, "the read-out swaps pair equal source and target batches");
-      const auto zi = from.z_inv.detach(), zs = from.z_spe.detach();
-      swaps = net_->reconstruct_pixels(zi, torch::cat({zs.slice(0, ns), zs.slice(0, 0, ns)}));
+      const auto zi = readout_half(inference_pass().z_inv).detach(), zs = readout_half(inference_pass().z_spe).detach();
+      swaps = net_->reconstruct_pixels(zi, torch::cat({zs.slice(0, h), zs.slice(0, 0, h)}));
     }
     return swaps;
   };
@@ -468,16 +471,17 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     const Outputs& r = o_.rec_inference_bn ? inference_pass() : out;
     auto rec = feature_reconstruction_loss(net_->reconstruct_features(r.z_inv, r.z_spe), r.f);
     if (o_.pixel_rec_weight > 0) {
-      auto pixel_term = [&](const torch::Tensor& x_hat) {
-        return o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, x) : scale_invariant_mse(x_hat, x));
+      auto pixel_term = [&](const torch::Tensor& x_hat, const torch::Tensor& target) {
+        return o_.pixel_rec_weight * (o_.pixel_loss == "mse" ? pixel_mse(x_hat, target) : scale_invariant_mse(x_hat, target));
       };
       if (o_.pixel_decoder_features != "inference") {  // the method's: R_pix (or its copy) and, through it, the encoder
         const auto zi = o_.pixel_rec_stop_inv ? r.z_inv.detach() : r.z_inv;
-        rec = rec + pixel_term(pix_dec_train_ ? pix_dec_train_->apply("pix_dec", {zi, r.z_spe}) : net_->reconstruct_pixels(zi, r.z_spe));
+        rec = rec + pixel_term(pix_dec_train_ ? pix_dec_train_->apply("pix_dec", {zi, r.z_spe}) : net_->reconstruct_pixels(zi, r.z_spe), x);
       }
       if (o_.pixel_decoder_features != "train") {  // R_pix alone learns, from what inference will give it
         const Outputs& seen_now = inference_pass();
-        rec = rec + pixel_term(net_->reconstruct_pixels(seen_now.z_inv.detach(), seen_now.z_spe.detach()));
+        const auto x_hat = net_->reconstruct_pixels(readout_half(seen_now.z_inv).detach(), readout_half(seen_now.z_spe).detach());
+        rec = rec + pixel_term(x_hat, readout_half(x));
       }
     }
     v["rec"] = rec.detach();
@@ -514,8 +518,7 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     auto zs_other = torch::cat({from.z_spe.slice(0, ns, ns + k), from.z_spe.slice(0, 0, k)});
     if (decoder_only) zi = zi.detach(), zs_other = zs_other.detach();
     // With the critic on, these swaps are among the ones it judges: decoded once, for both terms.
-    const auto swapped = decoder_only && critic_ ? torch::cat({readout_swaps().slice(0, 0, k), readout_swaps().slice(0, ns, ns + k)})
-                                                 : net_->reconstruct_pixels(zi, zs_other);
+    const auto swapped = decoder_only && critic_ ? readout_swaps() : net_->reconstruct_pixels(zi, zs_other);
     std::vector<torch::Tensor> frozen;
     if (decoder_only) {
       frozen = freeze(*net_, [](const std::string& n) { return n.rfind("pix_dec.", 0) != 0; });
@@ -541,9 +544,9 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     // from the detached inference-mode features (R_pix alone learns); the critic's output for the
     // style's domain should say "real" (least squares). Ramped like the GRL weight.
     critic_fake_ = readout_swaps();
-    critic_fake_domain_ = torch::cat({torch::ones({ns}, torch::kLong), torch::zeros({ns}, torch::kLong)}).to(xs.device());
-    critic_real_ = torch::cat({xs_clean_, xt});
-    critic_real_domain_ = d;
+    critic_fake_domain_ = torch::cat({torch::ones({h}, torch::kLong), torch::zeros({h}, torch::kLong)}).to(xs.device());
+    critic_real_ = torch::cat({xs_clean_.slice(0, 0, h), xt.slice(0, 0, h)});
+    critic_real_domain_ = torch::cat({torch::zeros({h}, torch::kLong), torch::ones({h}, torch::kLong)}).to(xs.device());
     const auto critic = (critic_->forward(critic_fake_).gather(1, critic_fake_domain_.unsqueeze(1)) - 1.0).pow(2).mean();
     v["critic"] = critic.detach();
     t["critic"] = o_.lambda_critic * grl * critic;

@@ -55,15 +55,9 @@ void validate(const TrainOptions& o) {
   if (o.input_norm != "none" && o.input_norm != "standardize") bad("--input-norm must be none or standardize");
   if (o.batch_norm != "separate" && o.batch_norm != "mixed") bad("--batch-norm must be separate or mixed");
   if (o.pixel_loss != "mse" && o.pixel_loss != "si-mse") bad("--pixel-loss must be mse or si-mse");
-  if (o.lambda_critic > 0 && o.pixel_decoder_features == "train")
-    bad("--lambda-critic trains the pixel decoder on inference-mode features: it needs --pixel-decoder-features inference or both");
-  if (o.lambda_critic > 0 && o.optimisation != "joint") bad("--lambda-critic needs --optimisation joint");
-  if (o.dom_inference_bn_trains != "all" && !o.dom_inference_bn)
-    bad("--dom-inference-bn-trains " + o.dom_inference_bn_trains + " says what --dom-inference-bn's term trains: it needs --dom-inference-bn");
-  if (o.dom_inference_bn_trains == "readout" && o.optimisation != "joint")
-    bad("--dom-inference-bn-trains readout needs --optimisation joint");
-  if (o.pixel_decoder_features == "readout" && o.optimisation != "joint")
-    bad("--pixel-decoder-features readout needs --optimisation joint");
+  if (o.method == "dida" && o.lambda_critic > 0 && o.pixel_decoder_features == "train")
+    bad("--lambda-critic trains the pixel decoder on inference-mode features, which --pixel-decoder-features train does not "
+        "make: add --lambda-critic 0, or choose inference, both or readout");
   if (o.lambda_cons < 0 || o.lambda_swap < 0 || o.lambda_bal < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
     bad("--lambda-cons, --lambda-swap and --lambda-bal must be >= 0 and --cons-threshold in [0, 1]");
   if (o.epochs < 1 || o.batch_size < 2) bad("--epochs must be >= 1 and --batch-size >= 2");
