@@ -366,7 +366,9 @@ void TrainStep::step(int epoch, int iter, double progress) {
     auto ls = [this](const torch::Tensor& x, const torch::Tensor& domain, double want) {
       return (critic_->forward(x).gather(1, domain.unsqueeze(1)) - want).pow(2).mean();
     };
-    const auto critic_loss = 0.5 * (ls(critic_real_, critic_real_domain_, 1.0) + ls(critic_fake_.detach(), critic_fake_domain_, 0.0));
+    // (outside the step's autocast: swaps decoded in bf16 come back to fp32 first)
+    const auto critic_loss = 0.5 * (ls(critic_real_, critic_real_domain_, 1.0) +
+                                     ls(critic_fake_.detach().to(torch::kFloat), critic_fake_domain_, 0.0));
     critic_opt_->zero_grad();
     critic_loss.backward();
     critic_opt_->step();
