@@ -1,5 +1,7 @@
 #include "train_step.hpp"
 
+#include <optional>
+
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
@@ -409,10 +411,17 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
   // inference normalises both by the running statistics. A pass in inference mode (gradients still
   // reach the weights), made once and only for the terms that ask for it.
   Outputs seen;
+  // Only --dom-inference-bn-trains all and --rec-inference-bn send gradients back through it; the
+  // read-outs read it detached, so it is then made without an autograd graph (the same values).
+  const bool seen_needs_grad = o_.rec_inference_bn || (o_.dom_inference_bn && o_.dom_inference_bn_trains == "all");
   auto inference_pass = [&]() -> const Outputs& {
     if (!seen.logits.defined()) {
       net_->eval();
-      seen = net_->forward(x);
+      {
+        std::optional<torch::NoGradGuard> no_grad;
+        if (!seen_needs_grad) no_grad.emplace();
+        seen = net_->forward(x);
+      }
       net_->train();
     }
     return seen;
