@@ -67,7 +67,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, s
 
 // The parameters `pick` selects (by name) stop collecting gradients until thaw(): a term computed
 // in between trains only the others.
-std::vector<torch::Tensor> freeze(DidaNetImpl& net, const std::function<bool(const std::string&)>& pick) {
+std::vector<torch::Tensor> freeze(torch::nn::Module& net, const std::function<bool(const std::string&)>& pick) {
   std::vector<torch::Tensor> frozen;
   for (auto& p : net.named_parameters())
     if (pick(p.key()) && p.value().requires_grad()) frozen.push_back(p.value()), p.value().requires_grad_(false);
@@ -558,7 +558,10 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     critic_fake_domain_ = torch::cat({torch::ones({h}, torch::kLong), torch::zeros({h}, torch::kLong)}).to(xs.device());
     critic_real_ = torch::cat({xs_clean_.slice(0, 0, h), xt.slice(0, 0, h)});
     critic_real_domain_ = torch::cat({torch::zeros({h}, torch::kLong), torch::ones({h}, torch::kLong)}).to(xs.device());
+    // The critic is a fixed judge for this term (it learns in its own step): no gradient for its weights.
+    const auto judge = freeze(*critic_, [](const std::string&) { return true; });
     const auto critic = (critic_->forward(critic_fake_).gather(1, critic_fake_domain_.unsqueeze(1)) - 1.0).pow(2).mean();
+    thaw(judge);
     v["critic"] = critic.detach();
     t["critic"] = o_.lambda_critic * grl * critic;
   }
