@@ -524,12 +524,11 @@ LossTerms TrainStep::losses(const torch::Tensor& xs, const torch::Tensor& ys, co
     // (E, I, S, C, D_spe) run as inference runs them and are frozen for this term.
     const bool decoder_only = o_.swap_trains == "decoder";
     const Outputs& from = decoder_only ? inference_pass() : out;
-    const int64_t k = std::max<int64_t>(1, ns / 2);
-    auto zi = torch::cat({from.z_inv.slice(0, 0, k), from.z_inv.slice(0, ns, ns + k)});
-    auto zs_other = torch::cat({from.z_spe.slice(0, ns, ns + k), from.z_spe.slice(0, 0, k)});
-    if (decoder_only) zi = zi.detach(), zs_other = zs_other.detach();
-    // With the critic on, these swaps are among the ones it judges: decoded once, for both terms.
-    const auto swapped = decoder_only && critic_ ? readout_swaps() : net_->reconstruct_pixels(zi, zs_other);
+    const int64_t k = h;
+    // decoder: the read-out swaps (the critic judges the same ones; decoded once for both terms).
+    const auto swapped = decoder_only ? readout_swaps()
+                                      : net_->reconstruct_pixels(readout_half(out.z_inv),
+                                                                 torch::cat({out.z_spe.slice(0, ns, ns + k), out.z_spe.slice(0, 0, k)}));
     std::vector<torch::Tensor> frozen;
     if (decoder_only) {
       frozen = freeze(*net_, [](const std::string& n) { return n.rfind("pix_dec.", 0) != 0; });
