@@ -34,7 +34,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for r in $(seq "$rounds"); do
   args=(--threads "$threads" train --source mnist --target mnistm --epochs 1 --iters-per-epoch "$iters" --replay 0 --out "$work/run$r"
-        --no-dom-inference-bn --pixel-decoder-features train --lambda-critic 0 --lambda-swap 0 --decoder small --decoder-norm none)
+        --no-readouts --decoder small --decoder-norm none)
   [ -n "$config" ] && args+=(--config "$config")
   build/native/bin/dida "${args[@]}" 2> "$work/train$r.err"
   /usr/bin/python3 bench/train_pytorch.py "$work/run$r/bundle" --threads "$threads" --iters "$iters" --warmup 0 > "$work/python$r.json"

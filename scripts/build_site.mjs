@@ -8,7 +8,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PAIRS, sampleFile, writeSampleSet } from './site_lib.mjs';
+import { BUNDLE_FORMAT_VERSION, PAIRS, sampleFile, writeSampleSet } from './site_lib.mjs';
+import { withoutTensors } from './safetensors.mjs';
 
 const ORT_FILES = ['ort.wasm.min.js', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
 const METHOD_ORDER = ['dida', 'dann', 'source-only'];
@@ -24,32 +25,9 @@ function parseArgs(argv) {
   return a;
 }
 
-// safetensors bytes without the named tensors (offsets recomputed).
-export function withoutTensors(bytes, names) {
-  const drop = new Set(names);
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
-  const kept = {}, parts = [];
-  let offset = 0;
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') { kept[name] = info; continue; }
-    if (drop.has(name)) continue;
-    const data = bytes.subarray(8 + n + info.data_offsets[0], 8 + n + info.data_offsets[1]);
-    kept[name] = { ...info, data_offsets: [offset, offset + data.length] };
-    parts.push(data);
-    offset += data.length;
-  }
-  let text = JSON.stringify(kept);
-  text += ' '.repeat((8 - (text.length % 8)) % 8);  // keeps the data 8-byte aligned
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
-  return Buffer.concat([head, Buffer.from(text), ...parts]);
-}
-
 // A bundle as the page gets it: without the tensors only training uses (config.json's
 // "training_only_tensors", which the network description decides), marked "inference_only"
 // (docs/BUNDLE.md); the ONNX files and the card as they are.
-const BUNDLE_FORMAT_VERSION = 2;
 function copyBundle(from, to) {
   mkdirSync(to, { recursive: true });
   if (!existsSync(join(from, 'config.json')) || !existsSync(join(from, 'model.safetensors')))

@@ -19,6 +19,9 @@ export const PAIRS = [
 export const SAMPLES_PER_DOMAIN = 200;
 export const sampleFile = (source, target) => `${pairName(source, target)}.safetensors.gz`;
 
+// The bundle layout the page reads (docs/BUNDLE.md; `dida export` converts older bundles).
+export const BUNDLE_FORMAT_VERSION = 2;
+
 export const pairName = (source, target) => `${source}-${target}`;
 
 // Writes the sample set of a pair with `dida data samples`; throws with dida's message on failure.

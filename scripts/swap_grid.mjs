@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import pngjs from 'pngjs';
-import { readSafetensors } from '../tests/node/safetensors.mjs';
+import { readSafetensors } from './safetensors.mjs';
 
 const usage = 'usage: node scripts/swap_grid.mjs BUNDLE SAMPLES.safetensors[.gz] OUT.png [--scale N] [--contents source|target]';
 const [bundle, samples, out, ...rest] = process.argv.slice(2);

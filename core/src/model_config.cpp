@@ -39,13 +39,46 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   read(j, "head_hidden", c.head_hidden);
   read(j, "mine_hidden", c.mine_hidden);
   read(j, "pixel_decoder", c.pixel_decoder);
+  // Older bundles lack the later fields: they were made with what these say.
+  c.pool = "avg", c.input_norm = "none", c.decoder = "small", c.decoder_norm = "none";
   if (j.contains("pool")) read(j, "pool", c.pool);
-  if (j.contains("input_norm")) read(j, "input_norm", c.input_norm);  // absent in older bundles: "none"
-  if (j.contains("decoder")) read(j, "decoder", c.decoder);           // absent in older bundles: "small"
-  if (j.contains("decoder_norm")) read(j, "decoder_norm", c.decoder_norm);  // absent in older bundles: "none"
+  if (j.contains("input_norm")) read(j, "input_norm", c.input_norm);
+  if (j.contains("decoder")) read(j, "decoder", c.decoder);
+  if (j.contains("decoder_norm")) read(j, "decoder_norm", c.decoder_norm);
   c.validate();
   return c;
 }
+
+const std::vector<std::string>& ModelConfig::variants() {
+  static const std::vector<std::string> v = {"branch", "vector"};
+  return v;
+}
+const std::vector<std::string>& ModelConfig::pools() {
+  static const std::vector<std::string> v = {"avg", "flatten"};
+  return v;
+}
+const std::vector<std::string>& ModelConfig::input_norms() {
+  static const std::vector<std::string> v = {"none", "standardize"};
+  return v;
+}
+const std::vector<std::string>& ModelConfig::decoders() {
+  static const std::vector<std::string> v = {"small", "wide"};
+  return v;
+}
+const std::vector<std::string>& ModelConfig::decoder_norms() {
+  static const std::vector<std::string> v = {"none", "instance"};
+  return v;
+}
+
+namespace {
+void check_choice(const char* field, const std::string& value, const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed)
+    if (a == value) return;
+  std::string all;
+  for (const auto& a : allowed) all += (all.empty() ? "\"" : " or \"") + a + "\"";
+  throw std::invalid_argument(std::string("model config: ") + field + " must be " + all + ", not \"" + value + "\"");
+}
+}  // namespace
 
 void ModelConfig::validate() const {
   if (format_version != 1)
@@ -53,16 +86,11 @@ void ModelConfig::validate() const {
                                 " is not supported (this dida reads 1)");
   if (architecture != "dida-cnn")
     throw std::invalid_argument("model config: unknown architecture \"" + architecture + "\"");
-  if (variant != "branch" && variant != "vector")
-    throw std::invalid_argument("model config: variant must be \"branch\" or \"vector\", not \"" + variant + "\"");
-  if (pool != "avg" && pool != "flatten")
-    throw std::invalid_argument("model config: pool must be \"avg\" or \"flatten\", not \"" + pool + "\"");
-  if (input_norm != "none" && input_norm != "standardize")
-    throw std::invalid_argument("model config: input_norm must be \"none\" or \"standardize\", not \"" + input_norm + "\"");
-  if (decoder != "small" && decoder != "wide")
-    throw std::invalid_argument("model config: decoder must be \"small\" or \"wide\", not \"" + decoder + "\"");
-  if (decoder_norm != "none" && decoder_norm != "instance")
-    throw std::invalid_argument("model config: decoder_norm must be \"none\" or \"instance\", not \"" + decoder_norm + "\"");
+  check_choice("variant", variant, variants());
+  check_choice("pool", pool, pools());
+  check_choice("input_norm", input_norm, input_norms());
+  check_choice("decoder", decoder, decoders());
+  check_choice("decoder_norm", decoder_norm, decoder_norms());
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");

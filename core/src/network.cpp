@@ -11,10 +11,12 @@ class Builder {
  public:
   explicit Builder(Network& n) : n_(n) {}
 
-  // Declares a parameter module (in LibTorch's registration order: this order seeds initialisation).
-  void conv(const std::string& name, int in, int out, int k) { n_.modules.push_back({name, Op::Conv, in, out, k}); }
-  void bn(const std::string& name, int ch) { n_.modules.push_back({name, Op::BatchNorm, ch, ch, 0}); }
-  void linear(const std::string& name, int in, int out) { n_.modules.push_back({name, Op::Linear, in, out, 0}); }
+  // Declares a parameter module (in LibTorch's registration order: this order seeds initialisation),
+  // in the group set by group() before it.
+  void group(ModuleGroup g) { group_ = g; }
+  void conv(const std::string& name, int in, int out, int k) { n_.modules.push_back({name, Op::Conv, in, out, k, group_}); }
+  void bn(const std::string& name, int ch) { n_.modules.push_back({name, Op::BatchNorm, ch, ch, 0, group_}); }
+  void linear(const std::string& name, int in, int out) { n_.modules.push_back({name, Op::Linear, in, out, 0, group_}); }
 
   Graph& start(const std::string& name, std::vector<std::string> inputs, std::vector<std::string> outputs) {
     g_ = &n_.graphs[name];
@@ -51,10 +53,12 @@ class Builder {
  private:
   Network& n_;
   Graph* g_ = nullptr;
+  ModuleGroup group_ = ModuleGroup::Encoder;
 };
 
 // MINE's statistics network T(a, b): [a, b] -> fc1 -> ELU -> fc2 -> ELU -> fc3 -> 10 tanh(. / 10).
 void add_mine_modules(Builder& b, int in, int hidden) {
+  b.group(ModuleGroup::Statistics);
   b.linear("mine.fc1", in, hidden);
   b.linear("mine.fc2", hidden, hidden);
   b.linear("mine.fc3", hidden, 1);
@@ -101,6 +105,21 @@ const char* op_name(Op op) {
   return "?";
 }
 
+bool staged_step_trains(ModuleGroup group, int step) {
+  using G = ModuleGroup;
+  switch (step) {
+    case 0: return true;
+    case 1: return group == G::Split || group == G::Classifier || group == G::SpecificDomain || group == G::Statistics;
+    case 2: return group == G::Split || group == G::FeatureDecoder || group == G::PixelDecoder;
+    default: return false;
+  }
+}
+
+const ParamModule& Network::module_of_tensor(const std::string& tensor) const {
+  const auto dot = tensor.rfind('.');
+  return module(dot == std::string::npos ? tensor : tensor.substr(0, dot));
+}
+
 const Graph& Network::graph(const std::string& name) const {
   const auto it = graphs.find(name);
   if (it == graphs.end()) throw std::out_of_range("network: no graph \"" + name + "\"");
@@ -140,6 +159,8 @@ Network describe_network(const ModelConfig& c) {
   const int w = c.width, f = c.feature_channels(), pf = c.pooled_size(), h = c.head_hidden;
 
   // Modules, in registration order.
+  using G = ModuleGroup;
+  b.group(G::Encoder);
   b.conv("encoder.conv1", c.in_channels, w, 5);
   b.bn("encoder.bn1", w);
   b.conv("encoder.conv2", w, 2 * w, 5);
@@ -147,28 +168,36 @@ Network describe_network(const ModelConfig& c) {
   b.conv("encoder.conv3", 2 * w, f, 3);
   b.bn("encoder.bn3", f);
   if (c.progressive) {
+    b.group(G::Split);
     b.conv("inv1.conv", w, w, 3);
     b.bn("inv1.bn", w);
     b.conv("spe1.conv", w, w, 5);
     b.bn("spe1.bn", w);
+    b.group(G::InvariantDomain);
     b.linear("dom_inv1.fc1", w, h);
     b.linear("dom_inv1.fc2", h, 2);
+    b.group(G::SpecificDomain);
     b.linear("dom_spe1.fc1", w, h);
     b.linear("dom_spe1.fc2", h, 2);
   }
+  b.group(G::Split);
   b.conv("inv.conv", f, f, 3);
   b.bn("inv.bn", f);
   if (c.variant == "branch") {
     b.conv("spe.conv", f, f, 5);
     b.bn("spe.bn", f);
   }
+  b.group(G::Classifier);
   b.linear("classifier.fc1", pf, h);
   b.linear("classifier.fc2", h, c.num_classes);
+  b.group(G::InvariantDomain);
   b.linear("dom_inv.fc1", pf, h);
   b.linear("dom_inv.fc2", h, 2);
+  b.group(G::SpecificDomain);
   b.linear("dom_spe.fc1", pf, h);
   b.linear("dom_spe.fc2", h, 2);
   add_mine_modules(b, 2 * pf, c.mine_hidden);
+  b.group(G::FeatureDecoder);
   b.conv("feat_dec", 2 * f, f, 1);
   // R_pix: 3x3 convs with ReLU; a x2 nearest up-sampling before each of the given scales' first;
   // the last conv (to the image's channels) ends in tanh.
@@ -184,6 +213,7 @@ Network describe_network(const ModelConfig& c) {
            {"conv5", w, c.in_channels, false}};
   else
     dec = {{"conv1", 2 * f, 2 * w, false}, {"conv2", 2 * w, w, true}, {"conv3", w, w, true}, {"conv4", w, c.in_channels, true}};
+  b.group(G::PixelDecoder);
   if (c.pixel_decoder)
     for (const auto& d : dec) b.conv("pix_dec." + d.name, d.in, d.out, 3);
 

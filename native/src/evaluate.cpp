@@ -11,6 +11,7 @@
 #include "dida/safetensors.hpp"
 #include "model.hpp"
 #include "trainer.hpp"
+#include "training_data.hpp"
 
 namespace fs = std::filesystem;
 
@@ -25,6 +26,9 @@ nlohmann::json EvalResult::to_json() const {
           {"swap_content_accuracy", swap_content_accuracy}, {"swap_style_accuracy", swap_style_accuracy},
           {"reconstruction_psnr", reconstruction_psnr},     {"swap_pairs", swap_pairs},
           {"style_head_accuracy", style_head_accuracy},
+          {"swap_style_retrieval", swap_style_retrieval}, {"style_retrieval_of_styles", style_retrieval_of_styles},
+          {"style_retrieval_of_contents", style_retrieval_of_contents}, {"style_retrieval_k", style_retrieval_k},
+          {"style_retrieval_contents", style_retrieval_contents},
           {"swap_style_source", swap_style_source}, {"swap_style_target", swap_style_target},
           {"source_images", source_images},       {"target_images", target_images}};
 }
@@ -121,6 +125,34 @@ void swap_measures(const SwapParts& parts, const torch::Tensor& a, const torch::
   r.swap_style_target = share(style_by_domain[1], pairs_by_domain[1]);
 }
 
+torch::Tensor style_descriptor(const torch::Tensor& x) {
+  const auto flat = x.flatten(2);  // N x C x HW
+  return torch::cat({flat.mean(2), flat.std(2, /*unbiased=*/false)}, 1);
+}
+
+void swap_style_retrieval(const SwapParts& parts, const torch::Tensor& contents, const torch::Tensor& styles, EvalResult& r) {
+  torch::NoGradGuard guard;
+  const int64_t n = contents.size(0), k = styles.size(0);
+  const auto style_d = style_descriptor(styles);
+  // Which of the K style images is nearest to each row of `d`.
+  const auto nearest = [&](const torch::Tensor& d) { return torch::cdist(d, style_d).argmin(1); };
+  const auto which = torch::arange(k, torch::kLong);
+  const auto z_spe = parts.z_spe(styles);
+  int64_t swaps = 0, unchanged = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto c = contents.slice(0, i, i + 1);
+    const auto zi = parts.z_inv(c).expand({k, -1, -1, -1}).contiguous();
+    swaps += nearest(style_descriptor(parts.decode(zi, z_spe))).eq(which).sum().item<int64_t>();
+    // The control: the content as it is, in place of each of its K swaps.
+    unchanged += nearest(style_descriptor(c).expand({k, -1})).eq(which).sum().item<int64_t>();
+  }
+  const double pairs = static_cast<double>(std::max<int64_t>(n * k, 1));
+  r.swap_style_retrieval = static_cast<double>(swaps) / pairs;
+  r.style_retrieval_of_contents = static_cast<double>(unchanged) / pairs;
+  r.style_retrieval_of_styles = nearest(style_d).eq(which).to(torch::kFloat64).mean().item<double>();
+  r.style_retrieval_k = static_cast<int>(k), r.style_retrieval_contents = static_cast<int>(n);
+}
+
 namespace {
 
 struct Features {
@@ -157,7 +189,9 @@ torch::Tensor take(const torch::Tensor& t, const std::vector<int>& idx, std::siz
 EvalResult evaluate(const EvalOptions& eo) {
   if (eo.threads > 0) torch::set_num_threads(eo.threads);
   LoadedBundle b = load_bundle(eo.path);
-  TrainOptions o = TrainOptions::from_json(b.card.value("training", nlohmann::json::object()).value("options", nlohmann::json::object()));
+  // The data it was trained on (options removed since do not matter here).
+  TrainOptions o = TrainOptions::from_json(b.card.value("training", nlohmann::json::object()).value("options", nlohmann::json::object()),
+                                           false);
   if (!eo.cache_dir.empty()) o.cache_dir = eo.cache_dir;
   const DomainPair pair = pair_for(o);
   const auto xs = images_to_tensor(pair.source_val), ys = labels_to_tensor(pair.source_val);
@@ -215,6 +249,12 @@ EvalResult evaluate(const EvalOptions& eo) {
     net.eval();
     swap_measures(swap_parts(net), torch::cat({src_a, tgt_b}), torch::cat({src_y, tgt_y}), torch::cat({tgt_b, src_a}),
                   torch::cat({ones, torch::zeros_like(ones)}), r);
+    // Style retrieval: the first 100 of the shuffled source images in the styles of the first 8 of
+    // the shuffled target images (the last ones, so that no image is both content and style).
+    {
+      const std::size_t contents = std::min<std::size_t>(100, all), k = std::min<std::size_t>(8, all);
+      swap_style_retrieval(swap_parts(net), take(xs, ps, 0, contents), take(xt, pt, all - k, all), r);
+    }
     torch::NoGradGuard guard;
     const auto both = torch::cat({xs, xt});
     {  // D_spe on the real images: how well the style head tells the domains apart at all
@@ -235,6 +275,7 @@ EvalResult evaluate(const EvalOptions& eo) {
   } else {
     r.swap_content_accuracy = r.swap_style_accuracy = r.reconstruction_psnr = std::nan("");
     r.swap_style_source = r.swap_style_target = std::nan("");
+    r.swap_style_retrieval = r.style_retrieval_of_styles = r.style_retrieval_of_contents = std::nan("");
   }
   return r;
 }
@@ -257,13 +298,13 @@ double std_of(const std::vector<double>& v) {
 int run_bench(const BenchOptions& bo) {
   nlohmann::json results = nlohmann::json::array();
   std::ostringstream md;
-  md << "| method | target accuracy (mean ± std) | source-val accuracy | domain probe z_inv | domain probe z_spe | class probe z_spe | MI (KSG) | A-dist z_inv | A-dist z_spe | swap content | swap style | style head | PSNR (dB) | seeds | minutes/run |\n"
-     << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  md << "| method | target accuracy (mean ± std) | source-val accuracy | domain probe z_inv | domain probe z_spe | class probe z_spe | MI (KSG) | A-dist z_inv | A-dist z_spe | swap content | swap style | style retrieval (K = 8) | style head | PSNR (dB) | seeds | minutes/run |\n"
+     << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& method : bo.methods) {
-    std::vector<double> acc, src, dpi, dps, cps, mi, adi, ads, swc, sws, shd, psnr_db, minutes;
+    std::vector<double> acc, src, dpi, dps, cps, mi, adi, ads, swc, sws, ret, shd, psnr_db, minutes;
     for (std::uint64_t seed : bo.seeds) {
       TrainOptions o = bo.base;
-      o.source = bo.source, o.target = bo.target, o.method = method, o.seed = seed;
+      o.source = bo.source, o.target = bo.target, o.method = parse_enum<Method>(method, "--methods"), o.seed = seed;
       o.out = bo.out + "/" + bo.source + "-" + bo.target + "/" + method + "-seed" + std::to_string(seed);
       const bool done = fs::exists(o.out + "/bundle/model.safetensors");
       const auto t0 = std::chrono::steady_clock::now();
@@ -287,7 +328,7 @@ int run_bench(const BenchOptions& bo) {
       dps.push_back(r.domain_probe_spe), cps.push_back(r.class_probe_spe), mi.push_back(r.mi_estimate);
       adi.push_back(r.a_distance_inv), ads.push_back(r.a_distance_spe);
       swc.push_back(r.swap_content_accuracy), sws.push_back(r.swap_style_accuracy), psnr_db.push_back(r.reconstruction_psnr);
-      shd.push_back(r.style_head_accuracy);
+      shd.push_back(r.style_head_accuracy), ret.push_back(r.swap_style_retrieval);
       if (!done) minutes.push_back(run_min);
       std::cerr << "bench: " << method << " seed " << seed << ": target " << std::fixed << std::setprecision(4)
                 << r.target_accuracy << "\n";
@@ -296,7 +337,7 @@ int run_bench(const BenchOptions& bo) {
        << 100 * mean_of(acc) << " ± " << 100 * std_of(acc) << " | " << 100 * mean_of(src) << " | " << 100 * mean_of(dpi)
        << " | " << 100 * mean_of(dps) << " | " << 100 * mean_of(cps) << " | " << std::setprecision(3) << mean_of(mi)
        << " | " << mean_of(adi) << " | " << mean_of(ads) << " | " << std::setprecision(1) << 100 * mean_of(swc) << " | "
-       << 100 * mean_of(sws) << " | " << 100 * mean_of(shd) << " | " << mean_of(psnr_db) << " | " << bo.seeds.size() << " | " << std::setprecision(1)
+       << 100 * mean_of(sws) << " | " << 100 * mean_of(ret) << " | " << 100 * mean_of(shd) << " | " << mean_of(psnr_db) << " | " << bo.seeds.size() << " | " << std::setprecision(1)
        << (minutes.empty() ? std::string("-") : std::to_string(mean_of(minutes)).substr(0, 4)) << " |\n";
   }
   const std::string dir = bo.out + "/" + bo.source + "-" + bo.target;

@@ -26,6 +26,12 @@ struct EvalResult {
   double swap_style_source = 0, swap_style_target = 0;
   // D_spe on real held-out images (source-val and target-test): the ceiling of swap_style_accuracy.
   double style_head_accuracy = 0;
+  // Whose style a swap shows, by a descriptor that knows nothing of the model (METHOD.md): source
+  // contents x K target style images; top-1 retrieval of each swap's style image among the K by
+  // per-channel pixel mean and standard deviation. Chance 1/K; the controls: the style images
+  // themselves (1 unless two look alike) and the contents unchanged (1/K).
+  double swap_style_retrieval = 0, style_retrieval_of_styles = 0, style_retrieval_of_contents = 0;
+  int style_retrieval_k = 0, style_retrieval_contents = 0;
   int source_images = 0, target_images = 0;
   nlohmann::json to_json() const;
 };
@@ -45,6 +51,11 @@ SwapParts swap_parts(DidaNetImpl& net);
 // d_b (0 source, 1 target). Sets swap_content_accuracy, swap_style_accuracy and swap_pairs.
 void swap_measures(const SwapParts& parts, const torch::Tensor& a, const torch::Tensor& y_a, const torch::Tensor& b,
                    const torch::Tensor& d_b, EvalResult& r);
+// Per image, each channel's mean and standard deviation over its pixels: [N, 2 C].
+torch::Tensor style_descriptor(const torch::Tensor& x);
+// The retrieval measure of EvalResult: every content with every style image (N x K swaps); sets
+// swap_style_retrieval, its two controls, style_retrieval_k and style_retrieval_contents.
+void swap_style_retrieval(const SwapParts& parts, const torch::Tensor& contents, const torch::Tensor& styles, EvalResult& r);
 // PSNR in dB of images in [-1, 1] against their reconstruction, pixel range 255 (mean squared error
 // over every value of the batch).
 double psnr(const torch::Tensor& x_hat, const torch::Tensor& x);

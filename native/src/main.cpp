@@ -11,6 +11,8 @@
 #include <iomanip>
 #include <iostream>
 #include <malloc.h>
+#include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -88,108 +90,67 @@ dida::DomainPair load_pair(const PairArgs& a) {
   return p;
 }
 
-// Every training hyper-parameter as a flag; the same names work in a --config file.
-void add_train_options(CLI::App* cmd, dida::TrainOptions& o) {
-  cmd->add_option("--source", o.source, "Source domain spec (labelled)")->capture_default_str()->group("Data");
-  cmd->add_option("--target", o.target, "Target domain spec (its labels are never used)")->capture_default_str()->group("Data");
-  cmd->add_option("--data-seed", o.data_seed, "Seed of the data set")->capture_default_str()->check(kNonNegative)->group("Data");
-  cmd->add_option("--max-per-domain", o.max_per_domain, "Cap on each domain's images")->capture_default_str()->group("Data");
-  cmd->add_option("--cache", o.cache_dir, "Data cache folder (default $DIDA_CACHE or ~/.cache/dida; 'none': off)")->group("Data");
-  cmd->add_option("--method", o.method, "dida | source-only | dann | dsn | target-only (an oracle)")
-      ->capture_default_str()->check(CLI::IsMember({"dida", "source-only", "dann", "dsn", "target-only"}))->group("Method");
-  cmd->add_option("--variant", o.variant, "Disentangled layers: branch (separate I, S) | vector (z_spe = F - I(F))")
-      ->capture_default_str()->check(CLI::IsMember({"branch", "vector"}))->group("Method");
-  cmd->add_option("--pool", o.pool, "How heads see feature maps: flatten (every position) | avg (global average, as METHOD.md writes)")
-      ->capture_default_str()->check(CLI::IsMember({"avg", "flatten"}))->group("Method");
-  cmd->add_flag("--progressive,!--no-progressive", o.progressive, "A first split after E's first block")->group("Method");
-  cmd->add_option("--width", o.width, "Channels of E's first block (F has 4 x width)")->capture_default_str()->group("Method");
-  cmd->add_option("--decoder", o.decoder, "Pixel decoder R_pix: small (one 3x3 conv per scale, 2w-w-w channels) | wide (two per scale, 4w-2w-2w-w: sharper swaps; as the method's own decoder, less stable accuracy; docs/RESULTS.md)")
-      ->capture_default_str()->check(CLI::IsMember({"small", "wide"}))->group("Method");
-  cmd->add_option("--decoder-norm", o.decoder_norm, "What R_pix does to z_inv first: none | instance (normalised per image and channel: the style reaches R_pix only through z_spe)")
-      ->capture_default_str()->check(CLI::IsMember({"none", "instance"}))->group("Method");
-  cmd->add_option("--pixel-decoder-features", o.pixel_decoder_features,
-                  "What R_pix learns from: train (training-mode features, its pixel term shapes the encoder too) | inference "
-                  "(detached features of an inference-mode pass: R_pix learns alone) | both (the two pixel terms) | readout "
-                  "(R_pix learns as inference; the training-mode term goes through a training-only copy of the small decoder, "
-                  "as in the recipe)")
-      ->capture_default_str()->check(CLI::IsMember({"train", "inference", "both", "readout"}))->group("Losses");
-  cmd->add_option("--input-norm", o.input_norm, "none | standardize (each image to zero mean, unit variance, inside the model)")
-      ->capture_default_str()->check(CLI::IsMember({"none", "standardize"}))->group("Method");
-  cmd->add_option("--batch-norm", o.batch_norm, "separate (source and target in their own passes) | mixed (one pass)")
-      ->capture_default_str()->check(CLI::IsMember({"separate", "mixed"}))->group("Method");
-  cmd->add_option("--head-hidden", o.head_hidden, "Hidden units of C, D_inv, D_spe")->capture_default_str()->group("Method");
-  cmd->add_option("--mine-hidden", o.mine_hidden, "Hidden units of the MINE network T")->capture_default_str()->group("Method");
-  cmd->add_option("--lambda-mi", o.lambda_mi, "Weight of L_mi")->capture_default_str()->group("Losses");
-  cmd->add_option("--lambda-adv", o.lambda_adv, "Weight of L_adv")->capture_default_str()->group("Losses");
-  cmd->add_option("--lambda-dom", o.lambda_dom, "Weight of L_dom")->capture_default_str()->group("Losses");
-  cmd->add_option("--lambda-rec", o.lambda_rec, "Weight of L_rec")->capture_default_str()->group("Losses");
-  cmd->add_option("--lambda-rel", o.lambda_rel, "Weight of L_rel")->capture_default_str()->group("Losses");
-  cmd->add_option("--lambda-orth", o.lambda_orth, "Weight of L_orth (dsn: 1e-4 when 0)")->capture_default_str()->group("Losses");
-  cmd->add_option("--pixel-rec-weight", o.pixel_rec_weight, "Weight of the pixel term inside L_rec")->capture_default_str()->group("Losses");
-  cmd->add_flag("--pixel-rec-stop-inv,!--no-pixel-rec-stop-inv", o.pixel_rec_stop_inv,
-                "The pixel term of L_rec trains the decoder and z_spe only: its gradient stops at z_inv (off by default)")
-      ->group("Losses");
-  cmd->add_option("--dom-inference-bn-trains", o.dom_inference_bn_trains,
-                  "What --dom-inference-bn's term trains: all | head (D_spe alone, on detached features) | split (head, "
-                  "and the training-mode L_dom reaches S and E through D_spe frozen: D_spe learns only inference-mode features) | "
-                  "readout (D_spe learns only inference-mode features; the training-mode L_dom trains S and E through a "
-                  "training-only copy of D_spe, as the recipe does)")
-      ->capture_default_str()->check(CLI::IsMember({"all", "head", "split", "readout"}))->group("Losses");
-  cmd->add_flag("--dom-inference-bn,!--no-dom-inference-bn", o.dom_inference_bn,
-                "L_dom is also computed with batch norm in inference mode (running statistics), so D_spe tells the domains "
-                "apart as inference sees them (on by default; docs/RESULTS.md)")
-      ->group("Losses");
-  cmd->add_flag("--rec-inference-bn,!--no-rec-inference-bn", o.rec_inference_bn,
-                "L_rec is computed on features with batch norm in inference mode (running statistics), so the decoders "
-                "learn the features inference gives them (off by default; docs/RESULTS.md)")
-      ->group("Losses");
-  cmd->add_option("--pixel-loss", o.pixel_loss, "Pixel term of L_rec: mse | si-mse (scale-invariant, DSN)")
-      ->capture_default_str()->check(CLI::IsMember({"mse", "si-mse"}))->group("Losses");
-  cmd->add_option("--lambda-cons", o.lambda_cons, "Weight of L_cons, the target consistency term (dida only; 0: off)")
-      ->capture_default_str()->check(kNonNegative)->group("Losses");
-  cmd->add_option("--lambda-swap", o.lambda_swap, "Weight of L_swap: swapped images keep their content's class and their style's domain (dida only; 0: off)")
-      ->capture_default_str()->check(kNonNegative)->group("Losses");
-  cmd->add_option("--swap-trains", o.swap_trains,
-                  "What L_swap trains: all | decoder (R_pix alone, on detached inference-mode features, judged by C and D_spe "
-                  "in inference mode, which it leaves unchanged)")
-      ->capture_default_str()->check(CLI::IsMember({"all", "decoder"}))->group("Losses");
-  cmd->add_option("--lambda-critic", o.lambda_critic,
-                  "Weight of L_critic: a per-domain image critic tells real images from swaps in that domain's style, R_pix "
-                  "learns to pass it (dida only, needs --pixel-decoder-features inference, both or readout; 0: off)")
-      ->capture_default_str()->check(kNonNegative)->group("Losses");
-  cmd->add_option("--lambda-bal", o.lambda_bal, "Weight of L_bal: the target batch's mean prediction stays spread over the classes (dida only; 0: off)")
-      ->capture_default_str()->check(kNonNegative)->group("Losses");
-  cmd->add_flag("--augment-source,!--no-augment-source", o.augment_source,
-                "Also train on source images in the strong view (shift, channel order, inversion, contrast), every method; on by default")
-      ->group("Losses");
-  cmd->add_option("--cons-threshold", o.cons_threshold, "Confidence a pseudo-label of L_cons needs")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Losses");
-  cmd->add_option("--mine-ma-rate", o.mine_ma_rate, "MINE moving-average rate")->capture_default_str()->group("Losses");
-  cmd->add_option("--grl-gamma", o.grl_gamma, "GRL schedule: lambda_p = 2/(1+exp(-gamma p)) - 1")->capture_default_str()->group("Losses");
-  cmd->add_option("--warmup-epochs", o.warmup_epochs, "First epochs with the task loss (and L_rec) only")
-      ->capture_default_str()->check(kNonNegative)->group("Losses");
-  cmd->add_option("--optimisation", o.optimisation, "joint (one step on the total) | staged (three steps per iteration)")
-      ->capture_default_str()->check(CLI::IsMember({"joint", "staged"}))->group("Optimisation");
-  cmd->add_option("--optimizer", o.optimizer, "adam | sgd")->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}))->group("Optimisation");
-  cmd->add_option("--lr", o.lr, "Initial learning rate mu0")->capture_default_str()->group("Optimisation");
-  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str()->group("Optimisation");
-  cmd->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str()->group("Optimisation");
-  cmd->add_flag("--anneal-lr,!--no-anneal-lr", o.anneal_lr, "mu_p = mu0 / (1 + 10 p)^0.75")->group("Optimisation");
-  cmd->add_option("--epochs", o.epochs, "Epochs")->capture_default_str()->check(kPositive)->group("Optimisation");
-  cmd->add_option("--batch-size", o.batch_size, "Images per domain per iteration")->capture_default_str()->check(CLI::Range(2, 4096))->group("Optimisation");
-  cmd->add_option("--iters-per-epoch", o.iters_per_epoch, "Iterations per epoch (0: one pass over source-train)")->capture_default_str()->check(kNonNegative)->group("Optimisation");
-  cmd->add_option("--seed", o.seed, "Seed of initialisation and batches")->capture_default_str()->check(kNonNegative)->group("Optimisation");
-  cmd->add_option("--precision", o.precision,
-                  "fp32 | bf16: the forward pass and losses under autocast to bfloat16 (weights and optimiser stay fp32)")
-      ->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}))->group("Run");
-  cmd->add_option("--device", o.device, "auto | cpu | cuda")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}))->group("Run");
-  cmd->add_option("--replay", o.replay,
-                  "Record the training replay (bundle/replay.safetensors: the page's sample set in z_inv and z_spe, per epoch) "
-                  "on this many held-out images per domain; 0: none")
-      ->capture_default_str()->check(kNonNegative)->group("Run");
-  cmd->add_option("--stop-after-iters", o.stop_after_iters, "Stop (as Ctrl-C does) after this many iterations")->group("Run");
-  cmd->add_flag("--quiet", o.quiet, "No progress output")->group("Run");
-}
+// Every row of the option table as a flag of a subcommand (the same names work in a --config
+// file); apply() writes the flags given into a TrainOptions.
+class TrainFlags {
+ public:
+  void add_to(CLI::App* cmd, const std::set<std::string>& except = {}) {
+    const dida::TrainOptions defaults;
+    for (const auto& row : dida::train_option_table()) {
+      if (!row.flag || except.count(row.name)) continue;
+      CLI::Option* opt = nullptr;
+      if (row.type == dida::OptionRow::Type::Bool) {
+        bools_[row.name] = row.get(defaults).get<bool>();
+        opt = cmd->add_flag("--" + row.name + ",!--no-" + row.name, bools_[row.name],
+                            row.help + " (default: " + (bools_[row.name] ? "on" : "off") + ")");
+        opt->default_str("");
+      } else {
+        const dida::OptionRow* r = &row;
+        const auto value = row.get(defaults);
+        opt = cmd->add_option("--" + row.name, texts_[row.name], row.help)
+                  ->type_name(type_name(row))
+                  ->default_str(value.is_string() ? value.get<std::string>() : value.dump())
+                  ->check(CLI::Validator(
+                      [r](std::string& v) {
+                        try {
+                          r->parse(v);
+                          return std::string();
+                        } catch (const std::exception& e) {
+                          const std::string what = e.what();
+                          return what.substr(what.find(": ") + 2);
+                        }
+                      },
+                      ""));
+      }
+      opt->group(row.group);
+      given_.emplace_back(&row, opt);
+    }
+  }
+  // Writes the flags given into `o`; returns their rows.
+  std::vector<const dida::OptionRow*> apply(dida::TrainOptions& o) {
+    std::vector<const dida::OptionRow*> rows;
+    for (const auto& [row, opt] : given_) {
+      if (opt->count() == 0) continue;
+      row->set(o, row->type == dida::OptionRow::Type::Bool ? nlohmann::json(bools_[row->name]) : row->parse(texts_[row->name]));
+      rows.push_back(row);
+    }
+    return rows;
+  }
+
+ private:
+  static std::string type_name(const dida::OptionRow& row) {
+    using T = dida::OptionRow::Type;
+    if (row.type == T::Choice) {
+      std::string all;
+      for (const auto& c : row.choices) all += (all.empty() ? "" : "|") + c;
+      return all;
+    }
+    return row.type == T::Double ? "X" : row.type == T::Text ? "TEXT" : "N";
+  }
+  std::map<std::string, std::string> texts_;
+  std::map<std::string, bool> bools_;
+  std::vector<std::pair<const dida::OptionRow*, CLI::Option*>> given_;
+};
 
 int data_list() {
   std::cout << std::left << std::setw(11) << "domain" << std::setw(8) << "images" << std::setw(8) << "classes"
@@ -201,6 +162,11 @@ int data_list() {
   std::cout << "\nAlso: folder:PATH (PATH/<class>/*.png|jpg|bmp) and idx:IMAGES[,LABELS] (IDX, gzipped or not).\n"
             << "Default seed: " << dida::kDefaultDataSeed << "\n";
   return 0;
+}
+
+int usage_error(const char* command, const std::string& what) {
+  std::cerr << "dida " << command << ": error: " << what << "\n";
+  return 2;
 }
 
 int default_threads() {
@@ -231,6 +197,7 @@ int main(int argc, char** argv) {
                "Trains networks that split features into a domain-invariant and a domain-specific\n"
                "part, and exports them for the browser."};
   bool version_requested = false;
+  app.get_formatter()->column_width(32);  // an option and its help on one line: `dida train --help` fits a screen
 
 
   dida::TrainOptions train_opts;
@@ -238,11 +205,12 @@ int main(int argc, char** argv) {
   // A later value wins: options read from --config come first, the command line after them.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI::App* train = app.add_subcommand("train", "Train a model: dida train --source S --target T --method M --seed N --out RUN");
-  add_train_options(train, train_opts);
+  TrainFlags train_flags, bench_flags;
+  train_flags.add_to(train);
   std::string config_file;
   train->add_option("--config", config_file, "Read options from a TOML/INI file: epochs = 5, lambda-mi = 0.2, ... (flags given on the command line win)");
-  train->add_option("--out", train_opts.out, "Run folder: config.json, log.jsonl, checkpoint.pt, bundle/")->capture_default_str()->group("Run");
-  train->add_option("--resume", resume_run, "Continue the run in this folder (its recorded options are used)")->group("Run");
+  CLI::Option* resume_opt =
+      train->add_option("--resume", resume_run, "Continue the run in this folder (its recorded options are used)")->group("Run");
 
   dida::EvalOptions eval_opts;
   CLI::App* eval = app.add_subcommand("eval", "Accuracies and disentanglement measures of a run or bundle");
@@ -252,7 +220,7 @@ int main(int argc, char** argv) {
 
   dida::BenchOptions bench_opts;
   CLI::App* bench = app.add_subcommand("bench", "Methods x seeds on a pair: a results table (Markdown and JSON)");
-  add_train_options(bench, bench_opts.base);
+  bench_flags.add_to(bench, {"out"});
   bench->add_option("--config", config_file, "Read options from a TOML/INI file (flags given on the command line win)");
   bench->add_option("--methods", bench_opts.methods, "Methods to compare")->delimiter(',')->capture_default_str()->group("Bench");
   bench->add_option("--seeds", bench_opts.seeds, "Seeds")->delimiter(',')->capture_default_str()->group("Bench");
@@ -348,8 +316,27 @@ int main(int argc, char** argv) {
 #endif
     }
     if (train->parsed()) {
+      if (resume_opt->count() && resume_run.empty()) return usage_error("train", "--resume needs a run folder");
+      const auto given = train_flags.apply(train_opts);
       train_opts.threads = threads;
-      if (!resume_run.empty()) train_opts.out = resume_run;
+      if (!resume_run.empty()) {
+        // A resumed run trains with its recorded options; only how it runs may be given.
+        for (const auto* row : given)
+          if (row->recorded && row->name != "device")
+            return usage_error("train", "--resume continues a run with its recorded options: --" + row->name +
+                                            " cannot change it (start a new run with --out instead)");
+        train_opts.out = resume_run;
+      } else {
+        try {
+          dida::validate(train_opts);
+        } catch (const std::invalid_argument& e) {
+          return usage_error("train", e.what());
+        }
+        for (const auto* row : given)
+          if (!row->read_by(train_opts.method))
+            std::cerr << "dida train: warning: --" << row->name << " is not read by --method " << dida::name_of(train_opts.method)
+                      << " (ignored)\n";
+      }
       return dida::torch_api().train(train_opts, !resume_run.empty());
     }
     if (eval->parsed()) {
@@ -357,7 +344,16 @@ int main(int argc, char** argv) {
       return dida::torch_api().eval(eval_opts);
     }
     if (bench->parsed()) {
+      bench_flags.apply(bench_opts.base);
       bench_opts.base.threads = threads;
+      for (const auto& m : bench_opts.methods) {
+        try {
+          bench_opts.base.method = dida::parse_enum<dida::Method>(m, "--methods: each");
+          dida::validate(bench_opts.base);
+        } catch (const std::invalid_argument& e) {
+          return usage_error("bench", e.what());
+        }
+      }
       bench_opts.source = bench_opts.base.source;
       bench_opts.target = bench_opts.base.target;
       return dida::torch_api().bench(bench_opts);

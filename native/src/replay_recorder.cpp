@@ -9,6 +9,7 @@
 #include "dida/replay.hpp"
 #include "dida/safetensors.hpp"
 #include "trainer.hpp"
+#include "training_data.hpp"
 
 namespace dida {
 namespace fs = std::filesystem;

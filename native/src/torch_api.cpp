@@ -6,15 +6,15 @@
 #include <torch/version.h>
 
 #include <iomanip>
+#include <algorithm>
 #include <iostream>
 
 #include "evaluate.hpp"
 #include "trainer.hpp"
+#include "training_data.hpp"
 
 namespace dida {
 namespace {
-
-std::string one_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 TorchInfo torch_info(int threads) {
   if (threads > 0) at::set_num_threads(threads);
@@ -31,9 +31,9 @@ int guarded(const char* command, F&& f) {
   try {
     return f();
   } catch (const c10::Error& e) {
-    std::cerr << "dida " << command << ": error: " << one_line(e.what()) << "\n";
+    std::cerr << "dida " << command << ": error: " << first_line(e.what()) << "\n";
   } catch (const std::exception& e) {
-    std::cerr << "dida " << command << ": error: " << one_line(e.what()) << "\n";
+    std::cerr << "dida " << command << ": error: " << first_line(e.what()) << "\n";
   }
   return 1;
 }
@@ -64,6 +64,10 @@ int eval(const EvalOptions& o) {
               << r.swap_pairs << " pairs, both directions)\n"
               << "swap style           " << r.swap_style_accuracy << "  (D_spe on the same swap gives b's domain; "
               << r.swap_style_source << " of those in source style, " << r.swap_style_target << " in target style)\n"
+              << "style retrieval      " << r.swap_style_retrieval << "  (each of " << r.style_retrieval_contents << " source contents in "
+              << r.style_retrieval_k << " target styles: the swap's colour statistics are nearest its own style image's; chance "
+              << 1.0 / std::max(r.style_retrieval_k, 1) << ", style images " << r.style_retrieval_of_styles << ", contents unchanged "
+              << r.style_retrieval_of_contents << ")\n"
               << "style head           " << r.style_head_accuracy << "  (D_spe on the real held-out images gives their domain)\n"
               << "reconstruction PSNR  " << std::setprecision(2) << r.reconstruction_psnr << " dB  (R(z_inv(x), z_spe(x)) against x)\n";
     return 0;

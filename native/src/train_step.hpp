@@ -12,38 +12,14 @@
 #include "dida/data.hpp"
 #include "dida/native/options.hpp"
 #include "dida/rng.hpp"
-#include "losses.hpp"
+#include "loss_terms.hpp"
 #include "model.hpp"
-#include "trainer.hpp"
+#include "training_data.hpp"
 
 namespace dida {
 
-struct LossValues {
-  double task = 0, adv = 0, dom = 0, mi = 0, rec = 0, rel = 0, orth = 0, cons = 0, swap = 0, bal = 0, total = 0;
-  double cons_kept = 0;  // fraction of target images with a confident pseudo-label (L_cons)
-  double critic = 0;     // L_critic, R_pix's side: how far the critic is from taking the swaps for real
-  // The fields in a fixed order: a step's values travel as one tensor of these.
-  static constexpr const char* kNames[] = {"task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal", "total", "cons_kept", "critic"};
-  static constexpr int kTotal = 10;
-  std::vector<double> as_vector() const { return {task, adv, dom, mi, rec, rel, orth, cons, swap, bal, total, cons_kept, critic}; }
-  static LossValues from(const std::vector<double>& x) {
-    LossValues v;
-    v.task = x.at(0), v.adv = x.at(1), v.dom = x.at(2), v.mi = x.at(3), v.rec = x.at(4), v.rel = x.at(5), v.orth = x.at(6);
-    v.cons = x.at(7), v.swap = x.at(8), v.bal = x.at(9), v.total = x.at(10), v.cons_kept = x.at(11), v.critic = x.at(12);
-    return v;
-  }
-  nlohmann::json to_json(double scale) const {
-    return {{"task", task * scale}, {"adv", adv * scale},   {"dom", dom * scale},   {"mi", mi * scale},
-            {"rec", rec * scale},   {"rel", rel * scale},   {"orth", orth * scale}, {"cons", cons * scale},
-            {"swap", swap * scale}, {"bal", bal * scale}, {"cons_kept", cons_kept * scale}, {"critic", critic * scale},
-            {"total", total * scale}};
-  }
-};
-
-using LossTerms = std::map<std::string, torch::Tensor>;
-
+// The run's network: the options' model with the pair's image size, channels and classes.
 ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p);
-std::string first_line(const std::string& s);
 
 class TrainStep {
  public:
@@ -64,33 +40,38 @@ class TrainStep {
   const torch::Tensor& y_val() const { return y_val_; }
   const torch::Tensor& x_test() const { return x_test_; }
   const torch::Tensor& y_test() const { return y_test_; }
-  int64_t images_per_iter() const { return o_.batch_size * (w_.uses_target ? 2 : 1); }
+  int64_t images_per_iter() const { return o_.batch_size * (uses_target_images(o_.method) ? 2 : 1); }
+  // The terms this run computes (weight > 0), in the registry's order, with their weights.
+  const std::vector<std::pair<const LossTerm*, double>>& active_terms() const { return active_; }
 
  private:
-  // The weighted loss terms the method uses and the stage optimises (`stage` < 0: joint), by
-  // name: "task", "adv", "dom", "mi", "rec", "rel", "orth", "cons", "swap", "bal".
+  // The weighted terms of one pass that the stage optimises (`stage` < 0: joint), by name; their
+  // logged values go to `values`.
   LossTerms losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,
-                                    const torch::Tensor& perm, LossTerms& v, int stage, bool warmup, Rng& aug_rng);
+                   const torch::Tensor& perm, LossTerms& values, int stage, bool warmup, Rng& aug_rng);
+  void critic_step();  // the critic's own step on what L_critic saw
+  // The training-only modules by checkpoint name, with their own optimisers where they have one.
+  struct Extra {
+    std::string name;
+    std::shared_ptr<torch::nn::Module> module;
+    torch::optim::Optimizer* optimizer;
+  };
+  std::vector<Extra> extras() const;
+
   TrainOptions o_;
-  LossWeights w_;
   torch::Device device_;
+  std::vector<std::pair<const LossTerm*, double>> active_;
   DidaNet net_{nullptr};
+  TrainingModules modules_;
   std::vector<std::unique_ptr<torch::optim::Optimizer>> opts_;
+  std::unique_ptr<torch::optim::Optimizer> critic_opt_;
+  CriticBatch critic_batch_;
   MineEstimator mine_;
   torch::Tensor xs_, ys_, xt_, x_val_, y_val_, x_test_, y_test_;
+  torch::Tensor xs_clean_;  // this step's source images before the strong view
   std::vector<int> src_order_, tgt_order_;
   int order_epoch_ = -1;
   torch::Tensor last_, sum_, finite_;  // on the training device
-  // The per-domain image critic (--lambda-critic; training only, not part of a bundle): for each
-  // domain, real images of it against swaps rendered in its style. Its inputs of the current step.
-  torch::nn::Sequential critic_{nullptr};
-  // Training-only copies of the recipe's modules (not in a bundle, kept in the checkpoint), under
-  // the read-out options: D_spe's (--dom-inference-bn-trains readout) and R_pix's
-  // (--pixel-decoder-features readout); the bundle's D_spe and R_pix then learn as read-outs.
-  LayerNet dom_spe_train_{nullptr}, pix_dec_train_{nullptr};
-  std::vector<std::pair<std::string, LayerNet>> training_copies() const;
-  std::unique_ptr<torch::optim::Optimizer> critic_opt_;
-  torch::Tensor critic_real_, critic_real_domain_, critic_fake_, critic_fake_domain_, xs_clean_;
 };
 
 }  // namespace dida

@@ -19,11 +19,9 @@
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
 #include "dida/schedule.hpp"
-#include "augment.hpp"
-#include "losses.hpp"
-#include "model.hpp"
 #include "replay_recorder.hpp"
 #include "train_step.hpp"
+#include "training_data.hpp"
 
 namespace fs = std::filesystem;
 
@@ -44,25 +42,6 @@ std::string fmt_duration(double s) {
   return o.str();
 }
 
-
-void validate(const TrainOptions& o) {
-  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
-  if (o.method != "dida" && o.method != "source-only" && o.method != "dann" && o.method != "dsn" && o.method != "target-only")
-    bad("--method must be dida, source-only, dann, dsn or target-only, not \"" + o.method + "\"");
-  if (o.optimisation != "joint" && o.optimisation != "staged") bad("--optimisation must be joint or staged");
-  if (o.optimizer != "adam" && o.optimizer != "sgd") bad("--optimizer must be adam or sgd");
-  if (o.variant != "branch" && o.variant != "vector") bad("--variant must be branch or vector");
-  if (o.input_norm != "none" && o.input_norm != "standardize") bad("--input-norm must be none or standardize");
-  if (o.batch_norm != "separate" && o.batch_norm != "mixed") bad("--batch-norm must be separate or mixed");
-  if (o.pixel_loss != "mse" && o.pixel_loss != "si-mse") bad("--pixel-loss must be mse or si-mse");
-  if (o.method == "dida" && o.lambda_critic > 0 && o.pixel_decoder_features == "train")
-    bad("--lambda-critic trains the pixel decoder on inference-mode features, which --pixel-decoder-features train does not "
-        "make: add --lambda-critic 0, or choose inference, both or readout");
-  if (o.lambda_cons < 0 || o.lambda_swap < 0 || o.lambda_bal < 0 || o.cons_threshold < 0 || o.cons_threshold > 1)
-    bad("--lambda-cons, --lambda-swap and --lambda-bal must be >= 0 and --cons-threshold in [0, 1]");
-  if (o.epochs < 1 || o.batch_size < 2) bad("--epochs must be >= 1 and --batch-size >= 2");
-  if (o.method == "dsn" && o.variant == "vector") bad("dsn uses separate shared and private encoders: --variant branch");
-}
 
 // An exclusive lock on RUN/.lock for as long as a training runs: a second `dida train` or
 // `dida bench` on the same folder would otherwise interleave its log and checkpoints with ours.
@@ -94,27 +73,6 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 
 }  // namespace
 
-torch::Tensor images_to_tensor(const Domain& d) {
-  auto t = torch::from_blob(const_cast<std::uint8_t*>(d.pixels.data()), {d.size(), d.height, d.width, d.channels},
-                            torch::kUInt8);
-  return t.permute({0, 3, 1, 2}).to(torch::kFloat32).div(127.5).sub(1.0).contiguous();
-}
-
-torch::Tensor labels_to_tensor(const Domain& d) {
-  std::vector<int64_t> y(d.labels.begin(), d.labels.end());
-  return torch::tensor(y, torch::kLong);
-}
-
-torch::Device pick_device(const std::string& device) {
-  if (device == "cpu") return torch::kCPU;
-  if (device == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("--device cuda: CUDA is not available to this LibTorch");
-    return torch::kCUDA;
-  }
-  if (device == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  throw std::invalid_argument("--device must be auto, cpu or cuda");
-}
-
 void append_line(const std::string& path, const std::string& line) {
   std::ofstream out(path, std::ios::app);
   out << line << "\n";
@@ -130,66 +88,6 @@ void trim_epoch_lines(const std::string& path, int epochs_kept) {
     if (epoch >= 1 && epoch <= epochs_kept) kept += line + "\n";
   }
   write_file_atomic(path, kept.data(), kept.size());
-}
-
-double accuracy(DidaNetImpl& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Device& device) {
-  torch::NoGradGuard guard;
-  const bool was_training = net.is_training();
-  net.eval();
-  int64_t correct = 0;
-  for (int64_t i = 0; i < x.size(0); i += 500) {
-    const auto xb = x.slice(0, i, std::min(i + 500, x.size(0))).to(device);
-    const auto pred = net.forward(xb).logits.argmax(1).cpu();
-    correct += pred.eq(y.slice(0, i, i + xb.size(0))).sum().item<int64_t>();
-  }
-  net.train(was_training);
-  return x.size(0) ? static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
-}
-
-LabelFreeStats label_free_stats(DidaNetImpl& net, const torch::Tensor& x, const torch::Device& device) {
-  torch::NoGradGuard guard;
-  const bool was_training = net.is_training();
-  net.eval();
-  std::vector<torch::Tensor> probs;
-  for (int64_t i = 0; i < x.size(0); i += 500)
-    probs.push_back(torch::softmax(net.forward(x.slice(0, i, std::min(i + 500, x.size(0))).to(device)).logits, 1).cpu());
-  net.train(was_training);
-  LabelFreeStats s;
-  if (probs.empty()) return s;
-  const auto p = torch::cat(probs).to(torch::kFloat64);
-  s.confidence = std::get<0>(p.max(1)).mean().item<double>();
-  const auto hard = torch::one_hot(p.argmax(1), p.size(1)).to(torch::kFloat64).mean(0);
-  s.balance = std::clamp(-(hard * (hard + 1e-12).log()).sum().item<double>() / std::log(static_cast<double>(p.size(1))), 0.0, 1.0);
-  return s;
-}
-
-DomainPair pair_for(const TrainOptions& o) {
-  PairOptions po;
-  po.seed = o.data_seed;
-  po.max_per_domain = o.max_per_domain;
-  po.cache_dir = o.cache_dir.empty() ? default_cache_dir() : (o.cache_dir == "none" ? "" : o.cache_dir);
-  return build_pair(o.source, o.target, DataSources::from_environment(DIDA_SOURCE_DIR), po);
-}
-
-LossWeights weights_for(const TrainOptions& o) {
-  LossWeights w;
-  if (o.method == "dida") {
-    w.adv = o.lambda_adv, w.dom = o.lambda_dom, w.mi = o.lambda_mi, w.rec = o.lambda_rec, w.rel = o.lambda_rel;
-    w.orth = o.lambda_orth, w.cons = o.lambda_cons, w.swap = o.lambda_swap, w.bal = o.lambda_bal;
-    w.uses_target = true;
-  } else if (o.method == "dann") {
-    w.adv = o.lambda_adv;
-    w.uses_target = true;
-  } else if (o.method == "dsn") {  // shared/private encoders, difference loss, shared decoder, DANN loss
-    // L_orth is a Frobenius sum over the (flattened) features' correlation matrix: about 10^3 at the
-    // start. At 0.1 it drowned the task loss (source-val 12-65 %, docs/RESULTS.md); 1e-4 puts it
-    // near the task loss.
-    w.adv = o.lambda_adv, w.rec = o.lambda_rec, w.orth = o.lambda_orth > 0 ? o.lambda_orth : 1e-4;
-    w.uses_target = true;
-  } else if (o.method == "target-only") {
-    w.train_on_target = true;
-  }
-  return w;
 }
 
 // A config.json that dida's trainer wrote: {"options": {...}, "data": {...}} (a bundle's has "format").
@@ -215,9 +113,14 @@ int run_training(TrainOptions o, bool resume) {
     } catch (const nlohmann::json::exception&) {
       throw std::runtime_error(config_path + ": not valid JSON");
     }
-    TrainOptions r = TrainOptions::from_json(recorded.value("options", nlohmann::json::object()));
+    TrainOptions r;
+    try {
+      r = TrainOptions::from_json(recorded.value("options", nlohmann::json::object()));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(config_path + ": " + e.what());
+    }
     r.out = run, r.threads = o.threads, r.stop_after_iters = o.stop_after_iters, r.quiet = o.quiet, r.device = o.device;
-    o = r;
+    o = r;  // checked by validate() below, as a new run's options are
   } else if (fs::exists(ckpt) || fs::exists(run + "/bundle") || fs::exists(log_path)) {
     throw std::runtime_error(run + ": already holds a run: resume it with --resume " + run +
                              ", or choose another --out");
@@ -251,7 +154,7 @@ int run_training(TrainOptions o, bool resume) {
   const double data_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_data).count();
 
   nlohmann::json record = {{"options", o.to_json()},
-                           {"oracle", o.method == "target-only"},
+                           {"oracle", o.method == Method::TargetOnly},
                            {"data", {{"source", o.source}, {"target", o.target}, {"seed", o.data_seed},
                                      {"source_train", pair.source_train.size()}, {"source_val", pair.source_val.size()},
                                      {"target_train", pair.target_train.size()}, {"target_test", pair.target_test.size()},
@@ -270,12 +173,12 @@ int run_training(TrainOptions o, bool resume) {
   if (resume) trim_epoch_lines(log_path, start_epoch);
   replay.trim(resume ? start_epoch : 0);
 
-  const bool oracle = o.method == "target-only";
+  const bool oracle = o.method == Method::TargetOnly;
   const bool tty = isatty(2);
   if (!o.quiet)
-    std::cerr << "train: " << o.method << (oracle ? " (ORACLE: trained on target labels, an upper bound, not a result)" : "")
+    std::cerr << "train: " << name_of(o.method) << (oracle ? " (ORACLE: trained on target labels, an upper bound, not a result)" : "")
               << " on " << o.source << " -> " << o.target << ", " << o.epochs << " epochs x " << trainer.iters_per_epoch()
-              << " iterations, batch " << o.batch_size << ", " << o.optimisation << ", device " << device.str()
+              << " iterations, batch " << o.batch_size << ", " << name_of(o.optimisation) << ", device " << device.str()
               << ", threads " << torch::get_num_threads() << " (data " << std::fixed << std::setprecision(1) << data_s
               << " s)" << (resume ? ", resuming at epoch " + std::to_string(start_epoch + 1) : std::string()) << "\n";
 
@@ -314,13 +217,8 @@ int run_training(TrainOptions o, bool resume) {
         const double left = (total_iters - global - 1) * elapsed / iters_done_here;
         std::ostringstream line;
         line << "epoch " << epoch + 1 << "/" << o.epochs << " [" << std::setw(3) << 100 * (it + 1) / n_iters << "%] "
-             << std::fixed << std::setprecision(0) << rate << " img/s | task " << std::setprecision(3) << v.task;
-        if (o.method != "source-only" && o.method != "target-only") line << " adv " << v.adv;
-        if (o.method == "dida") line << " dom " << v.dom << " mi " << v.mi << " rec " << v.rec;
-        if (o.method == "dida" && o.lambda_cons > 0) line << " cons " << v.cons;
-        if (o.method == "dida" && o.lambda_swap > 0) line << " swap " << v.swap;
-        if (o.method == "dida" && o.lambda_bal > 0) line << " bal " << v.bal;
-        if (o.method == "dida" && o.lambda_critic > 0) line << " critic " << v.critic;
+             << std::fixed << std::setprecision(0) << rate << " img/s |" << std::setprecision(3);
+        for (const auto& [term, weight] : trainer.active_terms()) line << " " << term->name << " " << v.get(term->name);
         line << " | left " << fmt_duration(left);
         std::cerr << (tty ? "\r" : "") << line.str() << (tty ? "\033[K" : "\n") << std::flush;
       }
@@ -366,7 +264,7 @@ int run_training(TrainOptions o, bool resume) {
   const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
   const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
   nlohmann::json card = record;
-  card["method"] = o.method;
+  card["method"] = name_of(o.method);
   card["class_names"] = pair.source_train.classes;
   card["preprocessing"] = {{"layout", "NCHW"}, {"input", "x = pixel / 127.5 - 1 (pixels 0..255, RGB)"}};
   card["training"] = {{"options", o.to_json()},

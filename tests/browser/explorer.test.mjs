@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { gunzipSync } from 'node:zlib';
+import { readSafetensors } from '../../scripts/safetensors.mjs';
 import { openSite, openModel, click, pixelStats, screenshotPath, ROOT, SITE, TEST_MODEL } from './browser.mjs';
 
 const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');
@@ -21,16 +21,13 @@ after(async () => { if (site) await site.close(); });
 
 function sampleImage(k) {
   const entry = JSON.parse(readFileSync(join(SITE, 'models/index.json'))).models.find((m) => m.name === TEST_MODEL);
-  const raw = readFileSync(join(SITE, entry.samples));
-  const buf = entry.samples.endsWith('.gz') ? gunzipSync(raw) : raw;
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString());
-  const [N, H, W, C] = header.images.shape;
+  const images = readSafetensors(join(SITE, entry.samples)).images;
+  const [N, H, W, C] = images.shape;
   assert.ok(k < N);
-  const start = 8 + n + header.images.data_offsets[0] + k * H * W * C;
+  const start = k * H * W * C;
   const png = new PNG({ width: W, height: H });
   for (let i = 0; i < H * W; i++) {
-    for (let c = 0; c < 3; c++) png.data[4 * i + c] = buf[start + i * C + (C === 3 ? c : 0)];
+    for (let c = 0; c < 3; c++) png.data[4 * i + c] = images.data[start + i * C + (C === 3 ? c : 0)];
     png.data[4 * i + 3] = 255;
   }
   return PNG.sync.write(png);

@@ -86,7 +86,8 @@ void write_fixture(DidaNetImpl& net, const std::string& dir, const std::string& 
 }
 
 ModelConfig small_config() {
-  ModelConfig c;
+  ModelConfig c;  // the fixtures' base: the plain network of METHOD.md
+  c.pool = "avg", c.input_norm = "none", c.decoder = "small", c.decoder_norm = "none";
   c.width = 4;
   c.head_hidden = 16;
   c.mine_hidden = 16;
@@ -134,7 +135,7 @@ TEST(Parity, WriteFixturesWhenAsked) {
   const std::string run = (fs::temp_directory_path() / "dida-fixture-run").string();
   fs::remove_all(run);
   TrainOptions o;  // the trainer's recipe, small
-  o.max_per_domain = 400, o.cache_dir = "none", o.width = 4, o.head_hidden = 16, o.mine_hidden = 16;
+  o.max_per_domain = 400, o.cache_dir = "none", o.model.width = 4, o.model.head_hidden = 16, o.model.mine_hidden = 16;
   o.batch_size = 32, o.epochs = 2, o.iters_per_epoch = 20, o.threads = 1, o.quiet = true, o.out = run;
   ASSERT_EQ(run_training(o, false), kTrainDone);
   LoadedBundle trained = load_bundle(run);
@@ -175,9 +176,9 @@ TEST(Parity, TheShippedTrainerAndCoreAgreeOnARealBundle) {
   const std::string run = (fs::temp_directory_path() / ("dida-parity-" + std::to_string(::getpid()))).string();
   fs::remove_all(run);
   TrainOptions o;
-  o.max_per_domain = 200, o.cache_dir = "none", o.width = 8, o.head_hidden = 32, o.mine_hidden = 32;
-  o.batch_size = 16, o.epochs = 1, o.iters_per_epoch = 5, o.threads = 1, o.quiet = true, o.out = run, o.pool = "avg";
-  o.variant = "vector";
+  o.max_per_domain = 200, o.cache_dir = "none", o.model.width = 8, o.model.head_hidden = 32, o.model.mine_hidden = 32;
+  o.batch_size = 16, o.epochs = 1, o.iters_per_epoch = 5, o.threads = 1, o.quiet = true, o.out = run, o.model.pool = "avg";
+  o.model.variant = "vector";
   ASSERT_EQ(run_training(o, false), kTrainDone);
   LoadedBundle lt = load_bundle(run);
   const Model core = Model::load(run + "/bundle");

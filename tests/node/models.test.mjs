@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
-import { readSafetensors, crc32 } from './safetensors.mjs';
+import { readSafetensors, crc32 } from '../../scripts/safetensors.mjs';
+import { BUNDLE_FORMAT_VERSION } from '../../scripts/site_lib.mjs';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');
@@ -40,7 +41,7 @@ for (const name of bundles) {
     assert.equal(config.onnx.crc32, sum, 'config.json checksum');
     assert.equal(config.onnx.bytes, onnx.length);
     assert.equal(card.onnx_crc32, sum, 'card.json checksum');
-    assert.equal(config.format_version, 2, 'the current bundle layout');
+    assert.equal(config.format_version, BUNDLE_FORMAT_VERSION, 'the current bundle layout');
     const swapSum = crc32(readFileSync(join(dir, 'swap.onnx'))).toString(16).padStart(8, '0');
     assert.equal(config.swap_onnx.crc32, swapSum, 'config.json swap.onnx checksum');
     assert.equal(card.swap_onnx_crc32, swapSum, 'card.json swap.onnx checksum');

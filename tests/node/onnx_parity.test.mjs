@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ort from 'onnxruntime-node';
-import { readSafetensors, crc32, maxAbsDiff } from './safetensors.mjs';
+import { readSafetensors, crc32, maxAbsDiff } from '../../scripts/safetensors.mjs';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const DIDA = process.env.DIDA_CLI || join(ROOT, 'build/native/bin/dida');

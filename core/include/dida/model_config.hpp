@@ -13,13 +13,14 @@
 
 namespace dida {
 
+// The defaults are the trainer's (`dida train`'s options read them); a bundle records every field.
 struct ModelConfig {
   int format_version = 1;
   std::string architecture = "dida-cnn";
   int image_size = 32;       // input height = width
   int in_channels = 3;
   int num_classes = 10;
-  int width = 32;            // channels of E's first block; F has 4 * width channels
+  int width = 16;            // channels of E's first block; F has 4 * width channels
   std::string variant = "branch";  // "branch": I, S separate convs; "vector": z_spe = F - I(F)
   bool progressive = false;  // a first split after E's first block: only F1 + I1(F1) flows on
   int head_hidden = 100;     // hidden units of C, D_inv, D_spe
@@ -27,18 +28,18 @@ struct ModelConfig {
   bool pixel_decoder = true; // R_pix: [z_inv, z_spe] -> image
   // R_pix's size: "small" (one 3x3 conv per scale, 2w-w-w channels) or "wide" (two per scale,
   // 4w-2w-2w-w channels, and a last conv at full size).
-  std::string decoder = "small";
+  std::string decoder = "wide";
   // What R_pix does to z_inv before decoding: "none", or "instance" (normalised per image and
   // channel, so the style reaches it only through z_spe; docs/RESULTS.md).
-  std::string decoder_norm = "none";
+  std::string decoder_norm = "instance";
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
-  std::string pool = "avg";
+  std::string pool = "flatten";
   // What E sees first: "none" (x as given, [-1, 1]) or "standardize" (each image minus its mean,
   // over its standard deviation across channels and pixels). Standardising inside the network
   // makes every engine (LibTorch, the core, ONNX) do it, and removes a domain's global brightness
   // and contrast before the first convolution (docs/RESULTS.md).
-  std::string input_norm = "none";
+  std::string input_norm = "standardize";
   static constexpr float kInputNormEps = 1e-5f;  // added to the variance
 
   int feature_channels() const { return 4 * width; }
@@ -48,8 +49,15 @@ struct ModelConfig {
   nlohmann::json to_json() const;
   // Throws std::invalid_argument naming the field for a missing, mistyped or unsupported value.
   static ModelConfig from_json(const nlohmann::json& j);
-  // Checks the values (variant known, sizes positive, image size divisible by 4).
-  void validate() const;  // and: image_size divisible by 8
+  // Checks the values (modes among their choices below, sizes positive, image size divisible by 8).
+  void validate() const;
+
+  // The allowed values of the modes (validate, and `dida train`'s option table).
+  static const std::vector<std::string>& variants();      // branch, vector
+  static const std::vector<std::string>& pools();         // avg, flatten
+  static const std::vector<std::string>& input_norms();   // none, standardize
+  static const std::vector<std::string>& decoders();      // small, wide
+  static const std::vector<std::string>& decoder_norms(); // none, instance
 };
 
 }  // namespace dida

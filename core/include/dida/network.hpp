@@ -42,10 +42,27 @@ enum class Op {
 };
 const char* op_name(Op op);
 
+// What a module is part of (METHOD.md's network): training picks modules by group, never by name
+// (the staged optimisation's steps, the terms that train one part alone).
+enum class ModuleGroup {
+  Encoder,            // E
+  Split,              // I and S (and the progressive first split)
+  Classifier,         // C
+  InvariantDomain,    // D_inv (behind the GRL)
+  SpecificDomain,     // D_spe
+  Statistics,         // T, MINE's statistics network
+  FeatureDecoder,     // R_feat
+  PixelDecoder,       // R_pix
+};
+// The staged optimisation (METHOD.md): step 0 trains every module; step 1 I, S, C, D_spe and T;
+// step 2 I, S and R.
+bool staged_step_trains(ModuleGroup group, int step);
+
 struct ParamModule {
   std::string name;  // e.g. "encoder.conv1": its tensors are name + ".weight", ".bias", ...
   Op kind;           // Conv, BatchNorm or Linear
   int in = 0, out = 0, kernel = 0;  // BatchNorm: in = out = channels
+  ModuleGroup group = ModuleGroup::Encoder;
   bool training_only = false;       // no inference graph (predict, swap, feat_dec, pix_dec) uses it
 };
 
@@ -68,6 +85,8 @@ struct Network {
 
   const Graph& graph(const std::string& name) const;        // throws std::out_of_range naming it
   const ParamModule& module(const std::string& name) const;  // idem
+  // The module a tensor belongs to ("pix_dec.conv1.weight" -> pix_dec.conv1); throws std::out_of_range.
+  const ParamModule& module_of_tensor(const std::string& tensor) const;
   // One graph alone with the modules it uses (same names): e.g. a second, training-only copy of a head.
   Network part(const std::string& graph) const;
   // The graphs inference uses (what the core runs and the ONNX files hold).

@@ -1,12 +1,50 @@
 #pragma once
 // Options of `dida train`, `dida eval` and `dida bench`: plain structs shared by the CLI front end
 // (which parses them, without LibTorch) and libdida_torch.so (which runs them).
+//
+// Every training option is one row of train_option_table() (options.cpp): its flag, where it lives
+// in TrainOptions, its help, the values it allows and the methods that read it. The CLI, config
+// files, a run's config.json and the check made on resume all walk that table; the defaults are the
+// members' initialisers below (the model's in ModelConfig).
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "dida/model_config.hpp"
+
 namespace dida {
+
+// The methods of METHOD.md. target-only is an oracle (it trains on target labels).
+enum class Method { Dida, SourceOnly, Dann, Dsn, TargetOnly };
+enum class Optimisation { Joint, Staged };  // one step on the total, or METHOD.md's three staged steps
+enum class Optimizer { Adam, Sgd };
+enum class Precision { Fp32, Bf16 };         // bf16: forward pass and losses under autocast
+enum class BatchNormMode { Separate, Mixed };  // each domain in its own training pass, or one pass
+enum class PixelLoss { Mse, SiMse };         // L_rec's pixel term: MSE or DSN's scale-invariant MSE
+enum class DeviceChoice { Auto, Cpu, Cuda };
+
+// The spellings of an enum's values, in declaration order (the CLI's and config.json's).
+template <typename E>
+const std::vector<std::string>& enum_names();
+template <typename E>
+const std::string& name_of(E e) {
+  return enum_names<E>().at(static_cast<std::size_t>(e));
+}
+// Throws std::invalid_argument "WHAT must be one of a|b|c, not \"x\"".
+template <typename E>
+E parse_enum(const std::string& text, const std::string& what) {
+  const auto& names = enum_names<E>();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == text) return static_cast<E>(i);
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : "|") + n;
+  throw std::invalid_argument(what + " must be one of " + all + ", not \"" + text + "\"");
+}
+
+// What a method is, beside the loss terms it uses.
+bool uses_target_images(Method m);  // forwards target images (domain terms, batch norm): dida, dann, dsn
 
 struct TrainOptions {
   // data
@@ -14,76 +52,30 @@ struct TrainOptions {
   std::uint64_t data_seed = 20240601;
   int max_per_domain = 10000;
   std::string cache_dir;
-  // method and model
-  std::string method = "dida";  // dida | source-only | dann | dsn | target-only
-  std::string variant = "branch";
-  bool progressive = false;
-  std::string pool = "flatten";  // see docs/RESULTS.md: avg (METHOD.md) ablated
-  int width = 16;
-  std::string input_norm = "standardize";  // none | standardize (inside the model, every engine)
-  int head_hidden = 100;
-  int mine_hidden = 128;
-  std::string decoder_norm = "instance";  // ModelConfig::decoder_norm
-  // Which features R_pix learns from: "train" (training-mode features; its pixel term shapes the
-  // encoder too, METHOD.md) or "inference" (detached features of an inference-mode pass: R_pix
-  // learns alone, a read-out of the split that leaves the encoder to the other terms) or "both", or
-  // "readout": R_pix learns as "inference" and the training-mode pixel term goes through a
-  // training-only copy of the recipe's small decoder, so the encoder learns exactly what the recipe asks.
-  std::string pixel_decoder_features = "readout";
-  std::string decoder = "wide";  // R_pix: small | wide (ModelConfig::decoder); docs/RESULTS.md
-  // losses (weights of METHOD.md's total; the method zeroes those it does not use)
+  // method and model (the model's architecture and its defaults: ModelConfig)
+  Method method = Method::Dida;
+  ModelConfig model;
+  BatchNormMode batch_norm = BatchNormMode::Separate;
+  // The bundle's D_spe and R_pix learn as read-outs of the encoder (METHOD.md "The read-outs"); the
+  // recipe's D_spe and R_pix go through training-only copies. Needed by L_swap and L_critic.
+  bool readouts = true;
+  // loss weights and their settings (METHOD.md's total; a method reads only its own)
   double lambda_mi = 0.1, lambda_adv = 1.0, lambda_dom = 0.3, lambda_rec = 0.5, lambda_rel = 1.0, lambda_orth = 0.0;
   double pixel_rec_weight = 1.0;  // share of the pixel term inside L_rec (feature term weight 1)
-  // The pixel term's gradient stops at z_inv: it trains R_pix, and S and E through z_spe, but not
-  // I, so a decoder that wants more detail cannot ask z_inv for it (docs/RESULTS.md).
-  bool pixel_rec_stop_inv = false;
-  bool dom_inference_bn = true;   // L_dom also with batch norm as inference has it (running statistics)
-  // That term trains "all" it passes through, or the "head" alone; "split": also the training-mode
-  // L_dom leaves D_spe frozen (it reaches S and E only), so D_spe learns inference-mode features only;
-  // "readout": D_spe learns inference-mode features only and the training-mode L_dom goes through a
-  // training-only copy of D_spe instead, so S and E learn exactly what the recipe asks.
-  std::string dom_inference_bn_trains = "readout";
-  bool rec_inference_bn = false;  // L_rec on features computed with batch norm as inference has it
-  std::string pixel_loss = "mse";  // mse | si-mse (DSN's scale-invariant MSE)
-  // L_cons (extension, dida only): the strong view of a target image must get the confident
-  // pseudo-label of its clean view; ramped with the GRL schedule.
+  PixelLoss pixel_loss = PixelLoss::Mse;
   double lambda_cons = 1.0, cons_threshold = 0.9;
-  // L_bal (extension, dida only): KL(mean target prediction || uniform) per batch, so that the
-  // pseudo-labels of L_cons cannot all fall into one class.
   double lambda_bal = 1.0;
-  // L_swap (extension, dida only): the swap R(z_inv(a), z_spe(b)) of each image a with a partner b
-  // of the other domain, re-encoded, keeps a's class (label or confident pseudo-label) and shows
-  // b's domain to D_spe. Ramped with the GRL schedule. 0: off.
   double lambda_swap = 0.1;
-  // What L_swap trains: "all" (every module it passes through) or "decoder" (R_pix alone: the swap
-  // is made from detached inference-mode features and judged by C and D_spe in inference mode,
-  // which it does not change).
-  std::string swap_trains = "decoder";
-  // L_critic (extension, dida only; needs pixel_decoder_features other than "train"): a small image
-  // critic learns, per domain, real images from swaps rendered in that domain's style; R_pix learns
-  // to make its swaps pass (least squares). 0: off.
-  // The defaults of the last six (read-out D_spe and R_pix, wide instance-normalising decoder, critic,
-  // frozen-judge swap at 0.1) are the read-out configuration of docs/RESULTS.md: they train the
-  // bundle's D_spe and R_pix as read-outs of the encoder, which learns exactly what it would without them.
   double lambda_critic = 1.0;
-  // Labelled source images in the strong view (the same perturbation as L_cons uses), every method.
-  bool augment_source = true;
-  // How batch norm sees the two domains in training: "separate" (source and target batches in
-  // their own forward passes, each normalised by its own statistics) or "mixed" (one pass over
-  // the concatenated batch).
-  std::string batch_norm = "separate";
-  double mine_ma_rate = 0.01;     // MINE's moving average of the denominator
+  double lambda_spe_cls = 0.0;
+  bool augment_source = true;  // labelled source images in the strong view too, every method
+  double mine_ma_rate = 0.01;  // MINE's moving average of the denominator
   double grl_gamma = 10.0;
-  // epochs at the start with the task loss only (and L_rec): the classifier learns before the
-  // adversarial terms act (see docs/RESULTS.md, syndigits -> mnist)
-  int warmup_epochs = 0;
+  int warmup_epochs = 0;  // first epochs with the task loss (and L_rec) only
   // optimisation
-  std::string optimisation = "joint";  // joint | staged
-  std::string optimizer = "adam";      // adam | sgd
-  // fp32 | bf16: the forward pass and the losses under LibTorch's autocast to bfloat16 (matrix
-  // products and convolutions in bf16; batch norm, softmax and the losses stay fp32), on the GPU or
-  // the CPU; the weights and the optimiser stay fp32.
-  std::string precision = "fp32";
+  Optimisation optimisation = Optimisation::Joint;
+  Optimizer optimizer = Optimizer::Adam;
+  Precision precision = Precision::Fp32;
   double lr = 1e-3, momentum = 0.9, weight_decay = 0.0;
   bool anneal_lr = true;
   int epochs = 25, batch_size = 64;
@@ -91,15 +83,52 @@ struct TrainOptions {
   std::uint64_t seed = 1;
   // run
   std::string out = "runs/latest";
-  std::string device = "auto";
+  DeviceChoice device = DeviceChoice::Auto;
   int threads = 0;
   int replay = 200;          // images per domain of the training replay (the page's sample set); 0: none
   int stop_after_iters = 0;  // stop as Ctrl-C would after this many iterations (tests)
   bool quiet = false;
 
+  // The recorded options (train_option_table()'s rows that a run records), flat, by key.
   nlohmann::json to_json() const;
-  static TrainOptions from_json(const nlohmann::json& j);  // missing keys keep their defaults
+  // Missing keys keep their defaults; a value of the wrong type or not allowed throws
+  // std::invalid_argument naming the key. Runs recorded before an option was removed are read as
+  // what they trained, or refused with the reason (unless `removed_matter` is false: `dida eval`
+  // reads a bundle's data options only).
+  static TrainOptions from_json(const nlohmann::json& j, bool removed_matter = true);
 };
+
+// One row of the option table.
+struct OptionRow {
+  enum class Type { Bool, Int, UInt, Double, Text, Choice };
+  std::string name;   // the flag without "--"; config files accept it with '_' or '-'
+  std::string group;  // the --help section
+  std::string help;
+  Type type = Type::Text;
+  std::vector<std::string> choices;  // Choice: the allowed values
+  double min = 0, max = 0;           // Int, UInt, Double: the allowed range (inclusive; min > max: none)
+  std::vector<Method> methods;       // the methods that read it (empty: every method)
+  bool recorded = true;              // part of a run's options (config.json)
+  bool flag = true;                  // a flag of `train` and `bench` (threads: the global --threads)
+  std::function<nlohmann::json(const TrainOptions&)> get;
+  std::function<void(TrainOptions&, const nlohmann::json&)> set;  // the value already checked
+
+  std::string json_key;      // the config.json key when it is not the name with '_'
+  std::string key() const;  // the config.json key
+  bool read_by(Method m) const;
+  // The value of a command-line or config-file text, checked: throws std::invalid_argument
+  // "--name: why" (a number that is not one, out of range, not among the choices).
+  nlohmann::json parse(const std::string& text) const;
+  // "" when `value` is allowed, else why not (without the name).
+  std::string problem(const nlohmann::json& value) const;
+};
+
+const std::vector<OptionRow>& train_option_table();
+const OptionRow& train_option(const std::string& name);  // by flag name; throws std::out_of_range
+
+// Every row's value, then the rules between options; throws std::invalid_argument naming the flag.
+// The CLI, run_training (resume included) and bench call it.
+void validate(const TrainOptions& o);
 
 struct EvalOptions {
   std::string path;  // run folder or bundle folder

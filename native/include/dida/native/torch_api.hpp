@@ -28,7 +28,7 @@ struct TorchApi {
   int (*bench)(const BenchOptions& options);
 };
 
-constexpr int kTorchApiVersion = 2;
+constexpr int kTorchApiVersion = 3;
 
 }  // namespace dida
 
