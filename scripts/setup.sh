@@ -25,8 +25,9 @@ APT_PACKAGES=(
   emscripten chromium
   # data: Fashion-MNIST and the TrueType fonts of the synthetic digits
   dataset-fashion-mnist fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-urw-base35
-  # benchmarks: the PyTorch-Python side of bench/train_vs_pytorch.sh and of bench/time_to_accuracy.mjs
-  python3-torch
+  # benchmarks: the PyTorch-Python side of bench/train_vs_pytorch.sh and bench/time_to_accuracy.mjs, and
+  # the reference DANN (bench/dann_reference.py reads a pair's PNG folders)
+  python3-torch python3-numpy python3-pil
 )
 
 log() { printf '[setup] %s\n' "$*"; }

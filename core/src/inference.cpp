@@ -1,3 +1,5 @@
+// The compiled inference graph: a bundle's graphs as steps over numbered values, run on maps in
+// either layout (channels-first or channels-last), and the map operations they use.
 #include "dida/inference.hpp"
 
 #include <algorithm>
@@ -5,15 +7,10 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
-#ifndef __EMSCRIPTEN__
-#include <condition_variable>
 #include <exception>
-#include <functional>
-#include <mutex>
-#include <thread>
-#endif
 
 #include "dida/safetensors.hpp"
+#include "worker_pool.hpp"
 
 namespace dida {
 namespace {
@@ -96,146 +93,8 @@ Tensor4 concat_channels(const Tensor4& a, const Tensor4& b, bool channels_last) 
   return y;
 }
 
-#ifndef __EMSCRIPTEN__
-// Worker threads that live as long as the process: each keeps its own padded-image buffer
-// (thread_local in conv2d_channels_last) from one forward pass to the next, which threads started per call would
-// allocate and fault in again every time.
-class WorkerPool {
- public:
-  static WorkerPool& instance() {
-    static WorkerPool pool;
-    return pool;
-  }
-  // Runs job(0) on the calling thread and job(1) .. job(parts - 1) on workers; returns when all are done.
-  void run(int parts, const std::function<void(int)>& job) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (static_cast<int>(workers_.size()) < parts - 1) {
-      const int id = static_cast<int>(workers_.size()) + 1;
-      workers_.emplace_back([this, id] { work(id); });
-    }
-    job_ = &job, parts_ = parts, pending_ = parts - 1, ++generation_;
-    wake_.notify_all();
-    lock.unlock();
-    job(0);
-    lock.lock();
-    done_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
-  }
-  ~WorkerPool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
-
- private:
-  void work(int id) {
-    int seen = 0;
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      if (id >= parts_) continue;
-      const std::function<void(int)>* job = job_;
-      lock.unlock();
-      (*job)(id);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_all();
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  std::vector<std::thread> workers_;
-  const std::function<void(int)>* job_ = nullptr;
-  int parts_ = 0, pending_ = 0, generation_ = 0;
-  bool stop_ = false;
-};
-#endif
 
 }  // namespace
-
-// ---- bundles ---------------------------------------------------------------------------------
-
-BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t> weights, const std::string& origin,
-                        BundleAge age) {
-  const std::string config_path = origin + "/config.json", weights_path = origin + "/model.safetensors";
-  BundleData b;
-  try {
-    b.card = nlohmann::json::parse(config_text);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(config_path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
-  if (!b.card.is_object() || !b.card.contains("format") || b.card["format"] != "dida-bundle")
-    throw std::runtime_error(config_path + ": not a dida bundle config (\"format\": \"dida-bundle\" missing)");
-  const nlohmann::json version = b.card.value("format_version", nlohmann::json());
-  if (version == 1 && age == BundleAge::Current)
-    throw std::runtime_error(config_path + ": bundle format_version 1 is an older layout (this dida reads " +
-                             std::to_string(kBundleFormatVersion) + "); convert it in place with: dida export " + origin);
-  if (version != kBundleFormatVersion && version != 1)
-    throw std::runtime_error(config_path + ": bundle format_version " + version.dump() + " is not supported (this dida reads " +
-                             std::to_string(kBundleFormatVersion) + "; a newer dida wrote it, or retrain)");
-  if (!b.card.contains("model")) throw std::runtime_error(config_path + ": missing field \"model\"");
-  try {
-    b.config = ModelConfig::from_json(b.card["model"]);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(config_path + ": " + e.what());
-  }
-  if (b.card.contains("class_names")) {
-    const auto& names = b.card["class_names"];
-    const bool strings = names.is_array() && std::all_of(names.begin(), names.end(), [](const nlohmann::json& n) { return n.is_string(); });
-    if (!strings || names.size() != static_cast<std::size_t>(b.config.num_classes))
-      throw std::runtime_error(config_path + ": \"class_names\" must be " + std::to_string(b.config.num_classes) +
-                               " strings (model.num_classes), not " + names.dump().substr(0, 80));
-  }
-  // "inference_only": true marks a bundle without the tensors only training uses (the network
-  // description says which: MINE's T, the progressive heads), as the site ships them.
-  const bool inference_only = b.card.value("inference_only", false);
-  const SafeTensorsFile f = SafeTensorsFile::parse(std::move(weights), weights_path);
-  std::set<std::string> expected;
-  for (const auto& spec : parameter_specs(b.config)) {
-    if (inference_only && spec.training_only) continue;
-    expected.insert(spec.name);
-    if (!f.contains(spec.name)) throw std::runtime_error(weights_path + ": missing tensor \"" + spec.name + "\"");
-    const TensorInfo& info = f.info(spec.name);
-    if (info.dtype != DType::F32)
-      throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" is " + dtype_name(info.dtype) + ", expected F32");
-    if (info.shape != spec.shape)
-      throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" has the wrong shape for this config");
-    b.tensors[spec.name] = f.to_f32(spec.name);
-    // Damaged weights would otherwise load and predict class 0 with NaN probabilities.
-    const auto& t = b.tensors[spec.name];
-    const auto bad = std::find_if(t.begin(), t.end(), [](float v) { return !std::isfinite(v); });
-    if (bad != t.end())
-      throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" holds a non-finite value (NaN or Inf) at index " +
-                               std::to_string(bad - t.begin()) + "; the weights are damaged (retrain or re-export)");
-    if (spec.name.size() > 12 && spec.name.compare(spec.name.size() - 12, 12, ".running_var") == 0)
-      for (std::size_t k = 0; k < t.size(); ++k)
-        if (t[k] < 0)
-          throw std::runtime_error(weights_path + ": tensor \"" + spec.name + "\" holds a negative variance at index " +
-                                   std::to_string(k) + "; the weights are damaged (retrain or re-export)");
-  }
-  for (const auto& name : f.names())
-    if (!expected.count(name)) throw std::runtime_error(weights_path + ": unexpected tensor \"" + name + "\" for this config");
-  return b;
-}
-
-std::string resolve_bundle_dir(const std::string& path) {
-  namespace fs = std::filesystem;
-  if (fs::exists(fs::path(path) / "config.json") && fs::exists(fs::path(path) / "model.safetensors")) return path;
-  if (fs::exists(fs::path(path) / "bundle" / "model.safetensors")) return (fs::path(path) / "bundle").string();
-  if (fs::exists(fs::path(path) / "checkpoint.pt"))
-    throw std::runtime_error(path + ": run has no bundle yet (it ends with one; resume it with dida train --resume " +
-                             path + ")");
-  throw std::runtime_error(path + ": not a run or bundle folder (expected config.json and model.safetensors)");
-}
-
-BundleData read_bundle(const std::string& dir, BundleAge age) {
-  const auto config = read_file_bytes(dir + "/config.json");
-  return parse_bundle(std::string(config.begin(), config.end()), read_file_bytes(dir + "/model.safetensors"), dir, age);
-}
 
 // ---- model ----------------------------------------------------------------------------------
 
@@ -334,6 +193,15 @@ Tensor4 global_avg_pool(const Tensor4& z) {
     }
   return r;
 }
+// Each channel of each image set, at every position, to its mean over the positions.
+Tensor4 spatial_mean(const Tensor4& z) {
+  const Tensor4 m = global_avg_pool(z);
+  Tensor4 y = z;
+  const std::size_t hw = static_cast<std::size_t>(z.h) * z.w;
+  for (int i = 0; i < z.n; ++i)
+    for (int c = 0; c < z.c; ++c) std::fill_n(y.item(i) + c * hw, hw, m.item(i)[c]);
+  return y;
+}
 Rows to_rows(const Tensor4& t) {
   Rows r;
   r.n = t.n, r.d = static_cast<int>(t.per_item()), r.data = t.data;
@@ -408,6 +276,7 @@ std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<cons
       case Op::MaxPool2: maxpool2(x, y, cl); break;
       case Op::Upsample2: y = upsample2(x, cl); break;
       case Op::GlobalAvgPool: y = global_avg_pool(x); break;
+      case Op::SpatialMean: y = spatial_mean(x); break;
       case Op::Flatten: y = x, y.c = static_cast<int>(x.per_item()), y.h = y.w = 1; break;
       case Op::Add: y = elementwise(x, *second, 1.f); break;
       case Op::Sub: y = elementwise(x, *second, -1.f); break;

@@ -50,7 +50,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
 }
 
 const std::vector<std::string>& ModelConfig::variants() {
-  static const std::vector<std::string> v = {"branch", "vector"};
+  static const std::vector<std::string> v = {"branch", "vector", "style"};
   return v;
 }
 const std::vector<std::string>& ModelConfig::pools() {

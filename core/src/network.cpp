@@ -101,6 +101,7 @@ const char* op_name(Op op) {
     case Op::Concat: return "Concat";
     case Op::Softmax: return "Softmax";
     case Op::InstanceNorm: return "InstanceNorm";
+    case Op::SpatialMean: return "SpatialMean";
   }
   return "?";
 }
@@ -187,6 +188,14 @@ Network describe_network(const ModelConfig& c) {
     b.conv("spe.conv", f, f, 5);
     b.bn("spe.bn", f);
   }
+  if (c.variant == "style") {  // S: an encoder of its own, on the image before standardisation
+    b.conv("spe.conv1", c.in_channels, w, 5);
+    b.bn("spe.bn1", w);
+    b.conv("spe.conv2", w, 2 * w, 5);
+    b.bn("spe.bn2", 2 * w);
+    b.conv("spe.conv3", 2 * w, f, 3);
+    b.bn("spe.bn3", f);
+  }
   b.group(G::Classifier);
   b.linear("classifier.fc1", pf, h);
   b.linear("classifier.fc2", h, c.num_classes);
@@ -231,8 +240,18 @@ Network describe_network(const ModelConfig& c) {
   const std::string h2 = b.op(Op::MaxPool2, {b.conv_bn_relu(h1, "encoder.conv2", "encoder.bn2", "e2")}, "e2.pool");
   b.op(Op::MaxPool2, {b.conv_bn_relu(h2, "encoder.conv3", "encoder.bn3", "e3")}, "f");
   b.conv_bn_relu("f", "inv.conv", "inv.bn", "z_inv");
-  if (c.variant == "vector") b.op(Op::Sub, {"f", "z_inv"}, "z_spe");
-  else b.conv_bn_relu("f", "spe.conv", "spe.bn", "z_spe");
+  if (c.variant == "vector") {
+    b.op(Op::Sub, {"f", "z_inv"}, "z_spe");
+  } else if (c.variant == "style") {
+    // One code per image (each channel's mean, at every position): the image's look, which the
+    // standardisation takes from E, without the layout of its content.
+    std::string s = b.op(Op::MaxPool2, {b.conv_bn_relu("input", "spe.conv1", "spe.bn1", "s1")}, "s1.pool");
+    s = b.op(Op::MaxPool2, {b.conv_bn_relu(s, "spe.conv2", "spe.bn2", "s2")}, "s2.pool");
+    s = b.op(Op::MaxPool2, {b.conv_bn_relu(s, "spe.conv3", "spe.bn3", "s3")}, "s3.pool");
+    b.op(Op::SpatialMean, {s}, "z_spe");
+  } else {
+    b.conv_bn_relu("f", "spe.conv", "spe.bn", "z_spe");
+  }
   const Op pool = c.pool == "avg" ? Op::GlobalAvgPool : Op::Flatten;
   for (const char* z : {"f", "z_inv", "z_spe"}) b.op(pool, {z}, std::string("p_") + (z[0] == 'f' ? "f" : z + 2));
 

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "bundle.hpp"
+#include "dida/probe.hpp"
+#include "dida/projection.hpp"
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
 #include "model.hpp"
@@ -69,21 +71,26 @@ double ksg_mutual_information(const torch::Tensor& xt, const torch::Tensor& yt, 
   return std::max(0.0, digamma(k) + digamma(static_cast<double>(n)) - sum / static_cast<double>(n));
 }
 
+namespace {
+std::vector<float> rows_of(const torch::Tensor& t) {
+  const auto c = t.to(torch::kFloat32).contiguous().reshape({t.size(0), -1});
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+}  // namespace
+
 double probe_accuracy(const torch::Tensor& x_train, const torch::Tensor& y_train, const torch::Tensor& x_test,
                       const torch::Tensor& y_test, int classes) {
-  const auto mean = x_train.mean(0, true), std = x_train.std(0, true, true) + 1e-6;
-  const auto a = (x_train - mean) / std, b = (x_test - mean) / std;
-  auto w = torch::zeros({a.size(1), classes}, torch::requires_grad());
-  auto bias = torch::zeros({classes}, torch::requires_grad());
-  torch::optim::Adam opt({w, bias}, torch::optim::AdamOptions(0.05));
-  for (int step = 0; step < 300; ++step) {
-    opt.zero_grad();
-    const auto loss = torch::nn::functional::cross_entropy(a.matmul(w) + bias, y_train) + 1e-3 * w.pow(2).sum();
-    loss.backward();
-    opt.step();
+  // The core's probe (the page's): one set of rows, the first ones fit, the rest test.
+  const auto x = rows_of(torch::cat({x_train.reshape({x_train.size(0), -1}), x_test.reshape({x_test.size(0), -1})}));
+  const auto y64 = torch::cat({y_train, y_test}).to(torch::kLong).contiguous();
+  const std::vector<int> y(y64.data_ptr<int64_t>(), y64.data_ptr<int64_t>() + y64.numel());
+  const int n_fit = static_cast<int>(x_train.size(0)), n = static_cast<int>(y.size());
+  std::vector<int> fit(static_cast<std::size_t>(n_fit)), test(static_cast<std::size_t>(n - n_fit));
+  for (int i = 0; i < n; ++i) (i < n_fit ? fit[static_cast<std::size_t>(i)] : test[static_cast<std::size_t>(i - n_fit)]) = i;
+  LinearProbe probe(x, n, static_cast<int>(x_train.numel() / std::max<int64_t>(x_train.size(0), 1)), y, classes, fit, test);
+  while (probe.step(LinearProbe::kSteps)) {
   }
-  torch::NoGradGuard guard;
-  return (b.matmul(w) + bias).argmax(1).eq(y_test).to(torch::kFloat64).mean().item<double>();
+  return probe.test_accuracy();
 }
 
 double psnr(const torch::Tensor& x_hat, const torch::Tensor& x) {
@@ -170,13 +177,11 @@ Features features(DidaNetImpl& net, const torch::Tensor& x) {
   return {torch::cat(inv), torch::cat(spe), torch::cat(logits)};
 }
 
-// Top-d principal components of standardised features.
-torch::Tensor project(const torch::Tensor& f, int d) {
+// The top two principal components of standardised features (the core's PCA, the page's).
+torch::Tensor project_2d(const torch::Tensor& f) {
   const auto z = (f - f.mean(0, true)) / (f.std(0, true, true) + 1e-6);
-  const auto cov = z.t().matmul(z) / static_cast<double>(z.size(0));
-  const auto eig = torch::linalg_eigh(cov, "L");
-  const auto vecs = std::get<1>(eig);  // ascending eigenvalues
-  return z.matmul(vecs.slice(1, vecs.size(1) - d, vecs.size(1)));
+  const auto xy = pca_2d(rows_of(z), static_cast<int>(z.size(0)), static_cast<int>(z.size(1)));
+  return torch::from_blob(const_cast<float*>(xy.data()), {z.size(0), 2}, torch::kFloat32).clone();
 }
 
 torch::Tensor take(const torch::Tensor& t, const std::vector<int>& idx, std::size_t from, std::size_t to) {
@@ -238,7 +243,7 @@ EvalResult evaluate(const EvalOptions& eo) {
   const auto inv_all = torch::cat({fs_.inv, ft.inv});
   auto pm = permutation(static_cast<int>(inv_all.size(0)), rng);
   pm.resize(std::min<std::size_t>(pm.size(), 1500));
-  r.mi_estimate = ksg_mutual_information(project(take(inv_all, pm, 0, pm.size()), 2), project(take(spe_all, pm, 0, pm.size()), 2));
+  r.mi_estimate = ksg_mutual_information(project_2d(take(inv_all, pm, 0, pm.size())), project_2d(take(spe_all, pm, 0, pm.size())));
 
   // The swap, both directions: source content in target style and target content in source style,
   // n pairs each (the i-th of one shuffled domain with the i-th of the other).

@@ -77,6 +77,7 @@ std::map<std::string, torch::Tensor> LayerNetImpl::run(const std::string& name, 
       case Op::Sub: y = x - v.at(l.in[1]); break;
       case Op::Concat: y = torch::cat({x, v.at(l.in[1])}, 1); break;
       case Op::Softmax: y = torch::softmax(x, 1); break;
+      case Op::SpatialMean: y = x.mean({2, 3}, true).expand_as(x); break;
       case Op::InstanceNorm: {
         const auto c = x - x.mean({2, 3}, true);
         y = c / (c.pow(2).mean({2, 3}, true) + ModelConfig::kInputNormEps).sqrt();

@@ -128,6 +128,11 @@ class GraphBuilder {
         node("GlobalAveragePool", {x}, l.out + "/gap");
         attr(node("Flatten", {l.out + "/gap"}, l.out), "axis", int64_t{1});
         break;
+      case Op::SpatialMean:  // each channel's mean, expanded back to the map's shape
+        node("GlobalAveragePool", {x}, l.out + "/gap");
+        node("Shape", {x}, l.out + "/shape");
+        node("Expand", {l.out + "/gap", l.out + "/shape"}, l.out);
+        break;
       case Op::Flatten: attr(node("Flatten", {x}, l.out), "axis", int64_t{1}); break;
       case Op::Add: node("Add", {x, l.in[1]}, l.out); break;
       case Op::Sub: node("Sub", {x, l.in[1]}, l.out); break;

@@ -143,7 +143,7 @@ std::vector<OptionRow> make_table() {
 
       mode("method", kMethod, at(&TrainOptions::method), "dida | source-only | dann | dsn | target-only (an oracle)"),
       choice("variant", kMethod, at(&ModelConfig::variant), ModelConfig::variants(),
-             "Disentangled layers: branch (separate I, S) | vector (z_spe = F - I(F))"),
+             "Disentangled layers: branch (separate I, S) | vector (z_spe = F - I(F)) | style (S its own encoder, one code per image)"),
       flag("progressive", kMethod, at(&ModelConfig::progressive), "A first split after E's first block"),
       choice("pool", kMethod, at(&ModelConfig::pool), ModelConfig::pools(),
              "How the heads see a feature map: flatten (every position) | avg (global average)"),
@@ -417,7 +417,7 @@ void validate(const TrainOptions& o) {
   }
   o.model.validate();
   auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
-  if (o.method == Method::Dsn && o.model.variant == "vector") bad("dsn uses separate shared and private encoders: --variant branch");
+  if (o.method == Method::Dsn && o.model.variant != "branch") bad("dsn uses separate shared and private encoders: --variant branch");
   if (o.warmup_epochs >= o.epochs && o.warmup_epochs > 0)
     bad("--warmup-epochs " + std::to_string(o.warmup_epochs) + " leaves no epoch of the method (--epochs " +
         std::to_string(o.epochs) + ")");

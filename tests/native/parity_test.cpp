@@ -110,15 +110,23 @@ std::map<std::string, ModelConfig> fresh_configs() {
   ModelConfig decoder = small_config();  // the other pixel decoder, reading z_inv instance-normalised
   decoder.decoder = "wide", decoder.decoder_norm = "instance";
   out["decoder-wide-instance"] = decoder;
+  ModelConfig style = decoder;  // S an encoder of its own on the image as given, one code per image
+  style.variant = "style", style.pool = "flatten", style.input_norm = "standardize";
+  out["style-flatten-single"] = style;
   return out;
 }
 
 }  // namespace
 
 TEST(Parity, WriteFixturesWhenAsked) {
-  if (!std::getenv("DIDA_WRITE_FIXTURES")) GTEST_SKIP() << "set DIDA_WRITE_FIXTURES=1 to rewrite tests/fixtures/parity";
-  fs::remove_all(kFixtures);
+  // DIDA_WRITE_FIXTURES=1 rewrites every fixture; =NAME,NAME writes those alone.
+  const char* which = std::getenv("DIDA_WRITE_FIXTURES");
+  if (!which) GTEST_SKIP() << "set DIDA_WRITE_FIXTURES=1 (or =NAME,NAME) to rewrite tests/fixtures/parity";
+  const std::string only = which == std::string("1") ? "" : "," + std::string(which) + ",";
+  const auto wanted = [&](const std::string& name) { return only.empty() || only.find("," + name + ",") != std::string::npos; };
+  if (only.empty()) fs::remove_all(kFixtures);
   for (const auto& [name, config] : fresh_configs()) {
+    if (!wanted(name)) continue;
     torch::manual_seed(21);
     DidaNet fresh(config);
     {
@@ -132,6 +140,7 @@ TEST(Parity, WriteFixturesWhenAsked) {
     }
     write_fixture(*fresh, kFixtures + "/" + name, "dida");
   }
+  if (!wanted("trained")) return;
   const std::string run = (fs::temp_directory_path() / "dida-fixture-run").string();
   fs::remove_all(run);
   TrainOptions o;  // the trainer's recipe, small

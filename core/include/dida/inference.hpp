@@ -1,12 +1,15 @@
 #pragma once
-// The trained network, run by the core with Eigen: natively and in the browser (wasm), without
-// LibTorch. Reads model bundles (docs/BUNDLE.md) and computes everything the page shows:
+// The trained network, run by the core: natively and in the browser (wasm), without LibTorch.
+// Reads model bundles (docs/BUNDLE.md; bundle_loading.cpp) and computes everything the page shows:
 // class logits and probabilities, z_inv and z_spe (maps and pooled vectors), both domain heads,
 // the feature and pixel reconstructions, and the swap R(z_inv(a), z_spe(b)).
 //
-// It runs the inference graphs of the network's one description (dida/network.hpp). Batch norm is
-// folded into the preceding convolution at load time; convolutions run as GEMMs over im2col columns
-// of a group of images (a WebAssembly SIMD kernel in wasm). Results agree with LibTorch to ~1e-5 (tests/core/inference_test.cpp).
+// It runs the inference graphs of the network's one description (dida/network.hpp), compiled once
+// per bundle (inference.cpp). Batch norm is folded into the preceding convolution at load time;
+// convolutions and linear layers run as direct convolutions on channels-last maps (dida/conv2d.hpp:
+// SIMD natively and WebAssembly SIMD in wasm); a batch is split over worker threads natively
+// (worker_pool.hpp). Results agree with LibTorch within 1e-4 (tests/core/inference_test.cpp and the
+// parity matrix).
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>

@@ -21,7 +21,9 @@ struct ModelConfig {
   int in_channels = 3;
   int num_classes = 10;
   int width = 16;            // channels of E's first block; F has 4 * width channels
-  std::string variant = "branch";  // "branch": I, S separate convs; "vector": z_spe = F - I(F)
+  // "branch": I, S separate convs over F; "vector": z_spe = F - I(F); "style": S an encoder of its
+  // own on the image before standardisation, z_spe one code per image (each channel's mean everywhere).
+  std::string variant = "branch";
   bool progressive = false;  // a first split after E's first block: only F1 + I1(F1) flows on
   int head_hidden = 100;     // hidden units of C, D_inv, D_spe
   int mine_hidden = 128;     // hidden units of T
@@ -53,7 +55,7 @@ struct ModelConfig {
   void validate() const;
 
   // The allowed values of the modes (validate, and `dida train`'s option table).
-  static const std::vector<std::string>& variants();      // branch, vector
+  static const std::vector<std::string>& variants();      // branch, vector, style
   static const std::vector<std::string>& pools();         // avg, flatten
   static const std::vector<std::string>& input_norms();   // none, standardize
   static const std::vector<std::string>& decoders();      // small, wide

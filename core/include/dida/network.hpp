@@ -39,6 +39,7 @@ enum class Op {
   Concat,         // along channels (or features), two inputs
   Softmax,        // along features
   InstanceNorm,   // per image and channel: (x - mean) / sqrt(var + kInputNormEps) over the pixels, no parameters
+  SpatialMean,    // per image and channel: every position set to the channel's mean over the pixels
 };
 const char* op_name(Op op);
 

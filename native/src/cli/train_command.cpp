@@ -1,0 +1,59 @@
+// `dida train`: a new run from the flags (and --config), or --resume of a run with its recorded options.
+#include <iostream>
+
+#include "command.hpp"
+#include "dida/native/torch_api.hpp"
+#include "torch_loader.hpp"
+#include "train_flags.hpp"
+
+namespace dida::cli {
+namespace {
+
+class TrainCommand : public Command {
+ public:
+  void add_to(CLI::App& app) override {
+    sub_ = app.add_subcommand("train", "Train a model: dida train --source S --target T --method M --seed N --out RUN");
+    flags_.add_to(sub_);
+    sub_->add_option("--config", config_,
+                     "Read options from a TOML/INI file: epochs = 5, lambda-mi = 0.2, ... (flags given on the command line win)");
+    resume_ = sub_->add_option("--resume", resume_run_, "Continue the run in this folder (its recorded options are used)")
+                  ->group("Run");
+  }
+
+  int run(int threads) override {
+    if (resume_->count() && resume_run_.empty()) return usage_error("train", "--resume needs a run folder");
+    const auto given = flags_.apply(options_);
+    options_.threads = threads;
+    if (!resume_run_.empty()) {
+      // A resumed run trains with its recorded options; only how it runs may be given.
+      for (const auto* row : given)
+        if (row->recorded && row->name != "device")
+          return usage_error("train", "--resume continues a run with its recorded options: --" + row->name +
+                                          " cannot change it (start a new run with --out instead)");
+      options_.out = resume_run_;
+    } else {
+      try {
+        validate(options_);
+      } catch (const std::invalid_argument& e) {
+        return usage_error("train", e.what());
+      }
+      for (const auto* row : given)
+        if (!row->read_by(options_.method))
+          std::cerr << "dida train: warning: --" << row->name << " is not read by --method " << name_of(options_.method)
+                    << " (ignored)\n";
+    }
+    return torch_api().train(options_, !resume_run_.empty());
+  }
+
+ private:
+  TrainFlags flags_;
+  TrainOptions options_;
+  std::string config_, resume_run_;  // --config is read before parsing (config_file.hpp)
+  CLI::Option* resume_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> train_command() { return std::make_unique<TrainCommand>(); }
+
+}  // namespace dida::cli
