@@ -76,6 +76,13 @@ SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::str
   return out;
 }
 
+std::string sample_shape_mismatch(const SampleSet& s, int image_size, int in_channels, const std::string& origin) {
+  const Domain& d = s.images;
+  if (d.height == image_size && d.width == image_size && d.channels == in_channels) return "";
+  return origin + ": images are " + std::to_string(d.height) + "x" + std::to_string(d.width) + "x" + std::to_string(d.channels) +
+         ", the model expects " + std::to_string(image_size) + "x" + std::to_string(image_size) + "x" + std::to_string(in_channels);
+}
+
 std::string sample_pair_mismatch(const SampleSet& s, const std::string& model_source, const std::string& model_target) {
   if (model_source.empty() || (s.source == model_source && s.target == model_target)) return "";
   return "the samples are " + s.source + " -> " + s.target + " images, the model was trained on " + model_source + " -> " +

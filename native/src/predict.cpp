@@ -56,11 +56,8 @@ int predict_samples(const std::string& path, const std::string& samples_file, bo
   model.set_threads(threads);
   const dida::SampleSet s = dida::read_sample_set(dida::read_file_bytes(samples_file), samples_file);
   const dida::ModelConfig& c = model.config();
-  if (s.images.height != c.image_size || s.images.width != c.image_size || s.images.channels != c.in_channels)
-    throw std::runtime_error(samples_file + ": images are " + std::to_string(s.images.height) + "x" +
-                             std::to_string(s.images.width) + "x" + std::to_string(s.images.channels) +
-                             ", the model expects " + std::to_string(c.image_size) + "x" + std::to_string(c.image_size) +
-                             "x" + std::to_string(c.in_channels));
+  const std::string shape = dida::sample_shape_mismatch(s, c.image_size, c.in_channels, samples_file);
+  if (!shape.empty()) throw std::runtime_error(shape);
   const auto data = model.card().value("data", nlohmann::json::object());
   const std::string mismatch = dida::sample_pair_mismatch(s, data.value("source", ""), data.value("target", ""));
   if (!mismatch.empty()) std::cerr << "dida predict: warning: " << samples_file << ": " << mismatch << "\n";

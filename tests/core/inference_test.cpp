@@ -65,7 +65,9 @@ TEST(Inference, CoreMatchesLibTorchOnEveryBundleOfTheParityMatrix) {
     }
     EXPECT_EQ(m.class_names().size(), 10u);
   }
-  EXPECT_EQ(seen, 11);  // 8 of the matrix, the trained recipe, the 1-channel 24 x 24 model, the wide instance-norm decoder
+  // 8 of the matrix, the trained recipe, the 1-channel 24 x 24 model, the wide instance-norm
+  // decoder, the style variant
+  EXPECT_EQ(seen, 12);
 }
 
 TEST(Inference, ThreadsSplitTheBatchAndGiveTheSameOutputs) {
@@ -200,7 +202,12 @@ TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
     }
   }
   EXPECT_GT(refused, 0);
-  EXPECT_EQ(refused + loaded, 28);
+  EXPECT_GT(loaded, 0) << "some flips (inside a name's letters) leave a valid file";
+  {  // the header's opening brace flipped ('{' -> '['): not a header at all
+    auto flipped = weights;
+    flipped[8] ^= 0x20;
+    EXPECT_NE(error_of([&] { parse_bundle(config, flipped, "b"); }).find("b/model.safetensors"), std::string::npos);
+  }
   // Oversized header length.
   auto big = weights;
   big[6] = 0x7f;

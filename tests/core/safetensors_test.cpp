@@ -95,6 +95,20 @@ TEST(SafeTensors, SaveIsAtomicAndLoadReadsIt) {
   EXPECT_EQ(SafeTensorsFile::load(path).to_i64("labels")[1], 9);
   // Saving into a folder that does not exist fails cleanly and leaves nothing behind.
   EXPECT_THROW(sample_writer().save(dir.path("no/such/dir/m.safetensors")), std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(dir.path("no")));
+  // A failed save over an existing file (a folder is in the way of its temporary) leaves the old
+  // file as it was and no temporary behind.
+  const auto before = read_file_bytes(path);
+  std::filesystem::create_directory(path + ".tmp");
+  std::filesystem::create_directory(path + ".tmp/x");
+  SafeTensorsWriter other;
+  other.add_f32("w", {1}, {1.f});
+  EXPECT_THROW(other.save(path), std::runtime_error);
+  EXPECT_EQ(read_file_bytes(path), before);
+  std::filesystem::remove_all(path + ".tmp");
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path(""))) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u) << "only m.safetensors";
 }
 
 TEST(SafeTensors, FoldersAndFifosAreNamedNotRead) {

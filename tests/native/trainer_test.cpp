@@ -356,6 +356,16 @@ TEST(Model, ParameterNamesAndShapesMatchTheCoreConfig) {
       const auto specs = parameter_specs(c);
       EXPECT_EQ(specs.size(), have.size()) << variant << progressive;
       for (const auto& s : specs) EXPECT_EQ(have[s.name], s.shape) << s.name;
+      // Shapes worked out by hand from METHOD.md's network (width 8: F has 32 channels at 4 x 4).
+      const int64_t pooled = progressive ? 32 * 4 * 4 : 32;  // flatten or global average
+      EXPECT_EQ(have["encoder.conv1.weight"], (std::vector<int64_t>{8, 3, 5, 5}));
+      EXPECT_EQ(have["encoder.conv3.weight"], (std::vector<int64_t>{32, 16, 3, 3}));
+      EXPECT_EQ(have["inv.conv.weight"], (std::vector<int64_t>{32, 32, 3, 3}));
+      EXPECT_EQ(have["classifier.fc1.weight"], (std::vector<int64_t>{c.head_hidden, pooled}));
+      EXPECT_EQ(have["mine.fc1.weight"], (std::vector<int64_t>{c.mine_hidden, 2 * pooled}));
+      EXPECT_EQ(have["feat_dec.weight"], (std::vector<int64_t>{32, 64, 1, 1}));
+      EXPECT_EQ(have.count("spe.conv.weight"), std::string(variant) == "branch" ? 1u : 0u);
+      EXPECT_EQ(have.count("inv1.conv.weight"), progressive ? 1u : 0u);
       const auto o = net->forward(torch::randn({2, 3, 32, 32}));
       EXPECT_EQ(o.logits.sizes(), (std::vector<int64_t>{2, 10}));
       EXPECT_EQ(o.z_inv.sizes(), o.z_spe.sizes());
@@ -549,9 +559,11 @@ TEST(Training, EveryRecipeTermRunsAndIsLogged) {
         }
       }
       EXPECT_GT(last["losses"]["cons_kept"].get<double>(), 0.99) << "threshold 0 keeps every pseudo-label";
-      EXPECT_GT(last["target_train_confidence"].get<double>(), 0.1);
-      EXPECT_GE(last["target_train_balance"].get<double>(), 0.0);
-      EXPECT_LE(last["target_train_balance"].get<double>(), 1.0);
+      // The label-free statistics are the final model's on target-train.
+      LoadedBundle b = load_bundle(o.out);
+      const LabelFreeStats lf = label_free_stats(*b.net, images_to_tensor(pair_for(o).target_train), torch::kCPU);
+      EXPECT_NEAR(last["target_train_confidence"].get<double>(), lf.confidence, 1e-6);
+      EXPECT_NEAR(last["target_train_balance"].get<double>(), lf.balance, 1e-6);
       EXPECT_EQ(load_bundle(o.out).card["model"]["input_norm"], "standardize");
     }
 }
@@ -775,12 +787,21 @@ TEST(Training, LossValuesAreReadWhenAskedAndSumAsTheSteps) {
   const auto read = step.take_sum();
   for (std::size_t k = 0; k < sum.size(); ++k) EXPECT_DOUBLE_EQ(read.x[k], sum[k]) << names[k];
   EXPECT_EQ(step.take_sum().total(), 0.0) << "a read starts the next sum";
-  // The MINE moving average lives on the device too, and round-trips through a checkpoint.
-  step.save_checkpoint(dir.path("c.pt"), 0, 3);
+  // The state round-trips through a checkpoint (weights, optimiser, MINE's moving average, the
+  // training-only modules): the next step from the loaded copy is the next step of the original.
+  o.lambda_mi = 0.1;
+  TrainStep with_mi(o, pair, torch::kCPU);
+  for (int it = 0; it < 3; ++it) with_mi.step(0, it, it / 10.0);
+  with_mi.save_checkpoint(dir.path("c.pt"), 0, 3);
   TrainStep again(o, pair, torch::kCPU);
   int epoch = -1, iter = -1;
   again.load_checkpoint(dir.path("c.pt"), epoch, iter);
+  EXPECT_EQ(epoch, 0);
   EXPECT_EQ(iter, 3);
+  with_mi.step(0, 3, 0.3), again.step(0, 3, 0.3);
+  EXPECT_EQ(with_mi.last_values().x, again.last_values().x);
+  const auto a = with_mi.net().named_parameters(), b = again.net().named_parameters();
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
 }
 
 // --precision bf16: autocast to bfloat16 in the forward pass and the losses (tested on the CPU; on

@@ -43,10 +43,8 @@ std::string ExplorerModel::load(const std::string& config_text, std::vector<std:
     auto model = std::make_unique<Model>(parse_bundle(config_text, std::move(weights), origin));
     SampleSet s = read_sample_set(sample_bytes, "samples.safetensors");
     const ModelConfig& c = model->config();
-    if (s.images.height != c.image_size || s.images.width != c.image_size || s.images.channels != c.in_channels)
-      return "samples.safetensors: images are " + std::to_string(s.images.height) + "x" + std::to_string(s.images.width) +
-             "x" + std::to_string(s.images.channels) + ", the model expects " + std::to_string(c.image_size) + "x" +
-             std::to_string(c.image_size) + "x" + std::to_string(c.in_channels);
+    const std::string shape = sample_shape_mismatch(s, c.image_size, c.in_channels, "samples.safetensors");
+    if (!shape.empty()) return shape;
     const int n = s.images.size();
     input_ = pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels);
     core_ = EngineOutputs{};

@@ -129,6 +129,9 @@ SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::str
 // data.target), else one sentence saying which pairs differ; a model on another pair's samples
 // works, but its accuracies are not the card's.
 std::string sample_pair_mismatch(const SampleSet& s, const std::string& model_source, const std::string& model_target);
+// "" when the sample set's images have the size and channels a model reads (image_size,
+// in_channels), else the one-line error naming `origin`.
+std::string sample_shape_mismatch(const SampleSet& s, int image_size, int in_channels, const std::string& origin);
 
 // The default cache folder: $DIDA_CACHE, else $XDG_CACHE_HOME/dida, else ~/.cache/dida.
 std::string default_cache_dir();
