@@ -277,6 +277,20 @@ std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<cons
       case Op::Upsample2: y = upsample2(x, cl); break;
       case Op::GlobalAvgPool: y = global_avg_pool(x); break;
       case Op::SpatialMean: y = spatial_mean(x); break;
+      case Op::AdaIn: {  // x instance-normalised, then each image's channels scaled and shifted
+        const Tensor4& scale = channels_first(s.in[2]);
+        if (second->per_item() != static_cast<std::size_t>(x.c) || scale.per_item() != static_cast<std::size_t>(x.c))
+          throw std::invalid_argument("adain: shift and scale must have one value per channel");
+        y = instance_normalize(x);
+        const std::size_t hw = static_cast<std::size_t>(x.h) * x.w;
+        for (int i = 0; i < x.n; ++i)
+          for (int c = 0; c < x.c; ++c) {
+            const float a = scale.item(i)[c], b = second->item(i)[c];
+            float* p = y.item(i) + c * hw;
+            for (std::size_t j = 0; j < hw; ++j) p[j] = p[j] * a + b;
+          }
+        break;
+      }
       case Op::Flatten: y = x, y.c = static_cast<int>(x.per_item()), y.h = y.w = 1; break;
       case Op::Add: y = elementwise(x, *second, 1.f); break;
       case Op::Sub: y = elementwise(x, *second, -1.f); break;

@@ -10,7 +10,7 @@ nlohmann::json ModelConfig::to_json() const {
           {"variant", variant},               {"progressive", progressive},   {"head_hidden", head_hidden},
           {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool},
           {"input_norm", input_norm},         {"decoder", decoder},
-          {"decoder_norm", decoder_norm}};
+          {"decoder_norm", decoder_norm},       {"decoder_style", decoder_style}};
 }
 
 namespace {
@@ -45,6 +45,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   if (j.contains("input_norm")) read(j, "input_norm", c.input_norm);
   if (j.contains("decoder")) read(j, "decoder", c.decoder);
   if (j.contains("decoder_norm")) read(j, "decoder_norm", c.decoder_norm);
+  if (j.contains("decoder_style")) read(j, "decoder_style", c.decoder_style);
   c.validate();
   return c;
 }
@@ -63,6 +64,10 @@ const std::vector<std::string>& ModelConfig::input_norms() {
 }
 const std::vector<std::string>& ModelConfig::decoders() {
   static const std::vector<std::string> v = {"small", "wide"};
+  return v;
+}
+const std::vector<std::string>& ModelConfig::decoder_styles() {
+  static const std::vector<std::string> v = {"none", "adain"};
   return v;
 }
 const std::vector<std::string>& ModelConfig::decoder_norms() {
@@ -91,6 +96,7 @@ void ModelConfig::validate() const {
   check_choice("input_norm", input_norm, input_norms());
   check_choice("decoder", decoder, decoders());
   check_choice("decoder_norm", decoder_norm, decoder_norms());
+  check_choice("decoder_style", decoder_style, decoder_styles());
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");

@@ -102,6 +102,7 @@ const char* op_name(Op op) {
     case Op::Softmax: return "Softmax";
     case Op::InstanceNorm: return "InstanceNorm";
     case Op::SpatialMean: return "SpatialMean";
+    case Op::AdaIn: return "AdaIn";
   }
   return "?";
 }
@@ -223,8 +224,13 @@ Network describe_network(const ModelConfig& c) {
   else
     dec = {{"conv1", 2 * f, 2 * w, false}, {"conv2", 2 * w, w, true}, {"conv3", w, w, true}, {"conv4", w, c.in_channels, true}};
   b.group(G::PixelDecoder);
-  if (c.pixel_decoder)
+  if (c.pixel_decoder) {
     for (const auto& d : dec) b.conv("pix_dec." + d.name, d.in, d.out, 3);
+    if (c.decoder_style == "adain") {  // the image's colour statistics, read from z_spe's global average
+      b.linear("pix_dec.shift", f, c.in_channels);
+      b.linear("pix_dec.scale", f, c.in_channels);
+    }
+  }
 
   // E, then the split: I and S (or z_spe = F - I(F)), and what the heads see.
   std::vector<std::string> encoded = {"f", "z_inv", "z_spe", "p_f", "p_inv", "p_spe"};
@@ -276,11 +282,20 @@ Network describe_network(const ModelConfig& c) {
     // statistics (where the style lives) reach R_pix only through z_spe.
     const std::string content = c.decoder_norm == "instance" ? b.op(Op::InstanceNorm, {"z_inv"}, "z_inv.norm") : "z_inv";
     std::string r = b.op(Op::Concat, {content, "z_spe"}, "z");
+    const bool adain = c.decoder_style == "adain";
     for (std::size_t k = 0; k < dec.size(); ++k) {
       const auto& d = dec[k];
       if (d.upsample_before) r = b.op(Op::Upsample2, {r}, d.name + ".up");
       r = b.op(Op::Conv, {r}, d.name, "pix_dec." + d.name);
-      r = b.op(k + 1 < dec.size() ? Op::Relu : Op::Tanh, {r}, k + 1 < dec.size() ? d.name + ".relu" : "pix_rec");
+      if (k + 1 < dec.size()) r = b.op(Op::Relu, {r}, d.name + ".relu");
+      else if (!adain) b.op(Op::Tanh, {r}, "pix_rec");
+    }
+    if (adain) {
+      // decoder_style "adain": the decoded image normalised per channel, then given the mean (shift)
+      // and spread (scale) that z_spe says, as AdaIN gives a content its style's statistics.
+      const std::string code = b.op(Op::GlobalAvgPool, {"z_spe"}, "style");
+      b.op(Op::AdaIn, {r, b.op(Op::Linear, {code}, "shift", "pix_dec.shift"), b.op(Op::Linear, {code}, "scale", "pix_dec.scale")},
+           "pix_rec");
     }
   }
 

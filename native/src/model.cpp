@@ -78,6 +78,13 @@ std::map<std::string, torch::Tensor> LayerNetImpl::run(const std::string& name, 
       case Op::Concat: y = torch::cat({x, v.at(l.in[1])}, 1); break;
       case Op::Softmax: y = torch::softmax(x, 1); break;
       case Op::SpatialMean: y = x.mean({2, 3}, true).expand_as(x); break;
+      case Op::AdaIn: {
+        const auto c = x - x.mean({2, 3}, true);
+        const auto n = c / (c.pow(2).mean({2, 3}, true) + ModelConfig::kInputNormEps).sqrt();
+        const auto per_channel = [&](const torch::Tensor& t) { return t.reshape({x.size(0), x.size(1), 1, 1}); };
+        y = n * per_channel(v.at(l.in[2])) + per_channel(v.at(l.in[1]));
+        break;
+      }
       case Op::InstanceNorm: {
         const auto c = x - x.mean({2, 3}, true);
         y = c / (c.pow(2).mean({2, 3}, true) + ModelConfig::kInputNormEps).sqrt();

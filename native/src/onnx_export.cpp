@@ -30,6 +30,15 @@ class GraphBuilder {
     t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
     return name;
   }
+  std::string initializer_i64(const std::string& name, const std::vector<int64_t>& values) {
+    if (!added_.insert(name).second) return name;
+    auto* t = g_->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(static_cast<int64_t>(values.size()));
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t)));
+    return name;
+  }
   std::string weight(const std::string& name) {
     const std::string module = name.substr(0, name.rfind('.'));
     for (const auto& spec : parameter_specs(net_.module(module)))
@@ -128,6 +137,15 @@ class GraphBuilder {
         node("GlobalAveragePool", {x}, l.out + "/gap");
         attr(node("Flatten", {l.out + "/gap"}, l.out), "axis", int64_t{1});
         break;
+      case Op::AdaIn: {  // instance norm, then [N, C] scale and shift as [N, C, 1, 1]
+        const std::string axes = initializer_i64("adain_axes", {2, 3});
+        normalize(x, {2, 3}, l.out + "/norm");
+        node("Unsqueeze", {l.in[2], axes}, l.out + "/scale");
+        node("Unsqueeze", {l.in[1], axes}, l.out + "/shift");
+        node("Mul", {l.out + "/norm", l.out + "/scale"}, l.out + "/scaled");
+        node("Add", {l.out + "/scaled", l.out + "/shift"}, l.out);
+        break;
+      }
       case Op::SpatialMean:  // each channel's mean, expanded back to the map's shape
         node("GlobalAveragePool", {x}, l.out + "/gap");
         node("Shape", {x}, l.out + "/shape");

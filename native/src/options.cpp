@@ -152,6 +152,8 @@ std::vector<OptionRow> make_table() {
              "Pixel decoder R_pix: small (one 3x3 conv per scale) | wide (two per scale, sharper swaps)"),
       choice("decoder-norm", kMethod, at(&ModelConfig::decoder_norm), ModelConfig::decoder_norms(),
              "What R_pix does to z_inv first: none | instance (style reaches R_pix only through z_spe)"),
+      choice("decoder-style", kMethod, at(&ModelConfig::decoder_style), ModelConfig::decoder_styles(),
+             "How R_pix's output takes the style: none | adain (its colour statistics set from z_spe)"),
       choice("input-norm", kMethod, at(&ModelConfig::input_norm), ModelConfig::input_norms(),
              "none | standardize (each image to zero mean, unit variance, inside the model)"),
       for_methods(mode("batch-norm", kMethod, at(&TrainOptions::batch_norm),

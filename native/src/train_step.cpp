@@ -147,7 +147,7 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     // recipe's network would have been given: the training-mode pixel term shapes the encoder
     // through it exactly as in the recipe, and the bundle's R_pix is a read-out.
     ModelConfig recipe = net_->config;
-    recipe.decoder = "small", recipe.decoder_norm = "none";
+    recipe.decoder = "small", recipe.decoder_norm = "none", recipe.decoder_style = "none";
     torch::manual_seed(o.seed);
     DidaNet initial(recipe);
     modules_.pix_dec_train = LayerNet(initial->network.part("pix_dec"));

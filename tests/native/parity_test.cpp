@@ -113,6 +113,9 @@ std::map<std::string, ModelConfig> fresh_configs() {
   ModelConfig style = decoder;  // S an encoder of its own on the image as given, one code per image
   style.variant = "style", style.pool = "flatten", style.input_norm = "standardize";
   out["style-flatten-single"] = style;
+  ModelConfig adain = style;  // and R_pix's output given the colour statistics z_spe says (AdaIN)
+  adain.decoder_style = "adain";
+  out["style-adain"] = adain;
   return out;
 }
 

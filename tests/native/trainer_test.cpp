@@ -760,6 +760,25 @@ TEST(Model, InstanceNormalisedContentIgnoresPerChannelScaleAndShift) {
   EXPECT_GT((plain->reconstruct_pixels(zi, zs) - plain->reconstruct_pixels(zi * scale + shift, zs)).abs().max().item<double>(), 1e-3);
 }
 
+// decoder_style "adain": the swap's per-channel mean and spread are the style image's own
+// reconstruction's, whatever the content (the colour statistics come from z_spe alone).
+TEST(Model, TheAdainDecoderGivesASwapItsStylesColourStatistics) {
+  ModelConfig c;
+  c.width = 4, c.head_hidden = 8, c.mine_hidden = 8, c.variant = "style", c.decoder_style = "adain";
+  torch::manual_seed(6);
+  DidaNet net(c);
+  net->eval();
+  torch::NoGradGuard g;
+  const auto a = net->forward(torch::rand({3, 3, 32, 32}) * 2 - 1), b = net->forward(torch::rand({3, 3, 32, 32}) * 2 - 1);
+  const auto swap = net->reconstruct_pixels(a.z_inv, b.z_spe), own = net->reconstruct_pixels(b.z_inv, b.z_spe);
+  const auto mean = [](const torch::Tensor& x) { return x.mean({2, 3}); };
+  const auto spread = [](const torch::Tensor& x) { return x.std({2, 3}, false); };
+  EXPECT_LT((mean(swap) - mean(own)).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((spread(swap) - spread(own)).abs().max().item<double>(), 1e-3);
+  EXPECT_GT((mean(net->reconstruct_pixels(a.z_inv, a.z_spe)) - mean(own)).abs().max().item<double>(), 1e-4)
+      << "another style, other statistics";
+}
+
 // A step keeps its loss values on the training device; what the host reads later is exactly what
 // the steps computed: the last step's values, and their sum since the last read.
 TEST(Training, LossValuesAreReadWhenAskedAndSumAsTheSteps) {

@@ -34,6 +34,10 @@ struct ModelConfig {
   // What R_pix does to z_inv before decoding: "none", or "instance" (normalised per image and
   // channel, so the style reaches it only through z_spe; docs/RESULTS.md).
   std::string decoder_norm = "instance";
+  // How R_pix's output takes the style: "none" (it is whatever the convolutions make of [z_inv,
+  // z_spe], through tanh) or "adain" (normalised per image and channel, then scaled and shifted by
+  // two linear maps of z_spe's global average: the image's colour statistics come from z_spe).
+  std::string decoder_style = "none";
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
   std::string pool = "flatten";
@@ -60,6 +64,7 @@ struct ModelConfig {
   static const std::vector<std::string>& input_norms();   // none, standardize
   static const std::vector<std::string>& decoders();      // small, wide
   static const std::vector<std::string>& decoder_norms(); // none, instance
+  static const std::vector<std::string>& decoder_styles(); // none, adain
 };
 
 }  // namespace dida

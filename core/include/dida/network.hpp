@@ -40,6 +40,7 @@ enum class Op {
   Softmax,        // along features
   InstanceNorm,   // per image and channel: (x - mean) / sqrt(var + kInputNormEps) over the pixels, no parameters
   SpatialMean,    // per image and channel: every position set to the channel's mean over the pixels
+  AdaIn,          // inputs x [N, C, H, W], shift [N, C], scale [N, C]: x instance-normalised, times scale, plus shift
 };
 const char* op_name(Op op);
 
