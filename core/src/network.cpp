@@ -162,13 +162,17 @@ Network describe_network(const ModelConfig& c) {
 
   // Modules, in registration order.
   using G = ModuleGroup;
+  // E's three blocks (the style variant's S has the same, under "spe").
+  const auto three_blocks = [&](const std::string& p) {
+    b.conv(p + ".conv1", c.in_channels, w, 5);
+    b.bn(p + ".bn1", w);
+    b.conv(p + ".conv2", w, 2 * w, 5);
+    b.bn(p + ".bn2", 2 * w);
+    b.conv(p + ".conv3", 2 * w, f, 3);
+    b.bn(p + ".bn3", f);
+  };
   b.group(G::Encoder);
-  b.conv("encoder.conv1", c.in_channels, w, 5);
-  b.bn("encoder.bn1", w);
-  b.conv("encoder.conv2", w, 2 * w, 5);
-  b.bn("encoder.bn2", 2 * w);
-  b.conv("encoder.conv3", 2 * w, f, 3);
-  b.bn("encoder.bn3", f);
+  three_blocks("encoder");
   if (c.progressive) {
     b.group(G::Split);
     b.conv("inv1.conv", w, w, 3);
@@ -189,14 +193,7 @@ Network describe_network(const ModelConfig& c) {
     b.conv("spe.conv", f, f, 5);
     b.bn("spe.bn", f);
   }
-  if (c.variant == "style") {  // S: an encoder of its own, on the image before standardisation
-    b.conv("spe.conv1", c.in_channels, w, 5);
-    b.bn("spe.bn1", w);
-    b.conv("spe.conv2", w, 2 * w, 5);
-    b.bn("spe.bn2", 2 * w);
-    b.conv("spe.conv3", 2 * w, f, 3);
-    b.bn("spe.bn3", f);
-  }
+  if (c.variant == "style") three_blocks("spe");  // S: an encoder of its own, on the image before standardisation
   b.group(G::Classifier);
   b.linear("classifier.fc1", pf, h);
   b.linear("classifier.fc2", h, c.num_classes);
