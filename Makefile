@@ -55,7 +55,7 @@ train-demo: native
 	@if [ "$(RETRAIN)" = 1 ]; then rm -rf $(DEMO_RUN); fi
 	@if [ -f $(DEMO_BUNDLE)/model.onnx ]; then \
 	  echo "demo: using the model trained before in $(DEMO_RUN) (make demo RETRAIN=1 trains again)"; \
-	  grep -q '"format_version": 2' $(DEMO_BUNDLE)/config.json || $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
+	  { [ -f $(DEMO_BUNDLE)/decoder.onnx ] && grep -q '"format_version": 2' $(DEMO_BUNDLE)/config.json; } || $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
 	elif [ -f $(DEMO_RUN)/checkpoint.pt ] && [ ! -f $(DEMO_BUNDLE)/config.json ]; then \
 	  echo "demo: resuming the interrupted training in $(DEMO_RUN)"; \
 	  $(NATIVE_DIR)/bin/dida train --resume $(DEMO_RUN) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \

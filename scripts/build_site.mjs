@@ -35,7 +35,7 @@ function copyBundle(from, to) {
   const config = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8'));
   if (config.format_version !== BUNDLE_FORMAT_VERSION)
     throw new Error(`${from}: bundle format_version ${config.format_version} is not ${BUNDLE_FORMAT_VERSION}; convert it with: dida export ${from}`);
-  for (const f of ['model.onnx', 'swap.onnx', 'replay.safetensors', 'README.md']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
+  for (const f of ['model.onnx', 'swap.onnx', 'decoder.onnx', 'replay.safetensors', 'README.md']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
   writeFileSync(join(to, 'model.safetensors'),
                 withoutTensors(readFileSync(join(from, 'model.safetensors')), config.training_only_tensors || []));
   writeFileSync(join(to, 'config.json'), JSON.stringify({ ...config, inference_only: true }, null, 2) + '\n');

@@ -5,7 +5,8 @@
 //                                [--from-runs BENCH]
 // --from-runs takes the finished runs of a `dida bench --config configs/small.toml` (BENCH/<pair>/<method>-seed<N>,
 // the same options as the training it would start) instead of training them again.
-// Each bundle: config.json, model.safetensors, model.onnx, swap.onnx, card.json (the figures) and README.md.
+// Each bundle: config.json, model.safetensors, model.onnx, swap.onnx, decoder.onnx, card.json (the figures)
+// and README.md. --cards-only writes the ONNX files and the cards again without training.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -90,7 +91,8 @@ export function renderCard(card) {
     '| file | bytes |', '|---|---|',
     ...Object.entries(card.files).map(([f, b]) => `| ${f} | ${b.toLocaleString('en-US')} |`),
     '',
-    `CRC-32: model.onnx \`${card.onnx_crc32}\`, swap.onnx \`${card.swap_onnx_crc32}\` (also recorded in config.json).`,
+    `CRC-32: model.onnx \`${card.onnx_crc32}\`, swap.onnx \`${card.swap_onnx_crc32}\`, decoder.onnx \`${card.decoder_onnx_crc32}\` ` +
+      '(also recorded in config.json).',
     '',
     '## Data',
     '',
@@ -114,7 +116,7 @@ export function writeIndex(out) {
     '# models',
     '',
     'Shipped, trained model bundles, one folder each: `config.json`, `model.safetensors`, `model.onnx`,',
-    '`swap.onnx`, `replay.safetensors` (the training replayed, which the page loads when asked), `card.json` (the',
+    '`swap.onnx`, `decoder.onnx` (the style mixer\'s), `replay.safetensors` (the training replayed, which the page loads when asked), `card.json` (the',
     'figures) and a model card (`README.md`: the exact command, seed, machine, training',
     'time, `dida eval` figures, accuracy on the page\'s sample set, file sizes and data provenance).',
     'The site lists them all in its model picker.',
@@ -134,7 +136,7 @@ export function writeIndex(out) {
       `${pct(c.samples.source_accuracy)} / ${pct(c.samples.target_accuracy)} | ${kb(c)} | ${c.train_seconds.toFixed(0)} s |`),
     '',
     `${cards.length} bundles, ${(cards.reduce((s, c) => s + kb(c), 0) / 1e3).toFixed(1)} MB in all ` +
-      '(config.json + model.safetensors + model.onnx + swap.onnx + replay.safetensors; the page loads only config.json and ' +
+      '(config.json + model.safetensors + model.onnx + swap.onnx + decoder.onnx + replay.safetensors; the page loads only config.json and ' +
       'model.safetensors, the ONNX files when ONNX Runtime Web is chosen and the replay when asked for).',
     '',
   ];
@@ -190,9 +192,10 @@ function checkRunMatches(runDir, trainArgs) {
 function bundleFiles(dir) {
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const files = {};
-  for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'replay.safetensors'])
+  for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'decoder.onnx', 'replay.safetensors'])
     if (f !== 'replay.safetensors' || existsSync(join(dir, f))) files[f] = statSync(join(dir, f)).size;
-  return { files, onnx_crc32: config.onnx?.crc32 ?? '', swap_onnx_crc32: config.swap_onnx?.crc32 ?? '' };
+  return { files, onnx_crc32: config.onnx?.crc32 ?? '', swap_onnx_crc32: config.swap_onnx?.crc32 ?? '',
+           decoder_onnx_crc32: config.decoder_onnx?.crc32 ?? '' };
 }
 
 function main() {
@@ -224,6 +227,7 @@ function main() {
           cpSync(join(run, 'replay.safetensors'), join(dir, 'replay.safetensors'));
           card.replay = `recorded by training again with the card's command (${run}); the weights came out the same bytes`;
         }
+        run(a.dida, ['export', dir], { capture: true });  // the ONNX files the exporter writes now (decoder.onnx too)
         card.samples = sampleFigures(a.dida, dir, samples);
         Object.assign(card, bundleFiles(dir));
         card.samples_command = samplesCommand(source, target);

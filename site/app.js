@@ -247,7 +247,7 @@
     return ortLoading;
   }
   // An ONNX Runtime Web session for one of a bundle's files: model.onnx (one input: the images) or
-  // swap.onnx (content, style -> swap).
+  // swap.onnx (content, style -> swap) or decoder.onnx (z_inv, z_spe -> the decoded image).
   async function ortSession(m, file = 'model.onnx') {
     const key = `${m.path}/${file}`;
     if (!sessions.has(key)) {
@@ -302,32 +302,55 @@
     M()._dida_set_ort_swap(ms, ptr);
     M()._free(ptr);
   }
+  // Runs `work` one call at a time; a call while it runs makes it run once more afterwards, with the
+  // newest state (the explorer ignores an answer for state that changed meanwhile).
+  function oneAtATime(work) {
+    let busy = false, again = false;
+    return async () => {
+      if (busy) { again = true; return; }
+      busy = true;
+      try {
+        do { again = false; await work(); } while (again);
+      } finally {
+        busy = false;
+      }
+    };
+  }
+  // decoder.onnx on the style mixer's row: each row's z_inv with the code slid between two styles'
+  // z_spe, as the core prepared them.
+  const ortMix = oneAtATime(async () => {
+    const m = index.models[current], mix = window.dida.state().explorer.mix;
+    if (engine !== 'ort' || !m || !mix || (m.dropped && !files.has(`${m.path}/decoder.onnx`))) return;
+    const ort = await loadOrt();
+    const session = await ortSession(m, 'decoder.onnx');
+    const version = M()._dida_mix_version();
+    const [zi, zs] = [[M()._dida_mix_z_inv(), mix.z_inv_shape], [M()._dida_mix_z_spe(), mix.z_spe_shape]].map(([ptr, dims]) => {
+      const p = ptr >> 2, size = dims.reduce((a, b) => a * b, 1);
+      return new ort.Tensor('float32', M().HEAPF32.slice(p, p + size), dims);
+    });
+    const s = performance.now();
+    const out = await session.run({ z_inv: zi, z_spe: zs });
+    const ms = performance.now() - s;
+    const ptr = heapBytes(out.pix_rec);
+    M()._dida_set_ort_mix(ms, version, ptr);
+    M()._free(ptr);
+  });
   // model.onnx on your images (the drawing, dropped files): the other engine's answer beside the
-  // core's. One run at a time; a change meanwhile runs again with the newest images.
-  let ortUserBusy = false, ortUserAgain = false;
-  async function ortUser() {
-    if (ortUserBusy) { ortUserAgain = true; return; }
+  // core's.
+  const ortUser = oneAtATime(async () => {
     const m = index.models[current];
     if (!m || (m.dropped && !files.has(`${m.path}/model.onnx`))) return;
-    ortUserBusy = true;
-    try {
-      do {
-        ortUserAgain = false;
-        const ort = await loadOrt();
-        const session = await ortSession(m);
-        const version = M()._dida_user_version(), count = M()._dida_user_count();
-        if (!count) break;
-        const [, c, h, w] = window.dida.state().explorer.input_shape, size = c * h * w;
-        const p = M()._dida_user_input() >> 2;
-        const out = await session.run({ input: new ort.Tensor('float32', M().HEAPF32.slice(p, p + count * size), [count, c, h, w]) });
-        const ptr = heapBytes(out.probs);
-        M()._dida_set_ort_user(count, version, ptr);
-        M()._free(ptr);
-      } while (ortUserAgain);
-    } finally {
-      ortUserBusy = false;
-    }
-  }
+    const ort = await loadOrt();
+    const session = await ortSession(m);
+    const version = M()._dida_user_version(), count = M()._dida_user_count();
+    if (!count) return;
+    const [, c, h, w] = window.dida.state().explorer.input_shape, size = c * h * w;
+    const p = M()._dida_user_input() >> 2;
+    const out = await session.run({ input: new ort.Tensor('float32', M().HEAPF32.slice(p, p + count * size), [count, c, h, w]) });
+    const ptr = heapBytes(out.probs);
+    M()._dida_set_ort_user(count, version, ptr);
+    M()._free(ptr);
+  });
 
   async function setEngine(name) {
     engine = name === 'ort' ? 'ort' : 'core';
@@ -359,7 +382,7 @@
   }
   noticeEl.addEventListener('click', () => { noticeEl.hidden = true; });
 
-  // Files dropped on the page: a bundle (config.json + model.safetensors; model.onnx, swap.onnx optional) joins
+  // Files dropped on the page: a bundle (config.json + model.safetensors; model.onnx, swap.onnx, decoder.onnx optional) joins
   // the model picker; a sample set (dida data samples) replaces the samples. Anything else is refused
   // with a message; the core's checks name the file and the problem.
   const isGzip = (b) => b.length > 2 && b[0] === 0x1f && b[1] === 0x8b;
@@ -416,13 +439,14 @@
       if (isImage(b) || (f.type && f.type.startsWith('image/'))) got.images.push([f.name, b]);
       else if (f.name.endsWith('.json')) got.config = [f.name, b];
       else if (f.name.endsWith('swap.onnx')) got.swap = [f.name, b];
+      else if (f.name.endsWith('decoder.onnx')) got.decoder = [f.name, b];
       else if (f.name.endsWith('replay.safetensors')) got.replay = [f.name, b];
       else if (f.name.endsWith('.onnx')) got.onnx = [f.name, b];
       else if (isGzip(b) || safetensorsFormat(b) === 'dida-samples') got.samples = [f.name, b];
       else if (safetensorsFormat(b) !== null) got.weights = [f.name, b];
       else got.other.push(f.name);
     }
-    const what = 'drop PNG or JPEG images, a bundle (config.json and model.safetensors; model.onnx and swap.onnx optional) or a sample set';
+    const what = 'drop PNG or JPEG images, a bundle (config.json and model.safetensors; model.onnx, swap.onnx and decoder.onnx optional) or a sample set';
     if (got.other.length) return notify(`${got.other.join(', ')}: not an image nor a dida file: ${what}`, true);
     if (got.images.length) {
       if (current < 0) return notify('no model is loaded to read your images: pick one first', true);
@@ -447,6 +471,7 @@
     keep('model.safetensors', got.weights);
     if (got.onnx) keep('model.onnx', got.onnx);
     if (got.swap) keep('swap.onnx', got.swap);
+    if (got.decoder) keep('decoder.onnx', got.decoder);
     if (got.replay) keep('replay.safetensors', got.replay);
     const entry = { name: id, label: `dropped: ${got.weights[0]}`, path: id, dropped: true,
                     ownSamples: got.samples ? keep('samples', got.samples) : undefined,
@@ -499,6 +524,9 @@
     compareModel: (i) => compareModel(i).catch((e) => notify(String(e.message || e), true)),
     compareMethod: (method) => compareMethod(method).catch((e) => notify(String(e.message || e), true)),
     openChapter: (k) => M()._dida_open_chapter(k),
+    // The style mixer: t in [0, 1]; columns a and b of the swap grid (0-based) as its two styles.
+    setMix: (t) => M()._dida_set_mix(t),
+    setMixColumns: (a, b) => M()._dida_set_mix_columns(a, b),
     chooseImages: () => chooser.click(),
     ortUser: () => ortUser().catch((e) => notify('ONNX Runtime Web (your images): ' + (e.message || e), true)),
     // The app's state: version, build, frames, frame timings, canvas size, the explorer's state.
@@ -512,6 +540,7 @@
     selectModel: (i) => selectModel(i).catch((e) => notify(String(e.message || e), true)),
     setEngine,
     ortSwap: () => ortSwap().catch((e) => notify('ONNX Runtime Web (swap.onnx): ' + (e.message || e), true)),
+    ortMix: () => ortMix().catch((e) => notify('ONNX Runtime Web (decoder.onnx): ' + (e.message || e), true)),
     setProjection: (name) => M()._dida_set_projection(name === 'tsne' ? 1 : 0),
     thumbnail: (i) => JSON.parse(M().UTF8ToString(M()._dida_thumbnail_json(i))),
     // Benchmarks: mean ms of one forward pass over `batch` images (the samples, tiled), `reps` calls.

@@ -292,6 +292,10 @@ std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<cons
         break;
       }
       case Op::Flatten: y = x, y.c = static_cast<int>(x.per_item()), y.h = y.w = 1; break;
+      case Op::UnflattenAs:
+        if (x.per_item() != second->per_item()) throw std::invalid_argument("unflatten: sizes differ");
+        y = x, y.c = second->c, y.h = second->h, y.w = second->w;
+        break;
       case Op::Add: y = elementwise(x, *second, 1.f); break;
       case Op::Sub: y = elementwise(x, *second, -1.f); break;
       case Op::Concat: y = concat_channels(x, *second, cl); break;

@@ -10,7 +10,8 @@ nlohmann::json ModelConfig::to_json() const {
           {"variant", variant},               {"progressive", progressive},   {"head_hidden", head_hidden},
           {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool},
           {"input_norm", input_norm},         {"decoder", decoder},
-          {"decoder_norm", decoder_norm},       {"decoder_style", decoder_style}};
+          {"decoder_norm", decoder_norm},       {"decoder_style", decoder_style},
+          {"erase_domain_mean", erase_domain_mean}};
 }
 
 namespace {
@@ -46,6 +47,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   if (j.contains("decoder")) read(j, "decoder", c.decoder);
   if (j.contains("decoder_norm")) read(j, "decoder_norm", c.decoder_norm);
   if (j.contains("decoder_style")) read(j, "decoder_style", c.decoder_style);
+  if (j.contains("erase_domain_mean")) read(j, "erase_domain_mean", c.erase_domain_mean);
   c.validate();
   return c;
 }

@@ -103,6 +103,7 @@ const char* op_name(Op op) {
     case Op::InstanceNorm: return "InstanceNorm";
     case Op::SpatialMean: return "SpatialMean";
     case Op::AdaIn: return "AdaIn";
+    case Op::UnflattenAs: return "UnflattenAs";
   }
   return "?";
 }
@@ -110,7 +111,7 @@ const char* op_name(Op op) {
 bool staged_step_trains(ModuleGroup group, int step) {
   using G = ModuleGroup;
   switch (step) {
-    case 0: return true;
+    case 0: return group != G::Erasure;
     case 1: return group == G::Split || group == G::Classifier || group == G::SpecificDomain || group == G::Statistics;
     case 2: return group == G::Split || group == G::FeatureDecoder || group == G::PixelDecoder;
     default: return false;
@@ -228,6 +229,16 @@ Network describe_network(const ModelConfig& c) {
       b.linear("pix_dec.scale", f, c.in_channels);
     }
   }
+  // The erasure: z_inv (flattened) minus up(down(z_inv)), with up's weight the domains' mean
+  // difference g and down's g / |g|^2 (biases 0): the projection on g's direction. Training sets
+  // them from its statistics (DidaNet::follow_domain_gap); registered last, so that the other
+  // modules' initial weights do not depend on it.
+  const int zd = f * c.feature_size() * c.feature_size();
+  if (c.erase_domain_mean) {
+    b.group(G::Erasure);
+    b.linear("inv_erase.down", zd, 1);
+    b.linear("inv_erase.up", 1, zd);
+  }
 
   // E, then the split: I and S (or z_spe = F - I(F)), and what the heads see.
   std::vector<std::string> encoded = {"f", "z_inv", "z_spe", "p_f", "p_inv", "p_spe"};
@@ -242,7 +253,14 @@ Network describe_network(const ModelConfig& c) {
   }
   const std::string h2 = b.op(Op::MaxPool2, {b.conv_bn_relu(h1, "encoder.conv2", "encoder.bn2", "e2")}, "e2.pool");
   b.op(Op::MaxPool2, {b.conv_bn_relu(h2, "encoder.conv3", "encoder.bn3", "e3")}, "f");
-  b.conv_bn_relu("f", "inv.conv", "inv.bn", "z_inv");
+  if (c.erase_domain_mean) {
+    const std::string raw = b.conv_bn_relu("f", "inv.conv", "inv.bn", "z_inv.raw");
+    const std::string flat = b.op(Op::Flatten, {raw}, "z_inv.flat");
+    const std::string along = b.op(Op::Linear, {b.op(Op::Linear, {flat}, "z_inv.gap_coord", "inv_erase.down")}, "z_inv.along_gap", "inv_erase.up");
+    b.op(Op::UnflattenAs, {b.op(Op::Sub, {flat, along}, "z_inv.erased"), raw}, "z_inv");
+  } else {
+    b.conv_bn_relu("f", "inv.conv", "inv.bn", "z_inv");
+  }
   if (c.variant == "vector") {
     b.op(Op::Sub, {"f", "z_inv"}, "z_spe");
   } else if (c.variant == "style") {
@@ -271,6 +289,18 @@ Network describe_network(const ModelConfig& c) {
     }
   add_mine_graph(b);
 
+  // decoder_style "adain": the image's colour statistics (a mean and a spread per channel) as z_spe's
+  // global average says them; R_pix gives its output these, and L_stats trains them on their own.
+  const auto style_stats = [&b]() {
+    const std::string code = b.op(Op::GlobalAvgPool, {"z_spe"}, "style");
+    const std::string shift = b.op(Op::Linear, {code}, "shift", "pix_dec.shift");
+    return std::make_pair(shift, b.op(Op::Linear, {code}, "scale", "pix_dec.scale"));
+  };
+  if (c.pixel_decoder && c.decoder_style == "adain") {
+    b.start("style_stats", {"z_spe"}, {"shift", "scale"});
+    style_stats();
+  }
+
   b.start("feat_dec", {"z_inv", "z_spe"}, {"feat_rec"});
   b.op(Op::Conv, {b.op(Op::Concat, {"z_inv", "z_spe"}, "z")}, "feat_rec", "feat_dec");
   if (c.pixel_decoder) {
@@ -290,9 +320,8 @@ Network describe_network(const ModelConfig& c) {
     if (adain) {
       // decoder_style "adain": the decoded image normalised per channel, then given the mean (shift)
       // and spread (scale) that z_spe says, as AdaIN gives a content its style's statistics.
-      const std::string code = b.op(Op::GlobalAvgPool, {"z_spe"}, "style");
-      b.op(Op::AdaIn, {r, b.op(Op::Linear, {code}, "shift", "pix_dec.shift"), b.op(Op::Linear, {code}, "scale", "pix_dec.scale")},
-           "pix_rec");
+      const auto [shift, scale] = style_stats();
+      b.op(Op::AdaIn, {r, shift, scale}, "pix_rec");
     }
   }
 
@@ -377,6 +406,7 @@ std::map<std::string, std::vector<std::int64_t>> value_shapes(const Network& net
       case Op::GlobalAvgPool: s = {s[0]}; break;
       case Op::Flatten: s = {s[0] * s[1] * s[2]}; break;
       case Op::Concat: s[0] += shapes.at(l.in[1])[0]; break;
+      case Op::UnflattenAs: s = shapes.at(l.in[1]); break;
       case Op::SoftClip: s = {}; break;
       default: break;  // elementwise: the same shape
     }

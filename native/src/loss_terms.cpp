@@ -34,6 +34,22 @@ const torch::Tensor& TermContext::readout_swaps() {
   return swaps_;
 }
 
+const std::map<std::string, torch::Tensor>& TermContext::decoded() {
+  if (decoded_.empty()) {
+    auto& copy = modules.pix_dec_train;
+    decoded_ = (copy ? *copy : static_cast<LayerNetImpl&>(net)).run("pix_dec", {out.z_inv, out.z_spe});
+  }
+  return decoded_;
+}
+
+const std::map<std::string, torch::Tensor>& TermContext::decoded_readout() {
+  if (decoded_readout_.empty()) {
+    const Outputs& seen = inference_pass();
+    decoded_readout_ = net.run("pix_dec", {readout_half(seen.z_inv).detach(), readout_half(seen.z_spe).detach()});
+  }
+  return decoded_readout_;
+}
+
 namespace {
 
 // The parameters `pick` selects (by name) stop collecting gradients until thaw(): a term computed
@@ -96,13 +112,8 @@ torch::Tensor rec(TermContext& c) {
       return c.o.pixel_rec_weight *
              (c.o.pixel_loss == PixelLoss::Mse ? pixel_mse(x_hat, target) : scale_invariant_mse(x_hat, target));
     };
-    auto& copy = c.modules.pix_dec_train;
-    l = l + pixel_term(copy ? copy->apply("pix_dec", {r.z_inv, r.z_spe}) : c.net.reconstruct_pixels(r.z_inv, r.z_spe), c.x);
-    if (c.o.readouts) {
-      const Outputs& seen = c.inference_pass();
-      const auto x_hat = c.net.reconstruct_pixels(c.readout_half(seen.z_inv).detach(), c.readout_half(seen.z_spe).detach());
-      l = l + pixel_term(x_hat, c.readout_half(c.x));
-    }
+    l = l + pixel_term(c.decoded().at("pix_rec"), c.x);
+    if (c.o.readouts) l = l + pixel_term(c.decoded_readout().at("pix_rec"), c.readout_half(c.x));
   }
   return l;
 }
@@ -170,6 +181,22 @@ torch::Tensor spe_cls(TermContext& c) {
   return task_loss(head->apply("classifier", {grad_reverse(c.out.p_spe.slice(0, 0, c.ns), c.grl)}), c.ys);
 }
 
+// L_stats: the colour statistics the AdaIN output reads from z_spe (its shift and scale) are the
+// image's own per-channel mean and spread. On the training-mode z_spe it shapes S; under the
+// read-outs also on the inference-mode one, as the bundle's R_pix will read it. A swap then takes
+// its style image's statistics, not its domain's.
+torch::Tensor stats(TermContext& c) {
+  const auto miss = [&c](const torch::Tensor& z_spe, const torch::Tensor& x) {
+    const auto said = c.net.run("style_stats", {z_spe});
+    const auto flat = x.flatten(2);
+    return (said.at("shift") - flat.mean(2)).pow(2).mean() + (said.at("scale") - flat.std(2, /*unbiased=*/false)).pow(2).mean();
+  };
+  auto l = miss(c.out.z_spe, c.x);
+  if (c.o.readouts) l = l + miss(c.readout_half(c.inference_pass().z_spe).detach(), c.readout_half(c.x));
+  return l;
+}
+bool with_adain_output(const TrainOptions& o) { return o.model.pixel_decoder && o.model.decoder_style == "adain"; }
+
 std::vector<LossTerm> make_terms() {
   std::vector<LossTerm> t;
   t.push_back({"task", "", {0, 1}, false, true, nullptr, task});
@@ -190,6 +217,7 @@ std::vector<LossTerm> make_terms() {
   LossTerm sc{"spe_cls", "lambda-spe-cls", {0}, false, false, nullptr, spe_cls};
   sc.make_module = [](DidaNetImpl& net) { return LayerNet(net.network.part("classifier")); };  // C's shape, its own weights
   t.push_back(sc);
+  t.push_back({"stats", "lambda-stats", {2}, false, true, with_adain_output, stats});
   return t;
 }
 

@@ -66,10 +66,17 @@ class TermContext {
   // Each of those images' content in the style of its partner from the other domain (source image
   // i with target image i, and the reverse), decoded by R_pix from the inference-mode features.
   const torch::Tensor& readout_swaps();
+  // R_pix on the training-mode [z_inv, z_spe] of x (through the recipe's copy under the read-outs),
+  // and, under the read-outs, the bundle's R_pix on the detached inference-mode features of the
+  // read-out half: every value of the decoder's graph by name ("pix_rec"; "shift" and "scale" with
+  // the AdaIN output).
+  const std::map<std::string, torch::Tensor>& decoded();
+  const std::map<std::string, torch::Tensor>& decoded_readout();
 
  private:
   Outputs seen_;
   torch::Tensor swaps_;
+  std::map<std::string, torch::Tensor> decoded_, decoded_readout_;
 };
 
 struct LossTerm {

@@ -85,6 +85,7 @@ std::map<std::string, torch::Tensor> LayerNetImpl::run(const std::string& name, 
         y = n * per_channel(v.at(l.in[2])) + per_channel(v.at(l.in[1]));
         break;
       }
+      case Op::UnflattenAs: y = x.reshape_as(v.at(l.in[1])); break;
       case Op::InstanceNorm: {
         const auto c = x - x.mean({2, 3}, true);
         y = c / (c.pow(2).mean({2, 3}, true) + ModelConfig::kInputNormEps).sqrt();
@@ -102,7 +103,34 @@ torch::Tensor LayerNetImpl::apply(const std::string& name, const std::vector<tor
   return run(name, inputs).at(g.outputs[0]);
 }
 
-DidaNetImpl::DidaNetImpl(const ModelConfig& c) : LayerNetImpl(describe_network(c)), config(c) {}
+DidaNetImpl::DidaNetImpl(const ModelConfig& c) : LayerNetImpl(describe_network(c)), config(c) {
+  if (!c.erase_domain_mean) return;
+  for (auto& p : named_parameters())
+    if (network.module_of_tensor(p.key()).group == ModuleGroup::Erasure) p.value().requires_grad_(false);
+  set_domain_gap(torch::zeros({config.feature_channels() * config.feature_size() * config.feature_size()}));
+}
+
+torch::Tensor DidaNetImpl::domain_gap() { return named_parameters()["inv_erase.up.weight"].detach().reshape({-1}).clone(); }
+
+void DidaNetImpl::set_domain_gap(const torch::Tensor& g) {
+  torch::NoGradGuard no_grad;
+  auto p = named_parameters();
+  const auto gap = g.to(p["inv_erase.up.weight"].options()).reshape({-1});
+  p["inv_erase.up.weight"].copy_(gap.unsqueeze(1));
+  p["inv_erase.down.weight"].copy_((gap / (gap.pow(2).sum() + 1e-20)).unsqueeze(0));  // g = 0: no erasure
+  p["inv_erase.up.bias"].zero_();
+  p["inv_erase.down.bias"].zero_();
+}
+
+void DidaNetImpl::follow_domain_gap(const torch::Tensor& source, const torch::Tensor& target, double momentum) {
+  torch::NoGradGuard no_grad;
+  const bool training = is_training();
+  eval();
+  const auto mean_raw = [this](const torch::Tensor& x) { return run("encode", {x}).at("z_inv.raw").flatten(1).mean(0); };
+  const auto seen = mean_raw(source) - mean_raw(target);
+  train(training);
+  set_domain_gap((1.0 - momentum) * domain_gap() + momentum * seen);
+}
 
 Outputs DidaNetImpl::forward(const torch::Tensor& x) {
   auto v = run("encode", {x});

@@ -58,6 +58,13 @@ struct DidaNetImpl : LayerNetImpl {
   // R: feature and pixel reconstructions of [z_inv, z_spe].
   torch::Tensor reconstruct_features(const torch::Tensor& z_inv, const torch::Tensor& z_spe);
   torch::Tensor reconstruct_pixels(const torch::Tensor& z_inv, const torch::Tensor& z_spe);
+  // The erasure (ModelConfig::erase_domain_mean): g, the domains' mean difference of the flattened
+  // z_inv that the network projects out ([D]; 0: nothing is).
+  torch::Tensor domain_gap();
+  void set_domain_gap(const torch::Tensor& g);
+  // g <- (1 - momentum) g + momentum (mean over `source` - mean over `target`) of z_inv before the
+  // erasure, in inference mode (the statistics inference reads), without gradient.
+  void follow_domain_gap(const torch::Tensor& source, const torch::Tensor& target, double momentum);
 
   ModelConfig config;
 };

@@ -152,6 +152,10 @@ class GraphBuilder {
         node("Expand", {l.out + "/gap", l.out + "/shape"}, l.out);
         break;
       case Op::Flatten: attr(node("Flatten", {x}, l.out), "axis", int64_t{1}); break;
+      case Op::UnflattenAs:  // Flatten's inverse: the reference map's shape
+        node("Shape", {l.in[1]}, l.out + "/shape");
+        node("Reshape", {x, l.out + "/shape"}, l.out);
+        break;
       case Op::Add: node("Add", {x, l.in[1]}, l.out); break;
       case Op::Sub: node("Sub", {x, l.in[1]}, l.out); break;
       case Op::Concat: attr(node("Concat", {x, l.in[1]}, l.out), "axis", int64_t{1}); break;
@@ -195,7 +199,12 @@ std::string graph_to_onnx(const BundleData& b, const Network& net, const std::st
   auto* g = model.mutable_graph();
   g->set_name("dida_" + name);
   GraphBuilder gb(b, net, g);
-  const auto shapes = value_shapes(net, graph);
+  // Inputs are images, but the decoder's, which are feature maps.
+  std::map<std::string, std::vector<int64_t>> given;
+  const int64_t f = b.config.feature_channels(), fs = b.config.feature_size();
+  for (const auto& in : graph.inputs)
+    if (in == "z_inv" || in == "z_spe") given[in] = {f, fs, fs};
+  const auto shapes = value_shapes(net, graph, given);
   for (const auto& in : graph.inputs) add_value(g->mutable_input(), in, shapes.at(in));
   for (const auto& l : graph.layers) gb.layer(l);
   for (const auto& out : graph.outputs) add_value(g->mutable_output(), out, shapes.at(out));
@@ -216,10 +225,16 @@ std::string graph_to_onnx(const BundleData& b, const Network& net, const std::st
 
 }  // namespace
 
+const std::vector<OnnxFile>& onnx_files() {
+  static const std::vector<OnnxFile> files = {
+      {"predict", "onnx", "model.onnx"}, {"swap", "swap_onnx", "swap.onnx"}, {"pix_dec", "decoder_onnx", "decoder.onnx"}};
+  return files;
+}
+
 std::vector<OnnxExportResult> export_onnx(const std::string& bundle_dir, const std::string& out_dir) {
   namespace stdfs = std::filesystem;
   if (stdfs::path(out_dir).extension() == ".onnx")
-    throw std::runtime_error(out_dir + ": --out names a folder (the export writes model.onnx and swap.onnx into it)");
+    throw std::runtime_error(out_dir + ": --out names a folder (the export writes model.onnx, swap.onnx and decoder.onnx into it)");
   const BundleData b = read_bundle(bundle_dir, BundleAge::ConvertibleToo);
   const Network net = describe_network(b.config);
   // Only the bundle's own ONNX files are recorded in its config.json: copies written elsewhere must
@@ -229,9 +244,8 @@ std::vector<OnnxExportResult> export_onnx(const std::string& bundle_dir, const s
   const bool own = stdfs::weakly_canonical(out_dir) == stdfs::weakly_canonical(bundle_dir);
   std::vector<OnnxExportResult> results;
   nlohmann::json card = b.card;
-  for (const auto& [graph, key] : std::vector<std::pair<std::string, std::string>>{{"predict", "onnx"}, {"swap", "swap_onnx"}}) {
-    if (!net.graphs.count(graph)) continue;  // a model without a pixel decoder has no swap
-    const std::string file = graph == "predict" ? "model.onnx" : "swap.onnx";
+  for (const auto& [graph, key, file] : onnx_files()) {
+    if (!net.graphs.count(graph)) continue;  // a model without a pixel decoder has no swap or decoder
     const std::string bytes = graph_to_onnx(b, net, graph);
     OnnxExportResult r;
     r.path = (stdfs::path(out_dir) / file).string();

@@ -1,5 +1,6 @@
 // The page's two engines and its model picker, in real Chromium: ONNX Runtime Web (loaded from the
-// site's own ort/ folder: model.onnx for the predictions, swap.onnx for the swap grid) gives the
+// site's own ort/ folder: model.onnx for the predictions, swap.onnx for the swap grid, decoder.onnx
+// for the style mixer) gives the
 // core's outputs within 1e-4, with and without cross-origin
 // isolation (without it ORT runs on one thread, as on any static host); picking another model loads it.
 import { test, after } from 'node:test';
@@ -38,6 +39,21 @@ for (const isolation of [true, false]) {
     const swap = (await site.page.evaluate(() => window.dida.state())).explorer.swap;
     assert.ok(swap.ort_max_diff < 1e-4, `swap max diff ${swap.ort_max_diff}`);
     assert.ok(swap.ort_ms > 0);
+    // The style mixer's row comes from decoder.onnx, within 1e-4 of the core's; a move of the slider
+    // or another pair of styles asks for it again.
+    const mixFromOrt = async () => {
+      await site.page.waitForFunction(() => window.dida.state().explorer.mix?.shown === 'ort', null, { timeout: 60000 });
+      const mix = (await site.page.evaluate(() => window.dida.state())).explorer.mix;
+      assert.ok(mix.ort_max_diff >= 0 && mix.ort_max_diff < 1e-4, `mix max diff ${mix.ort_max_diff}`);
+      return mix;
+    };
+    const first = await mixFromOrt();
+    await site.page.evaluate(() => window.dida.setMix(0.5));
+    const half = await mixFromOrt();
+    assert.ok(half.version > first.version && half.t === 0.5);
+    await site.page.evaluate(() => window.dida.setMixColumns(2, 3));
+    const other = await mixFromOrt();
+    assert.deepEqual([other.a, other.b, other.t], [2, 3, 0.5]);
     if (!isolation) assert.equal(ort.ort.threads, 1, 'single-threaded without isolation');
     // Back to the core.
     await site.page.evaluate(() => window.dida.setEngine('core'));
@@ -46,7 +62,7 @@ for (const isolation of [true, false]) {
     const urls = await site.page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
     assert.ok(urls.some((u) => u.endsWith('/ort/ort.wasm.min.js')), 'ORT script from the site');
     assert.ok(urls.some((u) => u.endsWith('.wasm') && u.includes('/ort/')), 'ORT wasm from the site');
-    assert.ok(urls.some((u) => u.endsWith('/model.onnx')) && urls.some((u) => u.endsWith('/swap.onnx')), 'both ONNX files');
+    assert.ok(['/model.onnx', '/swap.onnx', '/decoder.onnx'].every((f) => urls.some((u) => u.endsWith(f))), 'the three ONNX files');
     assert.deepEqual(site.consoleErrors, []);
     assert.deepEqual(site.foreignRequests, []);
   });

@@ -132,6 +132,71 @@ TEST(ExplorerModel, SwapGridCellsFollowTheSelectionAndOrtCellsAreCompared) {
   EXPECT_GT(l.m.swap_readout().min_cell_std, 1.0) << "the core's cells are shown while the core is the engine";
 }
 
+// The style mixer: at t = 0 its row is the swap grid's column a, at t = 1 column b, and in between
+// the cells move by less the smaller the step of t (a continuous path, not a switch); ORT's row is
+// compared with the core's and shown when ORT is the engine, and one of an older mix is ignored.
+TEST(ExplorerModel, TheStyleMixerSlidesBetweenTwoColumnsContinuously) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  EXPECT_FALSE(l.m.mixer().ready());
+  while (!l.m.predicted_all()) l.m.predict_next();
+  ASSERT_TRUE(l.m.mixer().ready());
+  const int r = static_cast<int>(l.m.swap_rows().size()), c = static_cast<int>(l.m.swap_cols().size());
+  const std::size_t cell = l.m.samples().images.image_bytes();
+  const auto column = [&](int j) {  // the swap grid's column j, as one row of cells
+    std::vector<std::uint8_t> out;
+    for (int i = 0; i < r; ++i) {
+      const auto from = l.m.swap_pixels().begin() + static_cast<std::ptrdiff_t>((i * c + j) * cell);
+      out.insert(out.end(), from, from + static_cast<std::ptrdiff_t>(cell));
+    }
+    return out;
+  };
+  l.m.set_mix_columns(1, 3);
+  EXPECT_EQ(l.m.mix_column(0), 1);
+  EXPECT_EQ(l.m.mix_column(1), 3);
+  l.m.set_mix(0.0);
+  EXPECT_EQ(l.m.mix_pixels(), column(1));
+  l.m.set_mix(1.0);
+  EXPECT_EQ(l.m.mix_pixels(), column(3));
+  const auto row_at = [&](double t) {
+    l.m.set_mix(t);
+    return l.m.mixer().row().data;
+  };
+  const auto distance = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+    return m;
+  };
+  const auto mid = row_at(0.5), near = row_at(0.5 + 1e-3), far = row_at(0.6);
+  EXPECT_GT(distance(row_at(0.0), row_at(1.0)), 0.05) << "two styles, two looks";
+  EXPECT_LT(distance(mid, near), 0.02);
+  EXPECT_LT(distance(mid, near), distance(mid, far));
+  EXPECT_GT(distance(mid, far), 0.0);
+  l.m.set_mix(7.0);
+  EXPECT_EQ(l.m.mixer().mix(), 1.0) << "t is clamped";
+  // ORT's row: compared, shown under ORT only, and dropped once the mix moves on.
+  const int version = l.m.mixer().version();
+  std::vector<float> ort = l.m.mixer().row().data;
+  ort[0] += 0.25f;
+  l.m.set_ort_mix(2.0, version - 1, ort.data());
+  EXPECT_FALSE(l.m.ort_mix_ready()) << "an answer for an older mix";
+  l.m.set_ort_mix(2.0, version, ort.data());
+  ASSERT_TRUE(l.m.ort_mix_ready());
+  EXPECT_NEAR(l.m.mix_ort_max_diff(), 0.25, 1e-6);
+  EXPECT_EQ(l.m.mix_pixels(), output_to_pixels(l.m.mixer().row())) << "the core is the engine";
+  const auto& core = l.m.core_outputs();
+  l.m.set_ort_outputs(1.0, 1, core.probs.data(), core.z_inv.data(), core.z_spe.data());
+  l.m.use_engine(ExplorerModel::kOrt);
+  Tensor4 ort_row = l.m.mixer().row();
+  ort_row.data = ort;
+  EXPECT_EQ(l.m.mix_pixels(), output_to_pixels(ort_row)) << "ORT is the engine";
+  l.m.set_mix(0.3);
+  EXPECT_FALSE(l.m.ort_mix_ready());
+  // The decoder's inputs for ORT: each row's z_inv and N copies of the mixed code.
+  EXPECT_EQ(l.m.mixer().z_inv().n, r);
+  EXPECT_EQ(l.m.mixer().mixed_z_spe().n, r);
+}
+
 TEST(ExplorerModel, AWrongSampleSetOrBundleIsOneLineAndKeepsWhatWasLoaded) {
   Loaded l;
   ASSERT_EQ(l.load(), "");

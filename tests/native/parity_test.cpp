@@ -116,6 +116,9 @@ std::map<std::string, ModelConfig> fresh_configs() {
   ModelConfig adain = style;  // and R_pix's output given the colour statistics z_spe says (AdaIN)
   adain.decoder_style = "adain";
   out["style-adain"] = adain;
+  ModelConfig erase = adain;  // and z_inv without the domains' mean direction
+  erase.erase_domain_mean = true;
+  out["style-adain-erase"] = erase;
   return out;
 }
 
@@ -141,6 +144,7 @@ TEST(Parity, WriteFixturesWhenAsked) {
       for (auto& p : fresh->named_parameters())
         if (p.key().find("bn") != std::string::npos) p.value().uniform_(0.5, 1.5);
     }
+    if (config.erase_domain_mean) fresh->set_domain_gap(torch::randn({fresh->domain_gap().numel()}));  // a direction to erase
     write_fixture(*fresh, kFixtures + "/" + name, "dida");
   }
   if (!wanted("trained")) return;

@@ -20,6 +20,7 @@
 #include "dida/safetensors.hpp"
 #include "dida/schedule.hpp"
 #include "evaluate.hpp"
+#include "loss_terms.hpp"
 #include "losses.hpp"
 #include "model.hpp"
 #include "test_util.hpp"
@@ -545,7 +546,8 @@ TEST(Training, EveryRecipeTermRunsAndIsLogged) {
       TrainOptions o = tiny(dir.path("run"));
       o.method = Method::Dida, o.batch_norm = bn, o.optimisation = optimisation;
       o.lambda_cons = 1, o.cons_threshold = 0.0, o.lambda_swap = 1, o.augment_source = true, o.lambda_orth = 0.1, o.lambda_bal = 1;
-      o.lambda_spe_cls = 0.3;
+      o.lambda_spe_cls = 0.3, o.lambda_stats = 1;
+      o.model.variant = "style", o.model.decoder_style = "adain";  // L_stats reads the AdaIN output's statistics
       ASSERT_EQ(run_training(o, false), kTrainDone) << name_of(bn) << " " << name_of(optimisation);
       std::ifstream log(o.out + "/log.jsonl");
       nlohmann::json last;
@@ -572,10 +574,12 @@ TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
   TempDir dir("resume");
   // joint, staged, and joint without the read-outs; the default has the training-only modules (the
   // image critic with its optimiser, the recipe's copies of D_spe and R_pix): they live in the checkpoint
-  for (const std::string optimisation : {"joint", "staged", "joint-no-readouts"}) {
+  // joint with the erasure: its followed domain gap is part of the weights, and resumes with them
+  for (const std::string optimisation : {"joint", "staged", "joint-no-readouts", "joint-erase"}) {
     const auto set = [&](TrainOptions& o) {
       o.optimisation = optimisation == "staged" ? Optimisation::Staged : Optimisation::Joint;
       if (optimisation == "joint-no-readouts") o.readouts = false;
+      if (optimisation == "joint-erase") o.model.erase_domain_mean = true;
     };
     TrainOptions a = tiny(dir.path("a-" + optimisation));
     set(a);
@@ -593,6 +597,10 @@ TEST(Training, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
     const auto wb = SafeTensorsFile::load(b.out + "/bundle/model.safetensors");
     ASSERT_EQ(wa.names(), wb.names());
     for (const auto& name : wa.names()) EXPECT_EQ(wa.to_f32(name), wb.to_f32(name)) << optimisation << " " << name;
+    if (optimisation == "joint-erase") {  // training followed the gap
+      const auto g = wa.to_f32("inv_erase.up.weight");
+      EXPECT_GT(*std::max_element(g.begin(), g.end()) - *std::min_element(g.begin(), g.end()), 1e-3);
+    }
   }
 }
 
@@ -739,6 +747,91 @@ TEST(Training, TheClassAdversaryOnZspeReachesSAndEOnly) {
   EXPECT_EQ(read_file_bytes(whole.out + "/bundle/model.safetensors"), read_file_bytes(cut.out + "/bundle/model.safetensors"));
   const auto names = SafeTensorsFile::load(whole.out + "/bundle/model.safetensors").names();
   for (const auto& n : names) EXPECT_EQ(n.find("spe_cls"), std::string::npos) << "training-only: not in the bundle";
+}
+
+const LossTerm& term_named(const std::string& name) {
+  for (const auto& t : loss_terms())
+    if (t.name == name) return t;
+  throw std::out_of_range(name);
+}
+
+// L_stats: its value is the squared miss of the statistics the network says (style_stats on z_spe)
+// against the images' own per-channel mean and spread; a step on it alone brings them nearer, and
+// it reaches S and the decoder's two style maps only.
+TEST(Training, TheStatsTermTeachesZspeTheImagesOwnColourStatistics) {
+  TrainOptions o;
+  o.readouts = false;
+  o.model.width = 4, o.model.head_hidden = 8, o.model.mine_hidden = 8, o.model.variant = "style", o.model.decoder_style = "adain";
+  torch::manual_seed(3);
+  DidaNet net(o.model);
+  TrainingModules modules;
+  MineEstimator mine;
+  Rng rng(1);
+  const auto x = torch::rand({8, 3, 32, 32}) * torch::rand({8, 3, 1, 1}) * 2 - 1;  // a colour cast per image
+  const auto miss = [&] {
+    TermContext c(o, *net, modules, mine, rng);
+    c.x = x, c.ns = 4, c.out = net->forward(x);
+    return term_named("stats").compute(c);
+  };
+  const auto said = net->run("style_stats", {net->forward(x).z_spe});
+  const auto mean = x.flatten(2).mean(2), spread = x.flatten(2).std(2, false);
+  const auto by_hand = (said.at("shift") - mean).pow(2).mean() + (said.at("scale") - spread).pow(2).mean();
+  auto before = miss();
+  EXPECT_NEAR(before.item<double>(), by_hand.item<double>(), 1e-6);
+  std::map<std::string, torch::Tensor> w0;
+  for (const auto& p : net->named_parameters()) w0[p.key()] = p.value().detach().clone();
+  torch::optim::SGD sgd(net->parameters(), 0.05);
+  sgd.zero_grad();
+  before.backward();
+  sgd.step();
+  EXPECT_LT(miss().item<double>(), before.item<double>());
+  for (const auto& p : net->named_parameters()) {
+    const auto& n = p.key();
+    const bool reached = n.rfind("spe.", 0) == 0 || n.rfind("pix_dec.shift", 0) == 0 || n.rfind("pix_dec.scale", 0) == 0;
+    EXPECT_EQ(torch::equal(p.value(), w0.at(n)), !reached) << n;
+  }
+  // Off where the decoder has no AdaIN output.
+  TrainOptions plain = o;
+  plain.model.decoder_style = "none", plain.lambda_stats = 1;
+  EXPECT_EQ(term_weight(term_named("stats"), plain), 0.0);
+  plain.model.decoder_style = "adain";
+  EXPECT_EQ(term_weight(term_named("stats"), plain), 1.0);
+}
+
+// The erasure on two hand-made batches: with g their mean difference of z_inv before the erasure,
+// the erased z_inv of the two batches have the same mean in every coordinate (so along every
+// direction a linear read-out could take), each image's z_inv is orthogonal to g, and g = 0 erases
+// nothing. follow_domain_gap moves g towards the batches' difference by its momentum.
+TEST(Model, TheErasureLeavesTheDomainsNoMeanDifference) {
+  ModelConfig c;
+  c.width = 4, c.head_hidden = 8, c.mine_hidden = 8, c.erase_domain_mean = true;
+  torch::manual_seed(8);
+  DidaNet net(c);
+  net->eval();
+  const auto a = torch::rand({16, 3, 32, 32}) * 2 - 1, b = torch::rand({16, 3, 32, 32}) * 0.5;  // two looks
+  const auto raw = [&](const torch::Tensor& x) { return net->run("encode", {x}).at("z_inv.raw").flatten(1); };
+  const auto erased = [&](const torch::Tensor& x) { return net->forward(x).z_inv.flatten(1); };
+  torch::NoGradGuard g;
+  EXPECT_TRUE(torch::equal(erased(a), raw(a))) << "g = 0: nothing is erased";
+  const auto gap = raw(a).mean(0) - raw(b).mean(0);
+  ASSERT_GT(gap.norm().item<double>(), 1e-2);
+  net->set_domain_gap(gap);
+  EXPECT_LT((erased(a).mean(0) - erased(b).mean(0)).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((erased(a).matmul(gap)).abs().max().item<double>(), 1e-3 * gap.norm().item<double>());
+  // The part orthogonal to g is untouched.
+  const auto u = gap / gap.norm();
+  const auto kept = raw(a) - raw(a).matmul(u).unsqueeze(1) * u.unsqueeze(0);
+  EXPECT_LT((erased(a) - kept).abs().max().item<double>(), 1e-4);
+  // Following: momentum 1 takes the batches' difference; 0.5 goes half way from zero.
+  net->set_domain_gap(torch::zeros_like(gap));
+  net->follow_domain_gap(a, b, 1.0);
+  EXPECT_LT((net->domain_gap() - gap).abs().max().item<double>(), 1e-5);
+  net->set_domain_gap(torch::zeros_like(gap));
+  net->follow_domain_gap(a, b, 0.5);
+  EXPECT_LT((net->domain_gap() - 0.5 * gap).abs().max().item<double>(), 1e-5);
+  // Not trained by gradient: no optimiser step moves it.
+  for (const auto& p : net->named_parameters())
+    EXPECT_EQ(p.value().requires_grad(), p.key().rfind("inv_erase.", 0) != 0) << p.key();
 }
 
 // decoder_norm "instance": R_pix normalises z_inv per image and channel first, so a per-channel

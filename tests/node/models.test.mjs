@@ -32,7 +32,7 @@ test('models/ ships every benchmark pair x {dida, dann, source-only}, and the si
 for (const name of bundles) {
   test(`models/${name}: loads, checksum, accuracy as its card says`, async () => {
     const dir = join(MODELS, name);
-    for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'replay.safetensors', 'README.md', 'card.json'])
+    for (const f of ['config.json', 'model.safetensors', 'model.onnx', 'swap.onnx', 'decoder.onnx', 'replay.safetensors', 'README.md', 'card.json'])
       assert.ok(existsSync(join(dir, f)), `${name}/${f} missing`);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
@@ -45,6 +45,9 @@ for (const name of bundles) {
     const swapSum = crc32(readFileSync(join(dir, 'swap.onnx'))).toString(16).padStart(8, '0');
     assert.equal(config.swap_onnx.crc32, swapSum, 'config.json swap.onnx checksum');
     assert.equal(card.swap_onnx_crc32, swapSum, 'card.json swap.onnx checksum');
+    const decoderSum = crc32(readFileSync(join(dir, 'decoder.onnx'))).toString(16).padStart(8, '0');
+    assert.equal(config.decoder_onnx.crc32, decoderSum, 'config.json decoder.onnx checksum');
+    assert.equal(card.decoder_onnx_crc32, decoderSum, 'card.json decoder.onnx checksum');
     const bytes = ['config.json', 'model.safetensors', 'model.onnx'].reduce((s, f) => s + statSync(join(dir, f)).size, 0);
     assert.ok(bytes < MAX_BUNDLE_BYTES, `${name}: ${bytes} bytes`);
 

@@ -17,13 +17,13 @@ const FIXTURES = join(ROOT, 'tests/fixtures/parity');
 
 // The parity matrix (written by the native suite): every fixture, both ONNX files.
 for (const which of readdirSync(FIXTURES).sort()) {
-  test(`onnxruntime-node agrees with LibTorch on ${which}: model.onnx (one input) and swap.onnx`, async () => {
+  test(`onnxruntime-node agrees with LibTorch on ${which}: model.onnx (one input), swap.onnx and decoder.onnx`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dida-onnx-'));
     try {
       cpSync(join(FIXTURES, which), dir, { recursive: true });
       execFileSync(DIDA, ['export', dir], { stdio: 'pipe' });
       const card = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-      for (const [key, file] of [['onnx', 'model.onnx'], ['swap_onnx', 'swap.onnx']]) {
+      for (const [key, file] of [['onnx', 'model.onnx'], ['swap_onnx', 'swap.onnx'], ['decoder_onnx', 'decoder.onnx']]) {
         const bytes = readFileSync(join(dir, file));
         assert.equal(card[key].file, file);
         assert.equal(card[key].bytes, bytes.length);
@@ -55,6 +55,23 @@ for (const which of readdirSync(FIXTURES).sort()) {
       // The reconstruction is the swap of an image with itself.
       const rec = await swap.run({ content: new ort.Tensor('float32', x.data, x.shape), style: new ort.Tensor('float32', x.data, x.shape) });
       assert.ok(maxAbsDiff(rec.swap.data, ref.pix_rec.data) < 1e-4, `${which} pix_rec`);
+      // decoder.onnx on model.onnx's features: the reconstruction, and on a mix of two images'
+      // z_spe (the style mixer's input) at t = 0 and 1 the swaps with either style.
+      const decoder = await ort.InferenceSession.create(join(dir, 'decoder.onnx'));
+      assert.deepEqual(decoder.inputNames, ['z_inv', 'z_spe']);
+      const z = (name) => new ort.Tensor('float32', out[name].data, out[name].dims);
+      const d = await decoder.run({ z_inv: z('z_inv'), z_spe: z('z_spe') });
+      assert.ok(maxAbsDiff(d.pix_rec.data, ref.pix_rec.data) < 1e-4, `${which} decoder.onnx`);
+      const zs = out.z_spe.data, k = zs.length / n;
+      const mixed = (t) => {
+        const m = new Float32Array(zs.length);  // image i's code slid towards its partner's (i + half)
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < k; j++) m[i * k + j] = (1 - t) * zs[i * k + j] + t * zs[((i + half) % n) * k + j];
+        return new ort.Tensor('float32', m, out.z_spe.dims);
+      };
+      const at0 = await decoder.run({ z_inv: z('z_inv'), z_spe: mixed(0) }), at1 = await decoder.run({ z_inv: z('z_inv'), z_spe: mixed(1) });
+      assert.ok(maxAbsDiff(at0.pix_rec.data, ref.pix_rec.data) < 1e-4, `${which} mix at t = 0`);
+      assert.ok(maxAbsDiff(at1.pix_rec.data, ref.swap.data) < 1e-4, `${which} mix at t = 1`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -73,7 +90,7 @@ test('an older bundle is converted in place by dida export; --out elsewhere leav
                   (e) => String(e.stderr).includes(`format_version 1 is an older layout (this dida reads 2); convert it in place with: dida export ${dir}`));
     const copy = join(dir, 'copy');
     execFileSync(DIDA, ['export', dir, '--out', copy], { stdio: 'pipe' });
-    assert.ok(existsSync(join(copy, 'model.onnx')) && existsSync(join(copy, 'swap.onnx')));
+    assert.ok(['model.onnx', 'swap.onnx', 'decoder.onnx'].every((f) => existsSync(join(copy, f))));
     assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).format_version, 1);
     const said = execFileSync(DIDA, ['export', dir], { encoding: 'utf8' });
     assert.match(said, /checksums recorded in/);

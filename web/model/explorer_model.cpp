@@ -81,6 +81,9 @@ std::string ExplorerModel::load(const std::string& config_text, std::vector<std:
     ort_swap_.reset();
     swap_readout_ = SwapReadout{};
     ++swap_version_;
+    mixer_.clear(), ort_mix_.reset(), mix_pixels_.clear();
+    mix_a_ = 0, mix_b_ = 1, mix_ort_ms_ = mix_ort_max_diff_ = -1;
+    ++mix_version_;
     predicted_count_ = 0;
     accuracy_[0] = accuracy_[1] = 0;
     for (auto& p : probes_) p.reset();
@@ -124,6 +127,7 @@ void ExplorerModel::predict_next(int count) {
 void ExplorerModel::apply_engine() {
   const EngineOutputs& e = engine_ == kOrt && ort_.ready ? ort_ : core_;
   if (!swap_core_.data.empty()) show_swap(engine_ == kOrt && ort_swap_ ? *ort_swap_ : swap_core_);
+  if (mixer_.ready()) show_mix();
   const Domain& d = samples_.images;
   const int n = d.size(), k = model_->config().num_classes;
   int correct[2] = {0, 0}, count[2] = {0, 0};
@@ -517,6 +521,57 @@ void ExplorerModel::compute_swap() {
   ort_swap_.reset();
   swap_readout_.ort_ms = swap_readout_.ort_max_diff = -1;
   show_swap(swap_core_);
+  compute_mix();
+}
+
+void ExplorerModel::set_mix_columns(int a, int b) {
+  const int c = static_cast<int>(swap_cols_.size());
+  if (a < 0 || b < 0 || a >= c || b >= c) return;
+  mix_a_ = a, mix_b_ = b;
+  compute_mix();
+}
+
+void ExplorerModel::compute_mix() {
+  if (!model_ || !model_->config().pixel_decoder || swap_rows_.empty() || swap_cols_.size() < 2) return;
+  const Domain& d = samples_.images;
+  std::vector<std::uint8_t> content;
+  for (const int e : swap_rows_) {
+    const auto p = entry_pixels(e);
+    content.insert(content.end(), p.begin(), p.end());
+  }
+  const auto style = [&](int column) {
+    return pixels_to_input(entry_pixels(swap_cols_[static_cast<std::size_t>(column)]), 1, d.height, d.width, d.channels);
+  };
+  const double t = mixer_.mix();
+  mixer_.set_inputs(*model_, pixels_to_input(content, static_cast<int>(swap_rows_.size()), d.height, d.width, d.channels),
+                    style(mix_a_), style(mix_b_));
+  mixer_.set_mix(*model_, t);
+  show_mix();
+}
+
+void ExplorerModel::set_mix(double t) {
+  if (!model_ || !mixer_.ready()) return;
+  mixer_.set_mix(*model_, t);
+  show_mix();
+}
+
+void ExplorerModel::set_ort_mix(double ms, int version, const float* row) {
+  if (!mixer_.ready() || version != mixer_.version()) return;
+  const Tensor4& core = mixer_.row();
+  Tensor4 t(core.n, core.c, core.h, core.w);
+  t.data.assign(row, row + core.data.size());
+  double m = 0;  // images in [-1, 1]: an absolute difference
+  for (std::size_t i = 0; i < t.data.size(); ++i) m = std::max(m, static_cast<double>(std::abs(t.data[i] - core.data[i])));
+  mix_ort_ms_ = ms, mix_ort_max_diff_ = m;
+  ort_mix_ = std::move(t);
+  ort_mix_of_ = version;
+  show_mix();
+}
+
+// The row shown: ORT's when it is the engine and has answered for this mix, else the core's.
+void ExplorerModel::show_mix() {
+  mix_pixels_ = output_to_pixels(engine_ == kOrt && ort_mix_ready() ? *ort_mix_ : mixer_.row());
+  ++mix_version_;
 }
 
 void ExplorerModel::set_ort_swap(double ms, const float* swap) {

@@ -16,6 +16,7 @@
 #include "dida/probe.hpp"
 #include "dida/projection.hpp"
 #include "dida/replay.hpp"
+#include "style_mixer.hpp"
 
 namespace dida::web {
 
@@ -61,6 +62,22 @@ class ExplorerModel {
   // uploads its texture again, and asks ORT for its cells when it is the engine.
   int swap_version() const { return swap_version_; }
   bool ort_swap_ready() const { return ort_swap_.has_value(); }
+
+  // The style mixer (style_mixer.hpp): the swap grid's rows, each in a style slid between two of
+  // its columns' z_spe (columns a and b, 0-based; the first two at load).
+  void set_mix_columns(int a, int b);
+  void set_mix(double t);
+  const StyleMixer& mixer() const { return mixer_; }
+  int mix_column(int which) const { return which ? mix_b_ : mix_a_; }
+  // Grows whenever the row shown changes (a new mix, ORT's row, another engine).
+  int mix_version() const { return mix_version_; }
+  const std::vector<std::uint8_t>& mix_pixels() const { return mix_pixels_; }  // the row shown, NHWC bytes
+  // decoder.onnx on the mixer's inputs (mixer().z_inv(), mixer().mixed_z_spe()) for mix `version`
+  // (ignored if the row changed since), [-1, 1].
+  void set_ort_mix(double ms, int version, const float* row);
+  bool ort_mix_ready() const { return ort_mix_.has_value() && ort_mix_of_ == mixer_.version(); }
+  double mix_ort_ms() const { return mix_ort_ms_; }
+  double mix_ort_max_diff() const { return mix_ort_max_diff_; }  // max |ORT - core| on the row; -1 before
 
   // The visitor's own images ("yours"): the drawing pad's digit and dropped files. Each is
   // predicted by the core at once (ONNX Runtime Web's answer arrives through set_ort_user) and
@@ -174,6 +191,8 @@ class ExplorerModel {
   std::string add_user_image(const std::string& name, Image img);
   void compute_swap();
   void show_swap(const Tensor4& cells);
+  void compute_mix();
+  void show_mix();
 
   std::unique_ptr<Model> model_;
   SampleSet samples_;
@@ -202,6 +221,11 @@ class ExplorerModel {
   std::vector<std::uint8_t> swap_pixels_;
   SwapReadout swap_readout_;
   int swap_version_ = 0;
+  StyleMixer mixer_;
+  int mix_a_ = 0, mix_b_ = 1, mix_version_ = 0, ort_mix_of_ = -1;
+  std::optional<Tensor4> ort_mix_;
+  double mix_ort_ms_ = -1, mix_ort_max_diff_ = -1;
+  std::vector<std::uint8_t> mix_pixels_;
   PcaPlane inv_plane_, spe_plane_;
   std::vector<UserImage> user_;
   int user_version_ = 0;

@@ -42,31 +42,11 @@ std::string Explorer::load(const std::string& config_text, std::vector<std::uint
 }
 
 void Explorer::upload_swap() {
-  if (swap_texture_version_ == m_.swap_version()) return;
-  swap_texture_version_ = m_.swap_version();
-  const std::vector<std::uint8_t>& px = m_.swap_pixels();
-  const int r = static_cast<int>(m_.swap_rows().size()), c = static_cast<int>(m_.swap_cols().size());
-  if (px.empty() || r == 0 || c == 0) return;
-  const Domain& d = m_.samples().images;
-  // r rows x c columns of cells, RGBA.
-  const int w = c * d.width, h = r * d.height;
-  std::vector<std::uint8_t> rgba(static_cast<std::size_t>(w) * h * 4, 255);
-  for (int i = 0; i < r; ++i)
-    for (int j = 0; j < c; ++j)
-      for (int y = 0; y < d.height; ++y)
-        for (int x = 0; x < d.width; ++x)
-          for (int ch = 0; ch < 3; ++ch)
-            rgba[(static_cast<std::size_t>(i * d.height + y) * w + j * d.width + x) * 4 + ch] =
-                px[(static_cast<std::size_t>(i * c + j) * d.height * d.width + y * d.width + x) * d.channels + (d.channels == 3 ? ch : 0)];
-  if (!swap_texture_) glGenTextures(1, &swap_texture_);
-  glBindTexture(GL_TEXTURE_2D, swap_texture_);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
   // New cells from the core while ONNX Runtime Web is the engine: the page computes its own with
   // swap.onnx (it reads the rows and columns from the state and calls dida_set_ort_swap).
-  if (m_.engine() == kOrt && !m_.ort_swap_ready())
+  if (swap_texture_.update(m_.swap_version(), m_.swap_pixels(), static_cast<int>(m_.swap_rows().size()),
+                           static_cast<int>(m_.swap_cols().size()), m_.samples().images) &&
+      m_.engine() == kOrt && !m_.ort_swap_ready())
     emscripten_run_script("window.dida && window.dida.ortSwap && window.dida.ortSwap()");
 }
 
@@ -105,7 +85,7 @@ void Explorer::draw_swap() {
   const Domain& d = m_.samples().images;
   const int r = static_cast<int>(m_.swap_rows().size()), c = static_cast<int>(m_.swap_cols().size());
   upload_swap();
-  if (!swap_texture_ || m_.swap_pixels().empty() || r == 0 || c == 0) return;
+  if (!swap_texture_.ready() || m_.swap_pixels().empty() || r == 0 || c == 0) return;
   const float cell = S(56.f);
   const float aw = static_cast<float>(atlas_cols_ * d.width);
   const float ah = static_cast<float>(((d.size() + atlas_cols_ - 1) / atlas_cols_) * d.height);
@@ -129,15 +109,14 @@ void Explorer::draw_swap() {
     thumb(m_.swap_rows()[static_cast<std::size_t>(i)]);
     for (int j = 0; j < c; ++j) {
       ImGui::SameLine();
-      ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(swap_texture_)), ImVec2(cell, cell),
-                   ImVec2(static_cast<float>(j) / c, static_cast<float>(i) / r),
-                   ImVec2(static_cast<float>(j + 1) / c, static_cast<float>(i + 1) / r));
+      swap_texture_.draw(i, j, cell);
     }
   }
   const auto& sr = m_.swap_readout();
   ImGui::Text("core (wasm): %d swaps in %.1f ms", r * c, sr.ms);
   if (m_.ort_swap_ready() && m_.engine() == kOrt)
     ImGui::Text("shown: ONNX Runtime Web (swap.onnx), %.1f ms; max |ORT - core| %.1e", sr.ort_ms, sr.ort_max_diff);
+  mixer_view_.draw(m_, cell, thumb);
 }
 
 void Explorer::build_atlas() {
@@ -206,6 +185,13 @@ nlohmann::json Explorer::state() const {
           {"inv_xy_head", std::vector<float>(xy.begin(), xy.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(8, xy.size())))},
           {"swap", {{"rows", m_.swap_rows()}, {"cols", m_.swap_cols()}, {"min_pair_mean_abs_diff", sr.min_pair_diff},
                     {"min_cell_std", sr.min_cell_std}, {"ms", sr.ms}, {"ort_ms", sr.ort_ms}, {"ort_max_diff", sr.ort_max_diff}}},
+          {"mix", m_.mixer().ready() ? nlohmann::json{{"a", m_.mix_column(0)}, {"b", m_.mix_column(1)}, {"t", m_.mixer().mix()},
+                                                      {"version", m_.mixer().version()},
+                                                      {"z_inv_shape", {m_.mixer().z_inv().n, m_.mixer().z_inv().c, m_.mixer().z_inv().h, m_.mixer().z_inv().w}},
+                                                      {"z_spe_shape", {m_.mixer().mixed_z_spe().n, m_.mixer().mixed_z_spe().c, m_.mixer().mixed_z_spe().h, m_.mixer().mixed_z_spe().w}},
+                                                      {"shown", m_.engine() == kOrt && m_.ort_mix_ready() ? "ort" : "core"},
+                                                      {"ort_ms", m_.mix_ort_ms()}, {"ort_max_diff", m_.mix_ort_max_diff()}}
+                                     : nlohmann::json(nullptr)},
           {"tsne_iteration", m_.tsne_iteration()},
           {"chapter", walk_.chapter()},
           {"pad_rect", pad_rect_},

@@ -11,7 +11,9 @@
 #include "dida/data.hpp"
 #include "dida/inference.hpp"
 #include "dida/projection.hpp"
+#include "cell_texture.hpp"
 #include "explorer_model.hpp"
+#include "style_mixer_view.hpp"
 #include "imgui.h"
 #include "walkthrough.hpp"
 
@@ -80,6 +82,9 @@ class Explorer {
   }
   void set_ort_status(std::string s) { m_.set_ort_status(std::move(s)); }
   void set_ort_swap(double ms, const float* swap) { m_.set_ort_swap(ms, swap); }
+  void set_ort_mix(double ms, int version, const float* row) { m_.set_ort_mix(ms, version, row); }
+  void set_mix(double t) { m_.set_mix(t); }
+  void set_mix_columns(int a, int b) { m_.set_mix_columns(a, b); }
   void use_engine(Engine e) { m_.use_engine(e); }
   double bench_core(int batch, int reps) const { return m_.bench_core(batch, reps); }
 
@@ -117,8 +122,8 @@ class Explorer {
   bool relayout_ = true;
   std::vector<std::string> model_names_;
   int model_index_ = 0;
-  unsigned swap_texture_ = 0;
-  int swap_texture_version_ = -1;
+  CellTexture swap_texture_;
+  StyleMixerView mixer_view_;
   std::unique_ptr<ExplorerModel> other_;  // the model side by side, if any
   int other_index_ = -1;
   Walkthrough walk_;

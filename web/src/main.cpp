@@ -234,6 +234,26 @@ EMSCRIPTEN_KEEPALIVE const float* dida_swap_content() { return g_explorer.model(
 EMSCRIPTEN_KEEPALIVE const float* dida_swap_style() { return g_explorer.model().swap_style().data.data(); }
 EMSCRIPTEN_KEEPALIVE int dida_swap_cells() { return g_explorer.model().swap_content().n; }
 
+// The style mixer: t in [0, 1], and which two swap-grid columns (0-based) are its styles A and B.
+EMSCRIPTEN_KEEPALIVE void dida_set_mix(double t) {
+  g_explorer.set_mix(t);
+  update_state_json();
+}
+EMSCRIPTEN_KEEPALIVE void dida_set_mix_columns(int a, int b) {
+  g_explorer.set_mix_columns(a, b);
+  update_state_json();
+}
+// The mixer's decoder inputs (each row's z_inv, N copies of the mixed code; shapes in the state's
+// "mix") for decoder.onnx; its row comes back through dida_set_ort_mix with the mix's version
+// (ignored if the mix moved meanwhile).
+EMSCRIPTEN_KEEPALIVE const float* dida_mix_z_inv() { return g_explorer.model().mixer().z_inv().data.data(); }
+EMSCRIPTEN_KEEPALIVE const float* dida_mix_z_spe() { return g_explorer.model().mixer().mixed_z_spe().data.data(); }
+EMSCRIPTEN_KEEPALIVE int dida_mix_version() { return g_explorer.model().mixer().version(); }
+EMSCRIPTEN_KEEPALIVE void dida_set_ort_mix(double ms, int version, const float* row) {
+  g_explorer.set_ort_mix(ms, version, row);
+  update_state_json();
+}
+
 // Median ms of the core's forward pass over `batch` images (benchmarks).
 EMSCRIPTEN_KEEPALIVE double dida_bench_core(int batch, int reps) { return g_explorer.bench_core(batch, reps); }
 }

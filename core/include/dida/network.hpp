@@ -41,6 +41,7 @@ enum class Op {
   InstanceNorm,   // per image and channel: (x - mean) / sqrt(var + kInputNormEps) over the pixels, no parameters
   SpatialMean,    // per image and channel: every position set to the channel's mean over the pixels
   AdaIn,          // inputs x [N, C, H, W], shift [N, C], scale [N, C]: x instance-normalised, times scale, plus shift
+  UnflattenAs,    // inputs x [N, D], ref [N, C, H, W] with C H W = D: x in ref's shape (Flatten's inverse)
 };
 const char* op_name(Op op);
 
@@ -55,6 +56,7 @@ enum class ModuleGroup {
   Statistics,         // T, MINE's statistics network
   FeatureDecoder,     // R_feat
   PixelDecoder,       // R_pix
+  Erasure,            // z_inv's erasure of the domain's mean direction: set from statistics, not trained
 };
 // The staged optimisation (METHOD.md): step 0 trains every module; step 1 I, S, C, D_spe and T;
 // step 2 I, S and R.

@@ -1,4 +1,4 @@
-// `dida export`: a bundle's ONNX files (model.onnx, swap.onnx), their checksums recorded in it.
+// `dida export`: a bundle's ONNX files (model.onnx, swap.onnx, decoder.onnx), their checksums recorded in it.
 #include <iomanip>
 #include <iostream>
 
@@ -14,10 +14,10 @@ namespace {
 class ExportCommand : public Command {
  public:
   void add_to(CLI::App& app) override {
-    sub_ = app.add_subcommand("export", "Write a bundle's ONNX files, model.onnx and swap.onnx (and record their checksums "
+    sub_ = app.add_subcommand("export", "Write a bundle's ONNX files, model.onnx, swap.onnx and decoder.onnx (and record their checksums "
                                         "in the bundle; an older bundle is converted)");
     sub_->add_option("bundle", bundle_, "Bundle folder (or run folder)")->required();
-    sub_->add_option("--out", out_, "Folder to write model.onnx and swap.onnx into (default: the bundle)");
+    sub_->add_option("--out", out_, "Folder to write model.onnx, swap.onnx and decoder.onnx into (default: the bundle)");
   }
   int run(int) override {
 #ifdef DIDA_HAVE_ONNX

@@ -68,6 +68,7 @@ struct TrainOptions {
   double lambda_swap = 0.1;
   double lambda_critic = 1.0;
   double lambda_spe_cls = 0.0;
+  double lambda_stats = 0.0;  // L_stats (decoder_style adain)
   bool augment_source = true;  // labelled source images in the strong view too, every method
   double mine_ma_rate = 0.01;  // MINE's moving average of the denominator
   double grl_gamma = 10.0;
