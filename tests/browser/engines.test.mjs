@@ -55,9 +55,12 @@ for (const isolation of [true, false]) {
     const other = await mixFromOrt();
     assert.deepEqual([other.a, other.b, other.t], [2, 3, 0.5]);
     if (!isolation) assert.equal(ort.ort.threads, 1, 'single-threaded without isolation');
-    // Back to the core.
+    // Back to the core: the page's predictions and the mixer's row are the core's again.
     await site.page.evaluate(() => window.dida.setEngine('core'));
-    assert.equal((await site.page.evaluate(() => window.dida.state())).explorer.engine, 'core');
+    const back = (await site.page.evaluate(() => window.dida.state())).explorer;
+    assert.equal(back.engine, 'core');
+    assert.deepEqual(back.predictions, core.predictions);
+    assert.equal(back.mix.shown, 'core', 'the mixer follows the engine');
     if (isolation) await site.page.screenshot({ path: screenshotPath('engines-ort.png') });
     const urls = await site.page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
     assert.ok(urls.some((u) => u.endsWith('/ort/ort.wasm.min.js')), 'ORT script from the site');
