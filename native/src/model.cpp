@@ -122,14 +122,21 @@ void DidaNetImpl::set_domain_gap(const torch::Tensor& g) {
   p["inv_erase.down.bias"].zero_();
 }
 
-void DidaNetImpl::follow_domain_gap(const torch::Tensor& source, const torch::Tensor& target, double momentum) {
+torch::Tensor DidaNetImpl::measure_domain_gap(const torch::Tensor& source, const torch::Tensor& target) {
   torch::NoGradGuard no_grad;
   const bool training = is_training();
   eval();
-  const auto mean_raw = [this](const torch::Tensor& x) { return run("encode", {x}).at("z_inv.raw").flatten(1).mean(0); };
-  const auto seen = mean_raw(source) - mean_raw(target);
+  const auto mean_raw = [this](const torch::Tensor& x) {  // in parts: the whole training set fits nowhere at once
+    torch::Tensor sum;
+    for (int64_t i = 0; i < x.size(0); i += 500) {
+      const auto part = run("encode", {x.slice(0, i, std::min(i + 500, x.size(0)))}).at("z_inv.raw").flatten(1).sum(0);
+      sum = sum.defined() ? sum + part : part;
+    }
+    return sum / static_cast<double>(x.size(0));
+  };
+  const auto gap = mean_raw(source) - mean_raw(target);
   train(training);
-  set_domain_gap((1.0 - momentum) * domain_gap() + momentum * seen);
+  return gap;
 }
 
 Outputs DidaNetImpl::forward(const torch::Tensor& x) {

@@ -62,9 +62,9 @@ struct DidaNetImpl : LayerNetImpl {
   // z_inv that the network projects out ([D]; 0: nothing is).
   torch::Tensor domain_gap();
   void set_domain_gap(const torch::Tensor& g);
-  // g <- (1 - momentum) g + momentum (mean over `source` - mean over `target`) of z_inv before the
-  // erasure, in inference mode (the statistics inference reads), without gradient.
-  void follow_domain_gap(const torch::Tensor& source, const torch::Tensor& target, double momentum);
+  // Mean over `source` - mean over `target` of the flattened z_inv before the erasure, in inference
+  // mode (as inference reads it), without gradient.
+  torch::Tensor measure_domain_gap(const torch::Tensor& source, const torch::Tensor& target);
 
   ModelConfig config;
 };

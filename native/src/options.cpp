@@ -155,7 +155,7 @@ std::vector<OptionRow> make_table() {
       choice("decoder-style", kMethod, at(&ModelConfig::decoder_style), ModelConfig::decoder_styles(),
              "How R_pix's output takes the style: none | adain (its colour statistics set from z_spe)"),
       for_methods(flag("erase-domain-mean", kMethod, at(&ModelConfig::erase_domain_mean),
-                       "z_inv without the direction of the domains' mean difference (followed during training)"),
+                       "z_inv without the direction of the domains' mean difference (measured after the last step)"),
                   kAdversarial),
       choice("input-norm", kMethod, at(&ModelConfig::input_norm), ModelConfig::input_norms(),
              "none | standardize (each image to zero mean, unit variance, inside the model)"),

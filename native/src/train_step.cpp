@@ -13,9 +13,6 @@
 namespace dida {
 
 namespace {
-// How fast the erasure's domain gap follows the batches: an average over about the last 50 steps.
-constexpr double kDomainGapMomentum = 0.02;
-
 // LibTorch's autocast for the forward pass and the losses (--precision bf16): matrix products and
 // convolutions run in bfloat16 on the training device, the rest as autocast's lists say; the
 // backward pass follows the types recorded. Off again (and its cast cache cleared) at scope end.
@@ -355,8 +352,6 @@ void TrainStep::step(int epoch, int iter, double progress) {
     }
   }
   if (critic_batch_.fake.defined()) critic_step();
-  // The erasure follows the domains' mean difference of z_inv (the source images as they are).
-  if (net_->config.erase_domain_mean && uses_target_images(o_.method)) net_->follow_domain_gap(xs_clean_, xt, kDomainGapMomentum);
   // This step's values as one tensor on the training device, summed there; the host reads them only
   // when it prints or ends an epoch (last_values, take_sum, finite): no synchronisation per step.
   last_ = stack_values(values, device_);
@@ -378,6 +373,12 @@ void TrainStep::critic_step() {
   loss.backward();
   critic_opt_->step();
   critic_batch_ = CriticBatch{};
+}
+
+void TrainStep::set_erasure() {
+  if (!net_->config.erase_domain_mean || !uses_target_images(o_.method)) return;
+  const auto first = [](const torch::Tensor& x) { return x.slice(0, 0, std::min<int64_t>(x.size(0), kErasureImages)); };
+  net_->set_domain_gap(net_->measure_domain_gap(first(xs_), first(xt_)));
 }
 
 bool TrainStep::finite() const { return !finite_.defined() || finite_.item<bool>(); }

@@ -36,6 +36,11 @@ class TrainStep {
   LossValues take_sum();           // summed over the steps since the last call
   double eval_accuracy(const torch::Tensor& x, const torch::Tensor& y) { return accuracy(*net_, x, y, device_); }
   LabelFreeStats target_train_stats() { return label_free_stats(*net_, xt_, device_); }
+  // The erasure (ModelConfig::erase_domain_mean), set once training is over: g from the first
+  // kErasureImages training images of each domain (no labels; nothing when the method reads no
+  // target images).
+  static constexpr int64_t kErasureImages = 2000;
+  void set_erasure();
   const torch::Tensor& x_val() const { return x_val_; }
   const torch::Tensor& y_val() const { return y_val_; }
   const torch::Tensor& x_test() const { return x_test_; }

@@ -260,6 +260,7 @@ int run_training(TrainOptions o, bool resume) {
                 << val << ", target-test " << test << " (reporting only)\n";
   }
 
+  trainer.set_erasure();  // after the last step: the encoder never trains against it (docs/RESULTS.md)
   const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
   const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
