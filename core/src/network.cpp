@@ -231,7 +231,7 @@ Network describe_network(const ModelConfig& c) {
   }
   // The erasure: z_inv (flattened) minus up(down(z_inv)), with up's weight the domains' mean
   // difference g and down's g / |g|^2 (biases 0): the projection on g's direction. Training sets
-  // them from its statistics (DidaNet::follow_domain_gap); registered last, so that the other
+  // them once it is over (TrainStep::set_erasure); registered last, so that the other
   // modules' initial weights do not depend on it.
   const int zd = f * c.feature_size() * c.feature_size();
   if (c.erase_domain_mean) {

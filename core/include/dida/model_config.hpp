@@ -39,9 +39,9 @@ struct ModelConfig {
   // two linear maps of z_spe's global average: the image's colour statistics come from z_spe).
   std::string decoder_style = "none";
   // z_inv with the domain's mean direction projected out: the difference between the source's and
-  // the target's mean z_inv (every position and channel), followed during training as batch norm
-  // follows its statistics, is removed from each image's z_inv, so that no linear read-out of z_inv
-  // finds the domains' means apart (docs/METHOD.md, "the erasure").
+  // the target's mean z_inv (every position and channel), measured once training is over, is
+  // removed from each image's z_inv, so that no linear read-out of z_inv finds the domains' means
+  // apart (docs/METHOD.md, "the erasure").
   bool erase_domain_mean = false;
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
