@@ -133,6 +133,7 @@ Model::Program Model::compile(const Graph& g, const BundleData& b) {
     std::string out = l.out;
     if (l.op == Op::Conv) {
       const ParamModule& m = network_.module(l.module);
+      if (m.stride != 1) throw std::invalid_argument("core: " + m.name + " has stride " + std::to_string(m.stride) + " (the core convolves at stride 1)");
       std::vector<float> w = b.tensors.at(m.name + ".weight"), bias = b.tensors.at(m.name + ".bias");
       if (absorbs(k + 1, Op::BatchNorm, out)) {  // y = (conv - mean) * gamma / sqrt(var + eps) + beta
         const std::string bn = g.layers[++k].module;
@@ -272,6 +273,7 @@ std::vector<Tensor4> Model::run(const std::string& graph, const std::vector<cons
         break;
       }
       case Op::Relu: y = x; for (float& e : y.data) e = std::max(e, 0.f); break;
+      case Op::LeakyRelu: y = x; for (float& e : y.data) e = e > 0 ? e : 0.2f * e; break;
       case Op::Tanh: y = x; for (float& e : y.data) e = std::tanh(e); break;
       case Op::MaxPool2: maxpool2(x, y, cl); break;
       case Op::Upsample2: y = upsample2(x, cl); break;

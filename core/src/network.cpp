@@ -82,6 +82,28 @@ Network describe_mine(int in, int hidden) {
   return n;
 }
 
+Network describe_critic(const ModelConfig& config) {
+  Network n;
+  n.config = config;
+  Builder b(n);
+  b.group(ModuleGroup::Critic);
+  const int channels[] = {config.in_channels, 16, 32, 64};
+  b.start("critic", {"image"}, {"out"});
+  std::string x = "image";
+  for (int k = 1; k <= 3; ++k) {
+    const std::string name = "critic.conv" + std::to_string(k);
+    b.conv(name, channels[k - 1], channels[k], 3);
+    n.modules.back().stride = 2;
+    x = b.op(Op::LeakyRelu, {b.op(Op::Conv, {x}, "conv" + std::to_string(k), name)}, "lrelu" + std::to_string(k));
+  }
+  x = b.op(Op::Flatten, {x}, "flat");
+  const auto flat = value_shapes(n, n.graphs.at("critic")).at(x);
+  b.linear("critic.out", static_cast<int>(flat.at(0)), 2);
+  b.op(Op::Linear, {x}, "out", "critic.out");
+  for (auto& m : n.modules) m.training_only = true;
+  return n;
+}
+
 const char* op_name(Op op) {
   switch (op) {
     case Op::Standardize: return "Standardize";
@@ -91,6 +113,7 @@ const char* op_name(Op op) {
     case Op::Relu: return "Relu";
     case Op::Elu: return "Elu";
     case Op::Tanh: return "Tanh";
+    case Op::LeakyRelu: return "LeakyRelu";
     case Op::SoftClip: return "SoftClip";
     case Op::MaxPool2: return "MaxPool2";
     case Op::Upsample2: return "Upsample2";
@@ -399,7 +422,12 @@ std::map<std::string, std::vector<std::int64_t>> value_shapes(const Network& net
   for (const auto& l : g.layers) {
     auto s = shapes.at(l.in[0]);
     switch (l.op) {
-      case Op::Conv: s[0] = net.module(l.module).out; break;
+      case Op::Conv: {
+        const ParamModule& m = net.module(l.module);
+        const int64_t pad = m.kernel / 2;
+        s = {m.out, (s[1] + 2 * pad - m.kernel) / m.stride + 1, (s[2] + 2 * pad - m.kernel) / m.stride + 1};
+        break;
+      }
       case Op::Linear: s = {net.module(l.module).out}; break;
       case Op::MaxPool2: s[1] /= 2, s[2] /= 2; break;
       case Op::Upsample2: s[1] *= 2, s[2] *= 2; break;

@@ -1,6 +1,7 @@
 #include "dida/replay.hpp"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -84,6 +85,15 @@ void align_layouts(std::vector<float>& xy, int epochs, int n) {
     for (int i = 0; i < n; ++i)
       for (int k = 0; k < 2; ++k) xy[(static_cast<std::size_t>(e) * n + i) * 2 + k] = static_cast<float>(a(i, k));
   }
+}
+
+std::vector<float> Replay::loss_curve(const std::string& name) const {
+  std::vector<float> v(epochs.size(), 0.f);
+  const std::size_t k = loss_names.size();
+  const auto at = static_cast<std::size_t>(std::find(loss_names.begin(), loss_names.end(), name) - loss_names.begin());
+  if (at < k)
+    for (std::size_t e = 0; e < v.size() && e * k + at < losses.size(); ++e) v[e] = losses[e * k + at];
+  return v;
 }
 
 }  // namespace dida

@@ -165,7 +165,7 @@ torch::Tensor critic(TermContext& c) {
   b.real = torch::cat({c.xs_clean.slice(0, 0, h), c.xt.slice(0, 0, h)});
   b.real_domain = domain_labels(h, h, 0, c.xs.device());
   const auto judge = freeze(*net, [](const std::string&) { return true; });
-  const auto l = (net->forward(b.fake).gather(1, b.fake_domain.unsqueeze(1)) - 1.0).pow(2).mean();
+  const auto l = (net->apply("critic", {b.fake}).gather(1, b.fake_domain.unsqueeze(1)) - 1.0).pow(2).mean();
   thaw(judge);
   if (c.critic_batch) *c.critic_batch = b;
   return l;

@@ -24,8 +24,9 @@ struct TrainingModules {
   // The recipe's D_spe and R_pix under the read-outs: they shape the encoder as the recipe does,
   // while the bundle's D_spe and R_pix learn as read-outs (METHOD.md "The read-outs").
   LayerNet dom_spe_train{nullptr}, pix_dec_train{nullptr};
-  // L_critic's per-domain image critic (it takes its own optimiser step after the model's).
-  torch::nn::Sequential critic{nullptr};
+  // L_critic's per-domain image critic (dida::describe_critic; it takes its own optimiser step
+  // after the model's).
+  LayerNet critic{nullptr};
   // The modules of the terms that bring their own (LossTerm::make_module), by term name; trained
   // with the network by the main optimiser.
   std::map<std::string, LayerNet> of_term;

@@ -32,7 +32,7 @@ LayerNetImpl::LayerNetImpl(Network n) : network(std::move(n)) {
     torch::nn::Module& parent = dot == std::string::npos ? *this : container(m.name.substr(0, dot));
     const std::string leaf = dot == std::string::npos ? m.name : m.name.substr(dot + 1);
     if (m.kind == Op::Conv)
-      convs_.emplace(m.name, parent.register_module(leaf, torch::nn::Conv2d(torch::nn::Conv2dOptions(m.in, m.out, m.kernel).padding(m.kernel / 2))));
+      convs_.emplace(m.name, parent.register_module(leaf, torch::nn::Conv2d(torch::nn::Conv2dOptions(m.in, m.out, m.kernel).stride(m.stride).padding(m.kernel / 2))));
     else if (m.kind == Op::BatchNorm)
       bns_.emplace(m.name, parent.register_module(leaf, torch::nn::BatchNorm2d(m.out)));
     else
@@ -66,6 +66,7 @@ std::map<std::string, torch::Tensor> LayerNetImpl::run(const std::string& name, 
       case Op::Relu: y = torch::relu(x); break;
       case Op::Elu: y = torch::elu(x); break;
       case Op::Tanh: y = torch::tanh(x); break;
+      case Op::LeakyRelu: y = torch::leaky_relu(x, 0.2); break;
       case Op::SoftClip: y = 10.0 * torch::tanh(x.squeeze(1) / 10.0); break;  // bounded: exp() of it cannot overflow
       case Op::MaxPool2: y = torch::max_pool2d(x, 2); break;
       case Op::Upsample2:

@@ -106,6 +106,7 @@ class GraphBuilder {
         attr(n, "kernel_shape", std::vector<int64_t>{m.kernel, m.kernel});
         const int64_t pad = m.kernel / 2;
         attr(n, "pads", std::vector<int64_t>{pad, pad, pad, pad});
+        if (m.stride != 1) attr(n, "strides", std::vector<int64_t>{m.stride, m.stride});  // the default 1 unwritten: files unchanged
         break;
       }
       case Op::BatchNorm:
@@ -120,6 +121,7 @@ class GraphBuilder {
       case Op::Relu: node("Relu", {x}, l.out); break;
       case Op::Elu: node("Elu", {x}, l.out); break;
       case Op::Tanh: node("Tanh", {x}, l.out); break;
+      case Op::LeakyRelu: attr(node("LeakyRelu", {x}, l.out), "alpha", 0.2f); break;
       case Op::MaxPool2: {
         auto* n = node("MaxPool", {x}, l.out);
         attr(n, "kernel_shape", std::vector<int64_t>{2, 2});

@@ -121,15 +121,7 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
   net_ = DidaNet(model_config_for(o, pair));
   net_->to(device_);
   if (on("critic")) {  // made after the network: its initialisation is unchanged
-    namespace nn = torch::nn;
-    const auto& c = net_->config;
-    const int64_t s = c.image_size / 8;
-    // Three 3x3 convolutions of stride 2 (a DCGAN-style critic: a quarter of the work of convolving
-    // at full size and pooling), leaky ReLU, a linear layer to one output per domain.
-    const auto lrelu = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
-    const auto down = [](int64_t in, int64_t out) { return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(2).padding(1)); };
-    modules_.critic = nn::Sequential(down(c.in_channels, 16), lrelu(), down(16, 32), lrelu(), down(32, 64), lrelu(),
-                                     nn::Flatten(), nn::Linear(64 * s * s, 2));
+    modules_.critic = LayerNet(describe_critic(net_->config));
     modules_.critic->to(device_);
     critic_opt_ =
         std::make_unique<torch::optim::Adam>(modules_.critic->parameters(), torch::optim::AdamOptions(o.lr).betas({0.5, 0.999}));
@@ -365,7 +357,7 @@ void TrainStep::critic_step() {
   // decoded in bf16 come back to fp32 first).
   auto& critic = modules_.critic;
   auto ls = [&](const torch::Tensor& x, const torch::Tensor& domain, double want) {
-    return (critic->forward(x).gather(1, domain.unsqueeze(1)) - want).pow(2).mean();
+    return (critic->apply("critic", {x}).gather(1, domain.unsqueeze(1)) - want).pow(2).mean();
   };
   const auto& b = critic_batch_;
   const auto loss = 0.5 * (ls(b.real, b.real_domain, 1.0) + ls(b.fake.detach().to(torch::kFloat), b.fake_domain, 0.0));

@@ -7,7 +7,10 @@
 #include "dida/data.hpp"
 #include "dida/inference.hpp"
 #include "dida/safetensors.hpp"
+#include "comparison.hpp"
 #include "explorer_model.hpp"
+#include "frame_work.hpp"
+#include "replay_player.hpp"
 #include "test_util.hpp"
 
 namespace dida::web {
@@ -311,21 +314,68 @@ TEST(ExplorerModel, TheDrawingIsCentredPredictedAndJoinsTheSwapGrid) {
   EXPECT_LT(l.m.swap_rows()[0], l.m.samples().images.size());
 }
 
-TEST(ExplorerModel, LiveProbesFitOnTheShownFeatures) {
+namespace {
+// Features whose answers are known, handed in as ONNX Runtime Web's and shown: z_inv the same for
+// every image (nothing to read), z_spe zero but for the class (one-hot, values 0..9 of the flattened
+// map) and the domain (value 10). The trained fixture pools by flattening: every value is a feature.
+void show_known_features(Loaded& l) {
+  while (!l.m.predicted_all()) l.m.predict_next();
+  ASSERT_EQ(l.m.model().config().pool, "flatten");
+  const auto& core = l.m.core_outputs();
+  const std::size_t n = static_cast<std::size_t>(l.m.samples().images.size());
+  const std::size_t spe = core.z_spe.size() / n;
+  ASSERT_GT(spe, 10u);
+  std::vector<float> z_inv(core.z_inv.size(), 0.5f), z_spe(core.z_spe.size(), 0.f);
+  for (std::size_t i = 0; i < n; ++i) {
+    z_spe[i * spe + static_cast<std::size_t>(l.m.samples().images.labels[i])] = 1.f;
+    z_spe[i * spe + 10] = static_cast<float>(l.m.samples().domains[i]);
+  }
+  l.m.set_ort_outputs(1, 1, core.probs.data(), z_inv.data(), z_spe.data());
+  l.m.use_engine(ExplorerModel::kOrt);
+}
+}  // namespace
+
+TEST(ExplorerModel, LiveProbesFindWhatTheShownFeaturesHold) {
   Loaded l;
   ASSERT_EQ(l.load(), "");
   EXPECT_EQ(l.m.probe(ExplorerModel::kDomainInv).accuracy, -1);
-  while (!l.m.predicted_all()) l.m.predict_next();
-  for (int k = 0; k < 3 * LinearProbe::kSteps; ++k) l.m.step_probes(1L << 30);  // whole steps
-  for (const auto kind : {ExplorerModel::kDomainInv, ExplorerModel::kDomainSpe, ExplorerModel::kClassSpe}) {
-    const auto r = l.m.probe(kind);
-    EXPECT_GE(r.accuracy, 0.0) << kind;
-    EXPECT_LE(r.accuracy, 1.0) << kind;
-    EXPECT_DOUBLE_EQ(r.progress, 1.0);
-  }
+  show_known_features(l);
+  EXPECT_EQ(l.m.probe(ExplorerModel::kDomainInv).accuracy, -1) << "another engine: fitted again";
+  while (!l.m.probes_done()) l.m.step_probes(1L << 30);
+  for (const auto kind : {ExplorerModel::kDomainInv, ExplorerModel::kDomainSpe, ExplorerModel::kClassSpe})
+    EXPECT_DOUBLE_EQ(l.m.probe(kind).progress, 1.0) << kind;
   EXPECT_DOUBLE_EQ(l.m.probe(ExplorerModel::kDomainInv).chance, 0.5);  // 20 + 20 test rows
-  // z_spe exists to tell the domains apart: the trained fixture's does.
+  EXPECT_DOUBLE_EQ(l.m.probe(ExplorerModel::kDomainInv).accuracy, 0.5) << "nothing in z_inv: chance";
+  EXPECT_DOUBLE_EQ(l.m.probe(ExplorerModel::kDomainSpe).accuracy, 1.0) << "the domain is value 10 of z_spe";
+  EXPECT_GT(l.m.probe(ExplorerModel::kClassSpe).accuracy, 0.9) << "the class is one-hot in z_spe";
+  // Back on the core: the trained fixture's own features, whose z_spe tells the domains apart.
+  l.m.use_engine(ExplorerModel::kCore);
+  while (!l.m.probes_done()) l.m.step_probes(1L << 30);
   EXPECT_GT(l.m.probe(ExplorerModel::kDomainSpe).accuracy, 0.8);
+}
+
+TEST(ExplorerModel, TsneKeepsEachClassOfTheShownFeaturesTogether) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  show_known_features(l);
+  // z_spe's classes are ten orthogonal directions: t-SNE's layout keeps each class together.
+  l.m.set_projection(true);
+  l.m.step_tsne(1000);
+  EXPECT_DOUBLE_EQ(l.m.tsne_progress(), 1.0);
+  const auto& xy = l.m.spe_xy();
+  const auto& labels = l.m.samples().images.labels;
+  const int n = l.m.samples().images.size();
+  int same = 0;  // points whose nearest point in the layout has their class (and domain)
+  for (int i = 0; i < n; ++i) {
+    int best = -1;
+    float bd = 1e30f;
+    for (int j = 0; j < n; ++j) {
+      const float dx = xy[2 * i] - xy[2 * j], dy = xy[2 * i + 1] - xy[2 * j + 1];
+      if (j != i && dx * dx + dy * dy < bd) bd = dx * dx + dy * dy, best = j;
+    }
+    same += labels[static_cast<std::size_t>(best)] == labels[static_cast<std::size_t>(i)];
+  }
+  EXPECT_GT(same, 0.9 * n) << "nearest neighbours in the t-SNE layout share their class";
 }
 
 TEST(ExplorerModel, ATrainingReplayOfTheseSamplesPlaysAndOneOfOthersIsRefused) {
@@ -355,6 +405,132 @@ TEST(ExplorerModel, ATrainingReplayOfTheseSamplesPlaysAndOneOfOthersIsRefused) {
   EXPECT_NE(e.find("x/replay.safetensors: recorded on 80 samples of mnist -> fashionm"), std::string::npos) << e;
   EXPECT_TRUE(l.m.has_replay());
   EXPECT_NE(l.m.load_replay({1, 2, 3}, "y/replay.safetensors").find("y/replay.safetensors"), std::string::npos);
+}
+
+}  // namespace dida::web
+
+namespace dida::web {
+
+namespace {
+Replay three_epochs() {
+  Replay r;
+  r.epochs = {1, 2, 3};
+  r.samples = 80, r.source_samples = 40, r.source = "mnist", r.target = "mnistm";
+  r.inv_2d.assign(3 * 160, 0.f), r.spe_2d.assign(3 * 160, 0.f);
+  r.source_val = {0.1f, 0.5f, 0.9f}, r.target_test = {0.1f, 0.3f, 0.6f};
+  r.loss_names = {"task", "total"};
+  r.losses = {2, 3, 1, 2, 0.5f, 1};
+  return r;
+}
+}  // namespace
+
+TEST(ReplayPlayer, PlaysTwoEpochsASecondStopsAtTheEndAndOnASeek) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  ReplayPlayer p;
+  p.start(l.m, 0.0);  // no replay: nothing happens
+  EXPECT_FALSE(p.playing());
+  ASSERT_EQ(l.m.load_replay(replay_to_bytes(three_epochs()), "r"), "");
+  p.start(l.m, 10.0);
+  EXPECT_EQ(l.m.replay_epoch(), 0);
+  EXPECT_TRUE(p.playing());
+  p.tick(l.m, 10.4);
+  EXPECT_EQ(l.m.replay_epoch(), 0) << "not half a second yet";
+  p.tick(l.m, 10.6);
+  EXPECT_EQ(l.m.replay_epoch(), 1);
+  p.tick(l.m, 11.0);
+  EXPECT_EQ(l.m.replay_epoch(), 1) << "half a second from the last step, not from the start";
+  p.tick(l.m, 11.2);
+  EXPECT_EQ(l.m.replay_epoch(), 2);
+  p.tick(l.m, 12.0);
+  EXPECT_EQ(l.m.replay_epoch(), 2);
+  EXPECT_FALSE(p.playing()) << "stops at the last epoch";
+  p.toggle(l.m, 13.0);  // play at the end: from the first again
+  EXPECT_TRUE(p.playing());
+  EXPECT_EQ(l.m.replay_epoch(), 0);
+  p.seek(l.m, 7);
+  EXPECT_EQ(l.m.replay_epoch(), 2) << "clamped";
+  EXPECT_FALSE(p.playing());
+  p.toggle(l.m, 14.0);
+  p.toggle(l.m, 14.1);  // pause
+  p.tick(l.m, 20.0);
+  EXPECT_EQ(l.m.replay_epoch(), 0);
+  p.back_to_live(l.m);
+  EXPECT_EQ(l.m.replay_epoch(), -1);
+  EXPECT_FALSE(p.playing());
+  EXPECT_EQ(l.m.shown_inv_xy(), l.m.inv_xy());
+}
+
+TEST(Replay, ALossCurveIsItsColumnAndZerosForATermTheRunHadNot) {
+  const Replay r = three_epochs();
+  EXPECT_EQ(r.loss_curve("task"), (std::vector<float>{2, 1, 0.5f}));
+  EXPECT_EQ(r.loss_curve("total"), (std::vector<float>{3, 2, 1}));
+  EXPECT_EQ(r.loss_curve("stats"), (std::vector<float>{0, 0, 0}));
+}
+
+TEST(Comparison, TheModelBesideStaysOnlyOnTheSamePairAndSamples) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  const std::string config(l.config.begin(), l.config.end());
+  Comparison c;
+  EXPECT_EQ(c.model(), nullptr);
+  ASSERT_EQ(c.load(l.m, config, l.weights, l.samples, "beside", 3), "");
+  ASSERT_NE(c.model(), nullptr);
+  EXPECT_EQ(c.index(), 3);
+  EXPECT_TRUE(Comparison::comparable(l.m, *c.model()));
+  // A bundle of another pair: refused, the one beside stays.
+  auto card = nlohmann::json::parse(config);
+  card["data"]["target"] = "fashionm";
+  const std::string e = c.load(l.m, card.dump(), l.weights, l.samples, "other", 4);
+  EXPECT_EQ(e, "other: another pair or sample set than the model shown");
+  EXPECT_EQ(c.index(), 3);
+  // A bundle that does not load: its one-line error, the one beside stays.
+  EXPECT_NE(c.load(l.m, "{}", l.weights, l.samples, "broken", 5).find("broken"), std::string::npos);
+  EXPECT_EQ(c.index(), 3);
+  // The model shown changes to another pair: the one beside goes.
+  c.keep_if_comparable(l.m);
+  EXPECT_NE(c.model(), nullptr) << "the same pair: it stays";
+  ExplorerModel other_pair;
+  ASSERT_EQ(other_pair.load(card.dump(), l.weights, l.samples, "b"), "");
+  c.keep_if_comparable(other_pair);
+  EXPECT_EQ(c.model(), nullptr);
+  EXPECT_EQ(c.index(), -1);
+}
+
+TEST(FrameWork, TheShownModelFirstThenTheOneBesideOneProbeAtATime) {
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  ExplorerModel beside;
+  ASSERT_EQ(beside.load(std::string(l.config.begin(), l.config.end()), l.weights, l.samples, "b"), "");
+  FrameBudget budget;
+  budget.predict_chunk = 30;
+  budget.probe_work = 1L << 40;  // a whole probe step per frame
+  do_frame_work(l.m, &beside, budget);
+  EXPECT_EQ(l.m.predicted_count(), ExplorerModel::kFirstChunk + 30);
+  EXPECT_EQ(beside.predicted_count(), ExplorerModel::kFirstChunk + 30) << "both predict from the first frame";
+  while (!l.m.predicted_all() || !beside.predicted_all()) do_frame_work(l.m, &beside, budget);
+  // The probes: the shown model's to the end before the other's start.
+  int frames = 0;
+  while (!l.m.probes_done()) {
+    EXPECT_LT(beside.probe(ExplorerModel::kDomainInv).progress, 1e-9) << "frame " << frames;
+    do_frame_work(l.m, &beside, budget);
+    ASSERT_LT(++frames, 10 * LinearProbe::kSteps);
+  }
+  while (!beside.probes_done()) {
+    do_frame_work(l.m, &beside, budget);
+    ASSERT_LT(++frames, 20 * LinearProbe::kSteps);
+  }
+  EXPECT_DOUBLE_EQ(beside.probe(ExplorerModel::kClassSpe).accuracy, l.m.probe(ExplorerModel::kClassSpe).accuracy)
+      << "the same bundle on the same samples";
+  // t-SNE advances in both while it is the projection, and not at all under PCA.
+  l.m.set_projection(true), beside.set_projection(true);
+  do_frame_work(l.m, &beside, budget);
+  EXPECT_EQ(l.m.tsne_iteration(), budget.tsne_iterations);
+  EXPECT_EQ(beside.tsne_iteration(), budget.tsne_iterations);
+  l.m.set_projection(false), beside.set_projection(false);
+  do_frame_work(l.m, &beside, budget);
+  EXPECT_EQ(l.m.tsne_iteration(), budget.tsne_iterations);
+  EXPECT_EQ(beside.tsne_iteration(), budget.tsne_iterations);
 }
 
 }  // namespace dida::web

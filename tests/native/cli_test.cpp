@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "dida/image.hpp"
@@ -173,8 +175,14 @@ TEST(Cli, BadInputIsRefusedWithoutHarm) {
   const std::string before = slurp(dir + "/bundle/config.json");
   const Result ex = run_cli("export " + dir + "/bundle --out " + dir + "/copy.onnx");
   ASSERT_EQ(ex.status, 0) << ex.output;
-  EXPECT_GT(slurp(dir + "/copy.onnx").size(), 1000u);
   EXPECT_EQ(slurp(dir + "/bundle/config.json"), before) << "the bundle's config.json must not change";
+  // The file written elsewhere is the one the bundle's own export writes.
+  std::system(("cp -r " + fixture + " " + dir + "/again").c_str());
+  const Result own = run_cli("export " + dir + "/again");
+  ASSERT_EQ(own.status, 0) << own.output;
+  const std::string copy = slurp(dir + "/copy.onnx");
+  EXPECT_GT(copy.size(), 1000u);
+  EXPECT_EQ(copy, slurp(dir + "/again/model.onnx"));
 #endif
   std::system(("rm -rf " + dir).c_str());
 }
@@ -286,11 +294,25 @@ TEST(Cli, BenchAndEvalEndToEndOnTinyRuns) {
   ASSERT_EQ(bench.status, 0) << bench.output;
   const auto results = nlohmann::json::parse(slurp(dir + "/bench/mnist-mnistm/results.json"));
   ASSERT_EQ(results["results"].size(), 4u) << results.dump();
+  // Each row is its run's: the accuracy its bundle recorded, and the table's mean is theirs.
+  std::map<std::string, std::vector<double>> by_method;
   for (const auto& r : results["results"]) {
-    const double acc = r["target_accuracy"].get<double>();
-    EXPECT_TRUE(acc >= 0 && acc <= 1) << r.dump();
+    const std::string m = r["method"], run = r["run"];
+    EXPECT_EQ(run, dir + "/bench/mnist-mnistm/" + m + "-seed" + std::to_string(r["seed"].get<int>()));
+    const auto card = nlohmann::json::parse(slurp(run + "/bundle/config.json"));
+    EXPECT_NEAR(r["target_accuracy"].get<double>(), card["metrics"]["target_test_accuracy"].get<double>(), 1e-9) << run;
+    by_method[m].push_back(r["target_accuracy"].get<double>());
   }
   const std::string table = slurp(dir + "/bench/mnist-mnistm/results.md");
+  for (const auto& [m, acc] : by_method) {
+    ASSERT_EQ(acc.size(), 2u) << m;
+    char mean[32];
+    std::snprintf(mean, sizeof mean, "| %.1f ± ", 100 * (acc[0] + acc[1]) / 2);
+    const auto row = table.find("| " + m + " ");
+    ASSERT_NE(row, std::string::npos) << table;
+    const std::string line = table.substr(row, table.find('\n', row) - row);
+    EXPECT_NE(line.find(mean), std::string::npos) << m << ": the mean of its seeds, " << mean << " in " << line;
+  }
   EXPECT_NE(table.find("| dsn |"), std::string::npos) << table;
   EXPECT_NE(table.find("target-only"), std::string::npos) << table;
   EXPECT_NE(table.find("oracle"), std::string::npos) << "the oracle is marked as such: " << table;

@@ -377,6 +377,39 @@ TEST(Model, ParameterNamesAndShapesMatchTheCoreConfig) {
     }
 }
 
+// L_critic's image critic comes from the description like every other module: three stride-2
+// convolutions and a linear layer whose input size follows the image size (28: 14, 7, 4).
+TEST(Model, TheCriticIsDescribedLikeEveryOtherModule) {
+  for (const int size : {32, 28}) {
+    ModelConfig c;
+    c.in_channels = 1, c.image_size = size;
+    const Network critic = describe_critic(c);
+    ASSERT_EQ(critic.modules.size(), 4u);
+    for (const auto& m : critic.modules) {
+      EXPECT_EQ(m.group, ModuleGroup::Critic) << m.name;
+      EXPECT_TRUE(m.training_only) << m.name;
+    }
+    EXPECT_EQ(critic.module("critic.conv2").stride, 2);
+    EXPECT_EQ(critic.module("critic.out").in, 64 * 4 * 4) << size;
+    LayerNet net(critic);
+    std::map<std::string, std::vector<int64_t>> have;
+    for (const auto& [name, t] : named_state(*net)) have[name] = t.sizes().vec();
+    EXPECT_EQ(have["critic.conv1.weight"], (std::vector<int64_t>{16, 1, 3, 3}));
+    EXPECT_EQ(have["critic.conv3.weight"], (std::vector<int64_t>{64, 32, 3, 3}));
+    EXPECT_EQ(have["critic.out.weight"], (std::vector<int64_t>{2, 1024}));
+    // Its graph is the hand-written critic: conv, leaky ReLU (0.2) three times, flatten, linear.
+    const auto x = torch::randn({3, 1, size, size});
+    auto y = x;
+    for (const char* conv : {"critic.conv1", "critic.conv2", "critic.conv3"}) {
+      const auto& p = net->named_parameters();
+      y = torch::leaky_relu(torch::conv2d(y, p[std::string(conv) + ".weight"], p[std::string(conv) + ".bias"], 2, 1), 0.2);
+    }
+    const auto& p = net->named_parameters();
+    y = torch::linear(y.flatten(1), p["critic.out.weight"], p["critic.out.bias"]);
+    EXPECT_TRUE(torch::allclose(net->apply("critic", {x}), y, 1e-5, 1e-6)) << size;
+  }
+}
+
 // Which terms each method computes, from the registry and the option table.
 TEST(Methods, TermsFollowTheMethod) {
   const auto on = [](Method m, const std::function<void(TrainOptions&)>& set = nullptr) {

@@ -26,10 +26,11 @@ namespace dida {
 
 enum class Op {
   Standardize,    // per image: (x - mean) / sqrt(var + kInputNormEps) over channels and pixels
-  Conv,           // module: 'same' padding (kernel / 2), stride 1, with bias
+  Conv,           // module: padding kernel / 2 ('same' at stride 1), the module's stride, with bias
   BatchNorm,      // module: per channel, eps 1e-5 (running statistics at inference)
   Linear,         // module: [N, in] -> [N, out]
   Relu, Elu, Tanh,
+  LeakyRelu,      // slope 0.2 below zero (the image critic's)
   SoftClip,       // 10 tanh(x / 10), squeezed to [N]: MINE's bounded statistic
   MaxPool2,       // 2 x 2, stride 2
   Upsample2,      // nearest, x 2
@@ -57,6 +58,7 @@ enum class ModuleGroup {
   FeatureDecoder,     // R_feat
   PixelDecoder,       // R_pix
   Erasure,            // z_inv's erasure of the domain's mean direction: set from statistics, not trained
+  Critic,             // L_critic's image critic: trained in a step of its own, never in a bundle
 };
 // The staged optimisation (METHOD.md): step 0 trains every module; step 1 I, S, C, D_spe and T;
 // step 2 I, S and R.
@@ -68,6 +70,7 @@ struct ParamModule {
   int in = 0, out = 0, kernel = 0;  // BatchNorm: in = out = channels
   ModuleGroup group = ModuleGroup::Encoder;
   bool training_only = false;       // no inference graph (predict, swap, feat_dec, pix_dec) uses it
+  int stride = 1;                   // Conv: 1 everywhere but in the critic (the core runs stride 1 only)
 };
 
 struct Layer {
@@ -100,6 +103,10 @@ struct Network {
 Network describe_network(const ModelConfig& config);
 // MINE's statistics network T alone (graph "mine", inputs a and b of in / 2 features each).
 Network describe_mine(int in, int hidden);
+// L_critic's image critic (graph "critic": image -> out, one score per domain): three 3x3
+// convolutions of stride 2 with leaky ReLUs (a DCGAN-style critic: a quarter of the work of
+// convolving at full size and pooling), then a linear layer. Modules critic.conv1..3, critic.out.
+Network describe_critic(const ModelConfig& config);
 
 struct ParamSpec {
   std::string name;

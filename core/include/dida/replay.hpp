@@ -21,6 +21,8 @@ struct Replay {
   std::vector<float> losses;                    // E x K
   std::string source, target;
   int epoch_count() const { return static_cast<int>(epochs.size()); }
+  // One loss term's value at every epoch (E values; zeros when the run had no such term).
+  std::vector<float> loss_curve(const std::string& name) const;
 };
 
 std::vector<std::uint8_t> replay_to_bytes(const Replay& r);
