@@ -1,5 +1,6 @@
 #include "dida/network.hpp"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -100,6 +101,10 @@ Network describe_critic(const ModelConfig& config) {
   const auto flat = value_shapes(n, n.graphs.at("critic")).at(x);
   b.linear("critic.out", static_cast<int>(flat.at(0)), 2);
   b.op(Op::Linear, {x}, "out", "critic.out");
+  // Declared (and so initialised) last layer first: the order the critic has been initialised in
+  // since it was a hand-built nn::Sequential (whose arguments were constructed right to left), so a
+  // run keeps its weights.
+  std::reverse(n.modules.begin(), n.modules.end());
   for (auto& m : n.modules) m.training_only = true;
   return n;
 }

@@ -101,9 +101,14 @@ static bool is_run_record(const std::string& path) {
   }
 }
 
-int run_training(TrainOptions o, bool resume) {
+namespace {
+
+// The run folder's checks before anything is written: a resumed run takes its recorded options
+// (the flags that do not change the training from the command line); a new run goes only into a
+// new or empty folder.
+TrainOptions options_for_run(TrainOptions o, bool resume) {
   const std::string run = o.out;
-  const std::string config_path = run + "/config.json", ckpt = run + "/checkpoint.pt", log_path = run + "/log.jsonl";
+  const std::string config_path = run + "/config.json";
   if (resume) {
     if (!fs::exists(config_path)) throw std::runtime_error(run + ": not a run folder (no config.json)");
     const auto bytes = read_file_bytes(config_path);
@@ -120,11 +125,11 @@ int run_training(TrainOptions o, bool resume) {
       throw std::runtime_error(config_path + ": " + e.what());
     }
     r.out = run, r.threads = o.threads, r.stop_after_iters = o.stop_after_iters, r.quiet = o.quiet, r.device = o.device;
-    o = r;  // checked by validate() below, as a new run's options are
-  } else if (fs::exists(ckpt) || fs::exists(run + "/bundle") || fs::exists(log_path)) {
-    throw std::runtime_error(run + ": already holds a run: resume it with --resume " + run +
-                             ", or choose another --out");
-  } else if (fs::exists(run)) {
+    return r;  // checked by validate(), as a new run's options are
+  }
+  if (fs::exists(run + "/checkpoint.pt") || fs::exists(run + "/bundle") || fs::exists(run + "/log.jsonl"))
+    throw std::runtime_error(run + ": already holds a run: resume it with --resume " + run + ", or choose another --out");
+  if (fs::exists(run)) {
     // Only an empty folder (or one left by a run stopped before its first log line) is written into:
     // --out pointed at a bundle or a folder of the user's own must not lose its config.json.
     if (!fs::is_directory(run)) throw std::runtime_error(run + ": exists and is not a folder; choose another --out");
@@ -135,7 +140,92 @@ int run_training(TrainOptions o, bool resume) {
       throw std::runtime_error(run + ": is not empty (it holds " + name + "); dida writes a new run only into a new or empty folder: choose another --out");
     }
   }
+  return o;
+}
+
+// The progress line: rate, every active term by name, time left; on a terminal it rewrites itself
+// twice a second, in a log file it is a line every 15 s.
+class ProgressLine {
+ public:
+  ProgressLine(const TrainOptions& o, int64_t total_iters) : o_(o), total_(total_iters), tty_(isatty(2)) {}
+  bool tty() const { return tty_; }
+  // An iteration of `images` images is done.
+  void count(int64_t images) { ++iters_, images_ += images; }
+  int iterations() const { return iters_; }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+  double images_per_s() const { return images_ / std::max(seconds(), 1e-9); }
+  bool due(bool last_of_epoch) const {
+    const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count();
+    return !o_.quiet && (since > (tty_ ? 0.5 : 15.0) || last_of_epoch);
+  }
+  void print(const TrainStep& trainer, int epoch, int it, int64_t global) {
+    last_ = std::chrono::steady_clock::now();
+    const LossValues v = trainer.last_values();
+    const double left = (total_ - global - 1) * seconds() / iters_;
+    std::ostringstream line;
+    line << "epoch " << epoch + 1 << "/" << o_.epochs << " [" << std::setw(3) << 100 * (it + 1) / trainer.iters_per_epoch() << "%] "
+         << std::fixed << std::setprecision(0) << images_per_s() << " img/s |" << std::setprecision(3);
+    for (const auto& [term, weight] : trainer.active_terms()) line << " " << term->name << " " << v.get(term->name);
+    line << " | left " << fmt_duration(left);
+    std::cerr << (tty_ ? "\r" : "") << line.str() << (tty_ ? "\033[K" : "\n") << std::flush;
+  }
+
+ private:
+  const TrainOptions& o_;
+  int64_t total_;
+  bool tty_;
+  int iters_ = 0;  // this session's
+  int64_t images_ = 0;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now(), last_ = t0_;
+};
+
+// An epoch's line of log.jsonl: its losses, the accuracies and the label-free statistics.
+nlohmann::json epoch_record(TrainStep& trainer, const TrainOptions& o, int epoch, int count, double seconds, double& val, double& test) {
+  const LossValues sum = trainer.take_sum();
+  val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
+  test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
+  const LabelFreeStats lf = trainer.target_train_stats();
+  const double p_end = static_cast<double>(epoch + 1) / o.epochs;
+  nlohmann::json line = {{"epoch", epoch + 1},
+                         {"iterations", count},
+                         {"seconds", seconds},
+                         {"images_per_s", count * trainer.images_per_iter() / std::max(seconds, 1e-9)},
+                         {"lr", o.anneal_lr ? o.lr * lr_factor(p_end) : o.lr},
+                         {"grl_lambda", grl_lambda(p_end, o.grl_gamma)},
+                         {"losses", sum.to_json(count ? 1.0 / count : 0.0)},
+                         {"source_val_accuracy", val},
+                         {"target_train_confidence", lf.confidence},
+                         {"target_train_balance", lf.balance},
+                         {"target_test_accuracy", test},
+                         {"note", "target_test_accuracy is logged for reporting only; nothing is selected by it"}};
+  if (o.method == Method::TargetOnly) line["oracle"] = true;
+  return line;
+}
+
+// The bundle's card: the run's record, what trained it and the last checkpoint's accuracies.
+nlohmann::json bundle_card(nlohmann::json card, const TrainOptions& o, const DomainPair& pair, double seconds, double images_per_s,
+                           const torch::Device& device, double val, double test) {
+  card["method"] = name_of(o.method);
+  card["class_names"] = pair.source_train.classes;
+  card["preprocessing"] = {{"layout", "NCHW"}, {"input", "x = pixel / 127.5 - 1 (pixels 0..255, RGB)"}};
+  card["training"] = {{"options", o.to_json()},
+                      {"seconds_this_session", seconds},
+                      {"images_per_s", images_per_s},
+                      {"device", device.str()},
+                      {"threads", torch::get_num_threads()},
+                      {"libtorch", TORCH_VERSION}};
+  card["metrics"] = {{"source_val_accuracy", val}, {"target_test_accuracy", test}, {"checkpoint", "last (no selection)"}};
+  card.erase("options");
+  return card;
+}
+
+}  // namespace
+
+int run_training(TrainOptions o, bool resume) {
+  o = options_for_run(std::move(o), resume);
   validate(o);
+  const std::string run = o.out;
+  const std::string config_path = run + "/config.json", ckpt = run + "/checkpoint.pt", log_path = run + "/log.jsonl";
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device device = pick_device(o.device);
   fs::create_directories(run);
@@ -153,12 +243,12 @@ int run_training(TrainOptions o, bool resume) {
   const DomainPair pair = pair_for(o);
   const double data_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_data).count();
 
-  nlohmann::json record = {{"options", o.to_json()},
-                           {"oracle", o.method == Method::TargetOnly},
-                           {"data", {{"source", o.source}, {"target", o.target}, {"seed", o.data_seed},
-                                     {"source_train", pair.source_train.size()}, {"source_val", pair.source_val.size()},
-                                     {"target_train", pair.target_train.size()}, {"target_test", pair.target_test.size()},
-                                     {"classes", pair.source_train.classes}}}};
+  const nlohmann::json record = {{"options", o.to_json()},
+                                 {"oracle", o.method == Method::TargetOnly},
+                                 {"data", {{"source", o.source}, {"target", o.target}, {"seed", o.data_seed},
+                                           {"source_train", pair.source_train.size()}, {"source_val", pair.source_val.size()},
+                                           {"target_train", pair.target_train.size()}, {"target_test", pair.target_test.size()},
+                                           {"classes", pair.source_train.classes}}}};
   if (!resume) write_json(config_path, record);
 
   TrainStep trainer(o, pair, device);
@@ -174,7 +264,6 @@ int run_training(TrainOptions o, bool resume) {
   replay.trim(resume ? start_epoch : 0);
 
   const bool oracle = o.method == Method::TargetOnly;
-  const bool tty = isatty(2);
   if (!o.quiet)
     std::cerr << "train: " << name_of(o.method) << (oracle ? " (ORACLE: trained on target labels, an upper bound, not a result)" : "")
               << " on " << o.source << " -> " << o.target << ", " << o.epochs << " epochs x " << trainer.iters_per_epoch()
@@ -182,13 +271,9 @@ int run_training(TrainOptions o, bool resume) {
               << ", threads " << torch::get_num_threads() << " (data " << std::fixed << std::setprecision(1) << data_s
               << " s)" << (resume ? ", resuming at epoch " + std::to_string(start_epoch + 1) : std::string()) << "\n";
 
-
   const int n_iters = trainer.iters_per_epoch();
   const int64_t total_iters = static_cast<int64_t>(o.epochs) * n_iters;
-  int iters_done_here = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_print = t0;
-  int64_t images_here = 0;
+  ProgressLine progress(o, total_iters);
   const auto diverged = [&](int epoch, int it) {
     std::cerr << "\ntrain: error: the loss became NaN or Inf by epoch " << epoch + 1 << ", iteration " << it + 1
               << "; stopped. The last good checkpoint is kept in " << ckpt << " (try a lower --lr or smaller loss weights).\n";
@@ -199,85 +284,40 @@ int run_training(TrainOptions o, bool resume) {
     const auto t_epoch = std::chrono::steady_clock::now();
     for (int it = (epoch == start_epoch ? start_iter : 0); it < n_iters; ++it) {
       const int64_t global = static_cast<int64_t>(epoch) * n_iters + it;
-      const double progress = static_cast<double>(global) / static_cast<double>(total_iters);
-      trainer.step(epoch, it, progress);
+      trainer.step(epoch, it, static_cast<double>(global) / static_cast<double>(total_iters));
+      ++count;
+      progress.count(trainer.images_per_iter());
       // The loss values stay on the device; they are read (and checked for NaN/Inf) only when a line
       // is printed, before a checkpoint and at the epoch's end.
-      ++count;
-      ++iters_done_here;
-      images_here += trainer.images_per_iter();
-      const auto now = std::chrono::steady_clock::now();
-      const double elapsed = std::chrono::duration<double>(now - t0).count();
-      const double since = std::chrono::duration<double>(now - last_print).count();
-      if (!o.quiet && (since > (tty ? 0.5 : 15.0) || it + 1 == n_iters)) {
+      if (progress.due(it + 1 == n_iters)) {
         if (!trainer.finite()) return diverged(epoch, it);
-        const LossValues v = trainer.last_values();
-        last_print = now;
-        const double rate = images_here / std::max(elapsed, 1e-9);
-        const double left = (total_iters - global - 1) * elapsed / iters_done_here;
-        std::ostringstream line;
-        line << "epoch " << epoch + 1 << "/" << o.epochs << " [" << std::setw(3) << 100 * (it + 1) / n_iters << "%] "
-             << std::fixed << std::setprecision(0) << rate << " img/s |" << std::setprecision(3);
-        for (const auto& [term, weight] : trainer.active_terms()) line << " " << term->name << " " << v.get(term->name);
-        line << " | left " << fmt_duration(left);
-        std::cerr << (tty ? "\r" : "") << line.str() << (tty ? "\033[K" : "\n") << std::flush;
+        progress.print(trainer, epoch, it, global);
       }
-      const bool stop_now = g_interrupted || (o.stop_after_iters > 0 && iters_done_here >= o.stop_after_iters);
-      if (stop_now) {
+      if (g_interrupted || (o.stop_after_iters > 0 && progress.iterations() >= o.stop_after_iters)) {
         if (!trainer.finite()) return diverged(epoch, it);
         trainer.save_checkpoint(ckpt, it + 1 == n_iters ? epoch + 1 : epoch, it + 1 == n_iters ? 0 : it + 1);
         if (!o.quiet)
-          std::cerr << (tty ? "\n" : "") << "train: interrupted; checkpoint saved. Continue with: dida train --resume "
+          std::cerr << (progress.tty() ? "\n" : "") << "train: interrupted; checkpoint saved. Continue with: dida train --resume "
                     << run << "\n";
         return kTrainInterrupted;
       }
     }
     if (!trainer.finite()) return diverged(epoch, n_iters - 1);
-    const LossValues sum = trainer.take_sum();
-    const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
-    const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
-    const LabelFreeStats lf = trainer.target_train_stats();
+    double val = 0, test = 0;
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
-    const double p_end = static_cast<double>((epoch + 1) * static_cast<int64_t>(n_iters)) / total_iters;
-    nlohmann::json line = {{"epoch", epoch + 1},
-                           {"iterations", count},
-                           {"seconds", epoch_s},
-                           {"images_per_s", count * trainer.images_per_iter() / std::max(epoch_s, 1e-9)},
-                           {"lr", o.anneal_lr ? o.lr * lr_factor(p_end) : o.lr},
-                           {"grl_lambda", grl_lambda(p_end, o.grl_gamma)},
-                           {"losses", sum.to_json(count ? 1.0 / count : 0.0)},
-                           {"source_val_accuracy", val},
-                           {"target_train_confidence", lf.confidence},
-                           {"target_train_balance", lf.balance},
-                           {"target_test_accuracy", test},
-                           {"note", "target_test_accuracy is logged for reporting only; nothing is selected by it"}};
-    if (oracle) line["oracle"] = true;
-    append_line(log_path, line.dump());
+    append_line(log_path, epoch_record(trainer, o, epoch, count, epoch_s, val, test).dump());
     replay.record(trainer.net(), epoch + 1, device);
     trainer.save_checkpoint(ckpt, epoch + 1, 0);
     if (!o.quiet)
-      std::cerr << (tty ? "\n" : "") << "epoch " << epoch + 1 << ": source-val " << std::fixed << std::setprecision(4)
+      std::cerr << (progress.tty() ? "\n" : "") << "epoch " << epoch + 1 << ": source-val " << std::fixed << std::setprecision(4)
                 << val << ", target-test " << test << " (reporting only)\n";
   }
 
   trainer.set_erasure();  // after the last step: the encoder never trains against it (docs/RESULTS.md)
-  const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double train_s = progress.seconds(), rate = progress.images_per_s();
   const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
   const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
-  nlohmann::json card = record;
-  card["method"] = name_of(o.method);
-  card["class_names"] = pair.source_train.classes;
-  card["preprocessing"] = {{"layout", "NCHW"}, {"input", "x = pixel / 127.5 - 1 (pixels 0..255, RGB)"}};
-  card["training"] = {{"options", o.to_json()},
-                      {"seconds_this_session", train_s},
-                      {"images_per_s", images_here / std::max(train_s, 1e-9)},
-                      {"device", device.str()},
-                      {"threads", torch::get_num_threads()},
-                      {"libtorch", TORCH_VERSION}};
-  card["metrics"] = {{"source_val_accuracy", val}, {"target_test_accuracy", test},
-                     {"checkpoint", "last (no selection)"}};
-  card.erase("options");
-  save_bundle(trainer.net(), run + "/bundle", card);
+  save_bundle(trainer.net(), run + "/bundle", bundle_card(record, o, pair, train_s, rate, device, val, test));
   replay.write(run + "/bundle", log_path, o.source, o.target);
   if (!o.quiet)
     std::cerr << "train: done in " << fmt_duration(train_s) << ": source-val " << std::fixed << std::setprecision(4) << val
