@@ -42,9 +42,9 @@ void run(const std::string& bundle, int threads, double seconds) {
     const double t_torch = median_ms([&] {
       torch::NoGradGuard g;
       auto o = lt.net->forward(x);
-      (void)o.logits.sum().item<float>();
+      (void)o["logits"].sum().item<float>();
     }, seconds);
-    const double t_core = median_ms([&] { auto o = core.forward(xc); (void)o.logits.data[0]; }, seconds);
+    const double t_core = median_ms([&] { auto o = core.forward(xc); (void)o.rows("logits").data[0]; }, seconds);
     std::printf("{\"engine\": \"libtorch\", \"batch\": %d, \"ms\": %.4f, \"threads\": %d}\n", batch, t_torch, threads);
     std::printf("{\"engine\": \"core\", \"batch\": %d, \"ms\": %.4f, \"threads\": %d}\n", batch, t_core, threads);
   }

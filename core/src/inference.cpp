@@ -101,6 +101,11 @@ Tensor4 concat_channels(const Tensor4& a, const Tensor4& b, bool channels_last) 
 Model::Model(const BundleData& b) : config_(b.config), card_(b.card), network_(describe_network(b.config)) {
   for (const auto& name : Network::inference_graphs())
     if (network_.graphs.count(name)) programs_[name] = compile(network_.graph(name), b);
+  const Graph& predict = network_.graph("predict");
+  kept_ = predict.outputs;
+  for (const char* v : {"f", "p_inv", "p_spe"}) kept_.push_back(v);
+  const auto shapes = value_shapes(network_, predict);
+  for (const auto& v : kept_) kept_as_rows_[v] = shapes.at(v).size() == 1;
 }
 
 // A graph -> steps over numbered values. A convolution absorbs the batch norm and the ReLU that
@@ -369,25 +374,44 @@ Model::Outputs Model::forward(const Tensor4& x) const {
     for (int c = 0; c < chunks; ++c) run_chunk(c);
   }
   Outputs o = std::move(out[0]);
-  auto append = [](Tensor4& a, const Tensor4& b) { a.data.insert(a.data.end(), b.data.begin(), b.data.end()), a.n += b.n; };
-  auto append_rows = [](Rows& a, const Rows& b) { a.data.insert(a.data.end(), b.data.begin(), b.data.end()), a.n += b.n; };
-  for (std::size_t p = 1; p < out.size(); ++p) {
-    append(o.f, out[p].f), append(o.z_inv, out[p].z_inv), append(o.z_spe, out[p].z_spe);
-    append_rows(o.p_inv, out[p].p_inv), append_rows(o.p_spe, out[p].p_spe), append_rows(o.logits, out[p].logits);
-    append_rows(o.probs, out[p].probs), append_rows(o.dom_inv, out[p].dom_inv), append_rows(o.dom_spe, out[p].dom_spe);
-  }
+  for (std::size_t p = 1; p < out.size(); ++p) o.append(out[p]);
   return o;
 }
 
 Model::Outputs Model::forward_one_thread(const Tensor4& x) const {
-  auto v = run("predict", {&x}, {"f", "p_inv", "p_spe"});
-  auto take = [&](const char* name) { return std::move(v.at(static_cast<std::size_t>(programs_.at("predict").values.at(name)))); };
+  auto v = run("predict", {&x}, kept_);
+  const auto& values = programs_.at("predict").values;
   Outputs o;
-  o.f = take("f"), o.z_inv = take("z_inv"), o.z_spe = take("z_spe");
-  o.p_inv = to_rows(take("p_inv")), o.p_spe = to_rows(take("p_spe"));
-  o.logits = to_rows(take("logits")), o.probs = to_rows(take("probs"));
-  o.dom_inv = to_rows(take("dom_inv")), o.dom_spe = to_rows(take("dom_spe"));
+  for (const auto& name : kept_) o.add(name, std::move(v.at(static_cast<std::size_t>(values.at(name)))), kept_as_rows_.at(name));
   return o;
+}
+
+const Tensor4& Model::Outputs::map(const std::string& name) const {
+  const auto it = maps_.find(name);
+  if (it != maps_.end()) return it->second;
+  throw std::out_of_range("core: forward() keeps no map \"" + name + "\"" + (rows_.count(name) ? " (it is rows)" : ""));
+}
+
+const Rows& Model::Outputs::rows(const std::string& name) const {
+  const auto it = rows_.find(name);
+  if (it != rows_.end()) return it->second;
+  throw std::out_of_range("core: forward() keeps no rows \"" + name + "\"" + (maps_.count(name) ? " (it is a map)" : ""));
+}
+
+void Model::Outputs::add(const std::string& name, Tensor4 value, bool as_rows) {
+  if (as_rows) rows_[name] = to_rows(value);
+  else maps_[name] = std::move(value);
+}
+
+void Model::Outputs::append(const Outputs& next) {
+  for (auto& [name, m] : maps_) {
+    const Tensor4& b = next.map(name);
+    m.data.insert(m.data.end(), b.data.begin(), b.data.end()), m.n += b.n;
+  }
+  for (auto& [name, r] : rows_) {
+    const Rows& b = next.rows(name);
+    r.data.insert(r.data.end(), b.data.begin(), b.data.end()), r.n += b.n;
+  }
 }
 
 Tensor4 Model::reconstruct_features(const Tensor4& z_inv, const Tensor4& z_spe) const {

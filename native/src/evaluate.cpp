@@ -100,11 +100,11 @@ double psnr(const torch::Tensor& x_hat, const torch::Tensor& x) {
 
 SwapParts swap_parts(DidaNetImpl& net) {
   SwapParts p;
-  p.z_inv = [&net](const torch::Tensor& x) { return net.forward(x).z_inv; };
-  p.z_spe = [&net](const torch::Tensor& x) { return net.forward(x).z_spe; };
+  p.z_inv = [&net](const torch::Tensor& x) { return net.forward(x)["z_inv"]; };
+  p.z_spe = [&net](const torch::Tensor& x) { return net.forward(x)["z_spe"]; };
   p.decode = [&net](const torch::Tensor& zi, const torch::Tensor& zs) { return net.reconstruct_pixels(zi, zs); };
-  p.class_logits = [&net](const torch::Tensor& x) { return net.forward(x).logits; };
-  p.style_logits = [&net](const torch::Tensor& x) { return net.head("dom_spe", net.forward(x).p_spe); };
+  p.class_logits = [&net](const torch::Tensor& x) { return net.forward(x)["logits"]; };
+  p.style_logits = [&net](const torch::Tensor& x) { return net.head("dom_spe", net.forward(x)["p_spe"]); };
   return p;
 }
 
@@ -172,7 +172,7 @@ Features features(DidaNetImpl& net, const torch::Tensor& x) {
   std::vector<torch::Tensor> inv, spe, logits;
   for (int64_t i = 0; i < x.size(0); i += 500) {
     const auto o = net.forward(x.slice(0, i, std::min(i + 500, x.size(0))));
-    inv.push_back(o.p_inv), spe.push_back(o.p_spe), logits.push_back(o.logits);
+    inv.push_back(o["p_inv"]), spe.push_back(o["p_spe"]), logits.push_back(o["logits"]);
   }
   return {torch::cat(inv), torch::cat(spe), torch::cat(logits)};
 }
@@ -274,7 +274,7 @@ EvalResult evaluate(const EvalOptions& eo) {
     std::vector<torch::Tensor> rec;
     for (int64_t i = 0; i < both.size(0); i += 250) {
       const auto o = net.forward(both.slice(0, i, std::min(i + 250, both.size(0))));
-      rec.push_back(net.reconstruct_pixels(o.z_inv, o.z_spe));
+      rec.push_back(net.reconstruct_pixels(o["z_inv"], o["z_spe"]));
     }
     r.reconstruction_psnr = psnr(torch::cat(rec), both);
   } else {

@@ -8,7 +8,7 @@
 namespace dida {
 
 const Outputs& TermContext::inference_pass() {
-  if (!seen_.logits.defined()) {
+  if (!seen_.has("logits")) {
     net.eval();
     {
       torch::NoGradGuard no_grad;
@@ -28,7 +28,7 @@ const torch::Tensor& TermContext::readout_swaps() {
   if (!swaps_.defined()) {
     TORCH_CHECK(xt.size(0) == ns, "the read-out swaps pair equal source and target batches");
     const int64_t h = half();
-    const auto zi = readout_half(inference_pass().z_inv).detach(), zs = readout_half(inference_pass().z_spe).detach();
+    const auto zi = readout_half(inference_pass()["z_inv"]).detach(), zs = readout_half(inference_pass()["z_spe"]).detach();
     swaps_ = net.reconstruct_pixels(zi, torch::cat({zs.slice(0, h), zs.slice(0, 0, h)}));
   }
   return swaps_;
@@ -37,7 +37,7 @@ const torch::Tensor& TermContext::readout_swaps() {
 const std::map<std::string, torch::Tensor>& TermContext::decoded() {
   if (decoded_.empty()) {
     auto& copy = modules.pix_dec_train;
-    decoded_ = (copy ? *copy : static_cast<LayerNetImpl&>(net)).run("pix_dec", {out.z_inv, out.z_spe});
+    decoded_ = (copy ? *copy : static_cast<LayerNetImpl&>(net)).run("pix_dec", {out["z_inv"], out["z_spe"]});
   }
   return decoded_;
 }
@@ -45,7 +45,7 @@ const std::map<std::string, torch::Tensor>& TermContext::decoded() {
 const std::map<std::string, torch::Tensor>& TermContext::decoded_readout() {
   if (decoded_readout_.empty()) {
     const Outputs& seen = inference_pass();
-    decoded_readout_ = net.run("pix_dec", {readout_half(seen.z_inv).detach(), readout_half(seen.z_spe).detach()});
+    decoded_readout_ = net.run("pix_dec", {readout_half(seen["z_inv"]).detach(), readout_half(seen["z_spe"]).detach()});
   }
   return decoded_readout_;
 }
@@ -69,15 +69,13 @@ torch::Tensor domain_labels(int64_t first, int64_t second, int64_t first_domain,
       .to(device);
 }
 
-bool with_readouts(const TrainOptions& o) { return o.readouts; }
-
 // L_task: C on the source labels (target-only: on the target's).
-torch::Tensor task(TermContext& c) { return task_loss(c.out.logits.slice(0, 0, c.ns), c.ys); }
+torch::Tensor task(TermContext& c) { return task_loss(c.out["logits"].slice(0, 0, c.ns), c.ys); }
 
 // L_adv: D_inv behind the GRL (and D_inv1 on the progressive first level).
 torch::Tensor adv(TermContext& c) {
-  auto l = domain_loss(c.net.head("dom_inv", grad_reverse(c.out.p_inv, c.grl)), c.d);
-  if (c.out.z_inv1.defined()) l = l + domain_loss(c.net.head("dom_inv1", grad_reverse(c.out.z_inv1, c.grl)), c.d);
+  auto l = domain_loss(c.net.head("dom_inv", grad_reverse(c.out["p_inv"], c.grl)), c.d);
+  if (c.out.has("z_inv1")) l = l + domain_loss(c.net.head("dom_inv1", grad_reverse(c.out["z_inv1"], c.grl)), c.d);
   return l;
 }
 
@@ -86,9 +84,9 @@ torch::Tensor adv(TermContext& c) {
 // features of the inference-mode pass, as inference will read it.
 torch::Tensor dom(TermContext& c) {
   auto& copy = c.modules.dom_spe_train;
-  auto l = domain_loss(copy ? copy->apply("dom_spe", {c.out.p_spe}) : c.net.head("dom_spe", c.out.p_spe), c.d);
-  if (c.out.z_spe1.defined()) l = l + domain_loss(c.net.head("dom_spe1", c.out.z_spe1), c.d);
-  if (c.o.readouts) l = l + domain_loss(c.net.head("dom_spe", c.inference_pass().p_spe.detach()), c.d);
+  auto l = domain_loss(copy ? copy->apply("dom_spe", {c.out["p_spe"]}) : c.net.head("dom_spe", c.out["p_spe"]), c.d);
+  if (c.out.has("z_spe1")) l = l + domain_loss(c.net.head("dom_spe1", c.out["z_spe1"]), c.d);
+  if (c.o.readouts) l = l + domain_loss(c.net.head("dom_spe", c.inference_pass()["p_spe"].detach()), c.d);
   return l;
 }
 
@@ -96,7 +94,7 @@ torch::Tensor dom(TermContext& c) {
 torch::Tensor mi(TermContext& c) {
   torch::Tensor bound;
   const StatisticsNet t = [&c](const torch::Tensor& a, const torch::Tensor& b) { return c.net.mine(a, b); };
-  const auto l = mine_minmax_loss(c.mine, t, c.out.p_inv, c.out.p_spe, c.perm, &bound);
+  const auto l = mine_minmax_loss(c.mine, t, c.out["p_inv"], c.out["p_spe"], c.perm, &bound);
   c.reported["mi"] = bound;
   return l;
 }
@@ -106,7 +104,7 @@ torch::Tensor mi(TermContext& c) {
 // inference-mode features of the first half of each domain's batch.
 torch::Tensor rec(TermContext& c) {
   const Outputs& r = c.out;
-  auto l = feature_reconstruction_loss(c.net.reconstruct_features(r.z_inv, r.z_spe), r.f);
+  auto l = feature_reconstruction_loss(c.net.reconstruct_features(r["z_inv"], r["z_spe"]), r["f"]);
   if (c.o.pixel_rec_weight > 0) {
     auto pixel_term = [&](const torch::Tensor& x_hat, const torch::Tensor& target) {
       return c.o.pixel_rec_weight *
@@ -121,18 +119,18 @@ torch::Tensor rec(TermContext& c) {
 // L_rel: each domain's batch keeps F's pairwise structure in z_inv.
 torch::Tensor rel(TermContext& c) {
   const int64_t ns = c.ns;
-  return 0.5 * (relation_loss(c.out.p_inv.slice(0, 0, ns), c.out.p_f.slice(0, 0, ns)) +
-                relation_loss(c.out.p_inv.slice(0, ns), c.out.p_f.slice(0, ns)));
+  return 0.5 * (relation_loss(c.out["p_inv"].slice(0, 0, ns), c.out["p_f"].slice(0, 0, ns)) +
+                relation_loss(c.out["p_inv"].slice(0, ns), c.out["p_f"].slice(0, ns)));
 }
 
 // L_cons: a target image's strong view gets its clean view's confident pseudo-label.
 torch::Tensor cons(TermContext& c) {
-  const auto strong = c.net.forward(strong_view(c.xt, c.aug_rng)).logits;
-  return consistency_loss(c.out.logits.slice(0, c.ns), strong, c.o.cons_threshold, &c.reported["cons_kept"]);
+  const auto strong = c.net.forward(strong_view(c.xt, c.aug_rng))["logits"];
+  return consistency_loss(c.out["logits"].slice(0, c.ns), strong, c.o.cons_threshold, &c.reported["cons_kept"]);
 }
 
 // L_bal: the target batch's mean prediction stays spread over the classes.
-torch::Tensor bal(TermContext& c) { return balance_loss(c.out.logits.slice(0, c.ns)); }
+torch::Tensor bal(TermContext& c) { return balance_loss(c.out["logits"].slice(0, c.ns)); }
 
 // L_swap: the read-out swaps, re-encoded in inference mode with every module but R_pix frozen: C
 // must still see the content's class (label, or confident pseudo-label), D_spe the style's domain.
@@ -145,10 +143,10 @@ torch::Tensor swap(TermContext& c) {
   });
   c.net.eval();
   const Outputs again = c.net.forward(swapped);
-  const auto content_logits = from.logits.slice(0, c.ns, c.ns + k).detach();
-  const auto l = task_loss(again.logits.slice(0, 0, k), c.ys.slice(0, 0, k)) +
-                 consistency_loss(content_logits, again.logits.slice(0, k), c.o.cons_threshold) +
-                 domain_loss(c.net.head("dom_spe", again.p_spe), domain_labels(k, k, 1, c.xs.device()));
+  const auto content_logits = from["logits"].slice(0, c.ns, c.ns + k).detach();
+  const auto l = task_loss(again["logits"].slice(0, 0, k), c.ys.slice(0, 0, k)) +
+                 consistency_loss(content_logits, again["logits"].slice(0, k), c.o.cons_threshold) +
+                 domain_loss(c.net.head("dom_spe", again["p_spe"]), domain_labels(k, k, 1, c.xs.device()));
   c.net.train();
   thaw(frozen);
   return l;
@@ -172,13 +170,13 @@ torch::Tensor critic(TermContext& c) {
 }
 
 // L_orth: DSN's difference loss between the pooled z_inv and z_spe.
-torch::Tensor orth(TermContext& c) { return orthogonality_loss(c.out.p_inv, c.out.p_spe); }
+torch::Tensor orth(TermContext& c) { return orthogonality_loss(c.out["p_inv"], c.out["p_spe"]); }
 
 // L_spe_cls: a class head on z_spe behind a gradient reversal (strength lambda_p), on the source
 // labels: the head learns to read the digit from z_spe, S and E learn to leave it out.
 torch::Tensor spe_cls(TermContext& c) {
   auto& head = c.modules.of_term.at("spe_cls");
-  return task_loss(head->apply("classifier", {grad_reverse(c.out.p_spe.slice(0, 0, c.ns), c.grl)}), c.ys);
+  return task_loss(head->apply("classifier", {grad_reverse(c.out["p_spe"].slice(0, 0, c.ns), c.grl)}), c.ys);
 }
 
 // L_stats: the colour statistics the AdaIN output reads from z_spe (its shift and scale) are the
@@ -191,33 +189,32 @@ torch::Tensor stats(TermContext& c) {
     const auto flat = x.flatten(2);
     return (said.at("shift") - flat.mean(2)).pow(2).mean() + (said.at("scale") - flat.std(2, /*unbiased=*/false)).pow(2).mean();
   };
-  auto l = miss(c.out.z_spe, c.x);
-  if (c.o.readouts) l = l + miss(c.readout_half(c.inference_pass().z_spe).detach(), c.readout_half(c.x));
+  auto l = miss(c.out["z_spe"], c.x);
+  if (c.o.readouts) l = l + miss(c.readout_half(c.inference_pass()["z_spe"]).detach(), c.readout_half(c.x));
   return l;
 }
-bool with_adain_output(const TrainOptions& o) { return o.model.pixel_decoder && o.model.decoder_style == "adain"; }
 
 std::vector<LossTerm> make_terms() {
   std::vector<LossTerm> t;
-  t.push_back({"task", "", {0, 1}, false, true, nullptr, task});
-  t.push_back({"adv", "lambda-adv", {0}, false, false, nullptr, adv});
-  t.push_back({"dom", "lambda-dom", {0, 1}, false, false, nullptr, dom});
-  t.push_back({"mi", "lambda-mi", {1}, false, false, nullptr, mi});
-  t.push_back({"rec", "lambda-rec", {2}, false, true, nullptr, rec});
-  t.push_back({"rel", "lambda-rel", {1}, false, false, nullptr, rel});
-  t.push_back({"cons", "lambda-cons", {0}, true, false, nullptr, cons, {"cons_kept"}});
-  t.push_back({"bal", "lambda-bal", {0}, false, false, nullptr, bal});
-  t.push_back({"swap", "lambda-swap", {2}, true, false, with_readouts, swap});
-  t.push_back({"critic", "lambda-critic", {2}, true, false, with_readouts, critic});
-  LossTerm o{"orth", "lambda-orth", {0}, false, false, nullptr, orth};
+  t.push_back({"task", "", {0, 1}, false, true, task});
+  t.push_back({"adv", "lambda-adv", {0}, false, false, adv});
+  t.push_back({"dom", "lambda-dom", {0, 1}, false, false, dom});
+  t.push_back({"mi", "lambda-mi", {1}, false, false, mi});
+  t.push_back({"rec", "lambda-rec", {2}, false, true, rec});
+  t.push_back({"rel", "lambda-rel", {1}, false, false, rel});
+  t.push_back({"cons", "lambda-cons", {0}, true, false, cons, {"cons_kept"}});
+  t.push_back({"bal", "lambda-bal", {0}, false, false, bal});
+  t.push_back({"swap", "lambda-swap", {2}, true, false, swap});
+  t.push_back({"critic", "lambda-critic", {2}, true, false, critic});
+  LossTerm o{"orth", "lambda-orth", {0}, false, false, orth};
   // dsn's difference loss is a Frobenius sum of about 10^3 at the start: at 0.1 it drowned the task
   // loss (docs/RESULTS.md); 1e-4, its weight when none is given, puts it near the task loss.
   o.weight = [](const TrainOptions& opt) { return opt.method == Method::Dsn && opt.lambda_orth == 0 ? 1e-4 : opt.lambda_orth; };
   t.push_back(o);
-  LossTerm sc{"spe_cls", "lambda-spe-cls", {0}, false, false, nullptr, spe_cls};
+  LossTerm sc{"spe_cls", "lambda-spe-cls", {0}, false, false, spe_cls};
   sc.make_module = [](DidaNetImpl& net) { return LayerNet(net.network.part("classifier")); };  // C's shape, its own weights
   t.push_back(sc);
-  t.push_back({"stats", "lambda-stats", {2}, false, true, with_adain_output, stats});
+  t.push_back({"stats", "lambda-stats", {2}, false, true, stats});
   return t;
 }
 
@@ -232,7 +229,7 @@ double term_weight(const LossTerm& term, const TrainOptions& o) {
   if (term.weight_option.empty()) return 1.0;
   if (!uses_target_images(o.method)) return 0.0;  // every term but the task reads target images
   const OptionRow& row = train_option(term.weight_option);
-  if (!row.read_by(o.method) || (term.needs && !term.needs(o))) return 0.0;
+  if (!row.takes_effect(o)) return 0.0;
   return term.weight ? term.weight(o) : row.get(o).get<double>();
 }
 

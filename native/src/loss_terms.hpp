@@ -86,7 +86,6 @@ struct LossTerm {
   std::vector<int> stages;    // the staged optimisation's steps (0, 1, 2) that optimise it
   bool ramped = false;        // its weight times the GRL schedule lambda_p
   bool in_warmup = false;     // on in the warm-up epochs too
-  std::function<bool(const TrainOptions&)> needs;  // a further condition (nullptr: none)
   // The unweighted term, differentiable where it trains. Its logged value is its detached value,
   // unless it reports another under its own name (L_mi logs the DV bound).
   std::function<torch::Tensor(TermContext&)> compute;
@@ -100,7 +99,7 @@ struct LossTerm {
 
 // Every term, in the order a step computes them (the task first).
 const std::vector<LossTerm>& loss_terms();
-// A term's weight in a run (0: off): 0 when the method does not read its option or `needs` fails.
+// A term's weight in a run (0: off): 0 when its option takes no effect (OptionRow::takes_effect).
 double term_weight(const LossTerm& term, const TrainOptions& o);
 // The names of a step's logged values: every term, each one's statistics, then "total".
 const std::vector<std::string>& loss_value_names();

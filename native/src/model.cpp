@@ -140,23 +140,24 @@ torch::Tensor DidaNetImpl::measure_domain_gap(const torch::Tensor& source, const
   return gap;
 }
 
+const torch::Tensor& Outputs::operator[](const std::string& name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) throw std::out_of_range("model: the forward pass has no value \"" + name + "\"");
+  return it->second;
+}
+
 Outputs DidaNetImpl::forward(const torch::Tensor& x) {
   auto v = run("encode", {x});
-  Outputs o;
-  o.f = v.at("f"), o.z_inv = v.at("z_inv"), o.z_spe = v.at("z_spe");
-  o.p_f = v.at("p_f"), o.p_inv = v.at("p_inv"), o.p_spe = v.at("p_spe");
-  if (config.progressive) o.z_inv1 = v.at("z_inv1"), o.z_spe1 = v.at("z_spe1");
-  o.logits = apply("classifier", {o.p_inv});
-  return o;
+  std::map<std::string, torch::Tensor> kept;
+  for (const auto& name : network.graph("encode").outputs) kept[name] = v.at(name);
+  kept["logits"] = apply("classifier", {kept.at("p_inv")});
+  return Outputs(std::move(kept));
 }
 
 Outputs concat_outputs(const Outputs& a, const Outputs& b) {
-  auto cat = [](const torch::Tensor& x, const torch::Tensor& y) { return x.defined() ? torch::cat({x, y}) : x; };
-  Outputs o;
-  o.f = cat(a.f, b.f), o.z_inv = cat(a.z_inv, b.z_inv), o.z_spe = cat(a.z_spe, b.z_spe);
-  o.p_f = cat(a.p_f, b.p_f), o.p_inv = cat(a.p_inv, b.p_inv), o.p_spe = cat(a.p_spe, b.p_spe);
-  o.logits = cat(a.logits, b.logits), o.z_inv1 = cat(a.z_inv1, b.z_inv1), o.z_spe1 = cat(a.z_spe1, b.z_spe1);
-  return o;
+  std::map<std::string, torch::Tensor> both;
+  for (const auto& [name, x] : a.values()) both[name] = torch::cat({x, b[name]});
+  return Outputs(std::move(both));
 }
 
 torch::Tensor DidaNetImpl::reconstruct_features(const torch::Tensor& z_inv, const torch::Tensor& z_spe) {

@@ -16,15 +16,22 @@ torch::Tensor grad_reverse(const torch::Tensor& x, double lambda);
 // Each image minus its mean, over sqrt(variance + eps), across channels and pixels (input_norm).
 torch::Tensor standardize_images(const torch::Tensor& x);
 
-struct Outputs {
-  torch::Tensor f;                  // F
-  torch::Tensor z_inv, z_spe;       // maps
-  torch::Tensor p_f, p_inv, p_spe;  // what the heads see (pooled or flattened)
-  torch::Tensor logits;             // C(p_inv)
-  torch::Tensor z_inv1, z_spe1;     // progressive first level (undefined otherwise)
+// A forward pass's values by their names in the description's "encode" graph (f, z_inv, z_spe,
+// p_f, p_inv, p_spe: what the heads see; z_inv1, z_spe1 when progressive) and the classifier's
+// "logits" (C(p_inv)).
+class Outputs {
+ public:
+  Outputs() = default;
+  explicit Outputs(std::map<std::string, torch::Tensor> values) : values_(std::move(values)) {}
+  const torch::Tensor& operator[](const std::string& name) const;  // throws std::out_of_range naming it
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  const std::map<std::string, torch::Tensor>& values() const { return values_; }
+
+ private:
+  std::map<std::string, torch::Tensor> values_;
 };
 
-// Outputs of two batches as if they had been one (every field concatenated along the batch).
+// Outputs of two batches as if they had been one (every value concatenated along the batch).
 Outputs concat_outputs(const Outputs& a, const Outputs& b);
 
 // Modules and graphs of a dida::Network: the parameter modules are registered under their dotted

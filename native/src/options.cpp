@@ -114,6 +114,13 @@ OptionRow for_methods(OptionRow r, std::vector<Method> m) {
   r.methods = std::move(m);
   return r;
 }
+OptionRow needing(OptionRow r, std::function<bool(const TrainOptions&)> needs, const char* what) {
+  r.needs = std::move(needs), r.needs_what = what;
+  return r;
+}
+bool with_readouts(const TrainOptions& o) { return o.readouts; }
+bool with_erasure(const TrainOptions& o) { return o.model.erase_domain_mean; }
+bool with_adain_output(const TrainOptions& o) { return o.model.pixel_decoder && o.model.decoder_style == "adain"; }
 OptionRow with_key(const char* key, OptionRow r) {
   r.json_key = key;
   return r;
@@ -157,6 +164,10 @@ std::vector<OptionRow> make_table() {
       for_methods(flag("erase-domain-mean", kMethod, at(&ModelConfig::erase_domain_mean),
                        "z_inv without the direction of the domains' mean difference (measured after the last step)"),
                   kAdversarial),
+      needing(for_methods(integer("erasure-retrain-iters", kMethod, at(&TrainOptions::erasure_retrain_iters), 0, 1e6,
+                                  "After the erasure, C and R_pix learn again on the erased z_inv for N iterations (source labels; the encoder frozen)"),
+                          kAdversarial),
+              with_erasure, "--erase-domain-mean"),
       choice("input-norm", kMethod, at(&ModelConfig::input_norm), ModelConfig::input_norms(),
              "none | standardize (each image to zero mean, unit variance, inside the model)"),
       for_methods(mode("batch-norm", kMethod, at(&TrainOptions::batch_norm),
@@ -189,18 +200,21 @@ std::vector<OptionRow> make_table() {
       for_methods(number("lambda-bal", kLosses, at(&TrainOptions::lambda_bal), 0, 1e6,
                          "Weight of L_bal: the target batch's mean prediction stays spread over the classes"),
                   kDida),
-      for_methods(number("lambda-swap", kLosses, at(&TrainOptions::lambda_swap), 0, 1e6,
-                         "Weight of L_swap: a swap keeps its content's class and its style's domain (with --readouts)"),
-                  kDida),
-      for_methods(number("lambda-critic", kLosses, at(&TrainOptions::lambda_critic), 0, 1e6,
-                         "Weight of L_critic: swaps pass an image critic of their style's domain (with --readouts)"),
-                  kDida),
+      needing(for_methods(number("lambda-swap", kLosses, at(&TrainOptions::lambda_swap), 0, 1e6,
+                                 "Weight of L_swap: a swap keeps its content's class and its style's domain (with --readouts)"),
+                          kDida),
+              with_readouts, "--readouts"),
+      needing(for_methods(number("lambda-critic", kLosses, at(&TrainOptions::lambda_critic), 0, 1e6,
+                                 "Weight of L_critic: swaps pass an image critic of their style's domain (with --readouts)"),
+                          kDida),
+              with_readouts, "--readouts"),
       for_methods(number("lambda-spe-cls", kLosses, at(&TrainOptions::lambda_spe_cls), 0, 1e6,
                          "Weight of L_spe_cls: a class head on z_spe behind a gradient reversal keeps the digit out of z_spe"),
                   kDida),
-      for_methods(number("lambda-stats", kLosses, at(&TrainOptions::lambda_stats), 0, 1e6,
-                         "Weight of L_stats: the colour statistics R_pix reads from z_spe are the image's own (--decoder-style adain)"),
-                  kDida),
+      needing(for_methods(number("lambda-stats", kLosses, at(&TrainOptions::lambda_stats), 0, 1e6,
+                                 "Weight of L_stats: the colour statistics R_pix reads from z_spe are the image's own (--decoder-style adain)"),
+                          kDida),
+              with_adain_output, "--decoder-style adain"),
       flag("augment-source", kLosses, at(&TrainOptions::augment_source),
            "Also train on source images in the strong view (shift, channel order, inversion, contrast)"),
       for_methods(number("mine-ma-rate", kLosses, at(&TrainOptions::mine_ma_rate), 1e-6, 1, "MINE's moving-average rate"), kDida),

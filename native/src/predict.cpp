@@ -26,15 +26,16 @@ int predict(const std::string& path, const std::vector<std::string>& images, boo
       const dida::Image img = dida::resize_image(dida::convert_channels(dida::load_image(file, 3), c.in_channels),
                                                  c.image_size, c.image_size);
       const auto o = model.forward(dida::pixels_to_input(img.pixels, 1, img.height, img.width, img.channels));
-      const float* p = o.probs.row(0);
-      const int label = static_cast<int>(std::max_element(p, p + o.probs.d) - p);
-      const auto inv = dida::softmax(o.dom_inv.row(0), 2), spe = dida::softmax(o.dom_spe.row(0), 2);
+      const dida::Rows &probs = o.rows("probs"), &logits = o.rows("logits");
+      const float* p = probs.row(0);
+      const int label = static_cast<int>(std::max_element(p, p + probs.d) - p);
+      const auto inv = dida::softmax(o.rows("dom_inv").row(0), 2), spe = dida::softmax(o.rows("dom_spe").row(0), 2);
       if (json) {
         out.push_back({{"file", file},
                        {"label", names[static_cast<std::size_t>(label)]},
                        {"class", label},
-                       {"probs", std::vector<float>(p, p + o.probs.d)},
-                       {"logits", std::vector<float>(o.logits.row(0), o.logits.row(0) + o.logits.d)},
+                       {"probs", std::vector<float>(p, p + probs.d)},
+                       {"logits", std::vector<float>(logits.row(0), logits.row(0) + logits.d)},
                        {"domain_inv_target_prob", inv[1]},
                        {"domain_spe_target_prob", spe[1]}});
       } else {
@@ -65,9 +66,10 @@ int predict_samples(const std::string& path, const std::string& samples_file, bo
   const auto o = model.forward(dida::pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels));
   int correct[2] = {0, 0}, count[2] = {0, 0};
   std::vector<int> predicted(static_cast<std::size_t>(n));
+  const dida::Rows& probs = o.rows("probs");
   for (int i = 0; i < n; ++i) {
-    const float* p = o.probs.row(i);
-    predicted[static_cast<std::size_t>(i)] = static_cast<int>(std::max_element(p, p + o.probs.d) - p);
+    const float* p = probs.row(i);
+    predicted[static_cast<std::size_t>(i)] = static_cast<int>(std::max_element(p, p + probs.d) - p);
     const int dom = s.domains[static_cast<std::size_t>(i)] ? 1 : 0;
     ++count[dom];
     correct[dom] += predicted[static_cast<std::size_t>(i)] == s.images.labels[static_cast<std::size_t>(i)];

@@ -39,7 +39,7 @@ void ReplayRecorder::record(DidaNetImpl& net, int epoch, const torch::Device& de
     const std::vector<float> v(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
     return pca_2d(v, static_cast<int>(c.size(0)), static_cast<int>(c.size(1)));
   };
-  const nlohmann::json line = {{"epoch", epoch}, {"inv", layout(o.p_inv)}, {"spe", layout(o.p_spe)}};
+  const nlohmann::json line = {{"epoch", epoch}, {"inv", layout(o["p_inv"])}, {"spe", layout(o["p_spe"])}};
   append_line(path_, line.dump());
 }
 

@@ -373,6 +373,40 @@ void TrainStep::set_erasure() {
   net_->set_domain_gap(net_->measure_domain_gap(first(xs_), first(xt_)));
 }
 
+void TrainStep::retrain_readers() {
+  if (!net_->config.erase_domain_mean || !uses_target_images(o_.method) || o_.erasure_retrain_iters <= 0) return;
+  const bool pixels = net_->config.pixel_decoder;
+  std::vector<torch::Tensor> params;
+  auto named = net_->named_parameters();
+  for (const auto& m : net_->network.modules)
+    if (m.group == ModuleGroup::Classifier || (pixels && m.group == ModuleGroup::PixelDecoder))
+      for (const char* t : {".weight", ".bias"}) params.push_back(named[m.name + t]);
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(o_.lr));
+  net_->eval();  // batch norm at its running statistics, as inference reads z_inv
+  Rng rng = Rng(o_.seed).fork("readers-after-erasure");
+  const auto batch = [&](const torch::Tensor& x) {
+    const int64_t n = x.size(0);
+    std::vector<int64_t> pick(static_cast<std::size_t>(std::min<int64_t>(o_.batch_size, n)));
+    for (auto& i : pick) i = static_cast<int64_t>(rng.below(static_cast<std::uint64_t>(n)));
+    return torch::tensor(pick, torch::kLong).to(device_);
+  };
+  for (int it = 0; it < o_.erasure_retrain_iters; ++it) {
+    const auto is = batch(xs_), jt = batch(xt_);
+    const auto x = torch::cat({xs_.index_select(0, is), xt_.index_select(0, jt)});
+    Outputs out;
+    {
+      torch::NoGradGuard no_grad;
+      out = net_->forward(x);
+    }
+    auto loss = task_loss(net_->apply("classifier", {out["p_inv"].slice(0, 0, is.size(0))}), ys_.index_select(0, is));
+    if (pixels) loss = loss + pixel_mse(net_->reconstruct_pixels(out["z_inv"], out["z_spe"]), x);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  net_->train();
+}
+
 bool TrainStep::finite() const { return !finite_.defined() || finite_.item<bool>(); }
 LossValues TrainStep::last_values() const { return last_.defined() ? to_host(last_) : LossValues{}; }
 LossValues TrainStep::take_sum() {

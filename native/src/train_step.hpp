@@ -41,6 +41,10 @@ class TrainStep {
   // target images).
   static constexpr int64_t kErasureImages = 2000;
   void set_erasure();
+  // Then the parts that read z_inv learn again on the erased one, the encoder in inference mode and
+  // untouched (o.erasure_retrain_iters iterations): C by L_task on source batches, R_pix by
+  // reconstructing source and target batches. Both were trained on z_inv before the erasure.
+  void retrain_readers();
   const torch::Tensor& x_val() const { return x_val_; }
   const torch::Tensor& y_val() const { return y_val_; }
   const torch::Tensor& x_test() const { return x_test_; }

@@ -314,6 +314,7 @@ int run_training(TrainOptions o, bool resume) {
   }
 
   trainer.set_erasure();  // after the last step: the encoder never trains against it (docs/RESULTS.md)
+  trainer.retrain_readers();
   const double train_s = progress.seconds(), rate = progress.images_per_s();
   const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
   const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());

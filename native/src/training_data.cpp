@@ -29,7 +29,7 @@ double accuracy(DidaNetImpl& net, const torch::Tensor& x, const torch::Tensor& y
   int64_t correct = 0;
   for (int64_t i = 0; i < x.size(0); i += 500) {
     const auto xb = x.slice(0, i, std::min(i + 500, x.size(0))).to(device);
-    const auto pred = net.forward(xb).logits.argmax(1).cpu();
+    const auto pred = net.forward(xb)["logits"].argmax(1).cpu();
     correct += pred.eq(y.slice(0, i, i + xb.size(0))).sum().item<int64_t>();
   }
   net.train(was_training);
@@ -42,7 +42,7 @@ LabelFreeStats label_free_stats(DidaNetImpl& net, const torch::Tensor& x, const 
   net.eval();
   std::vector<torch::Tensor> probs;
   for (int64_t i = 0; i < x.size(0); i += 500)
-    probs.push_back(torch::softmax(net.forward(x.slice(0, i, std::min(i + 500, x.size(0))).to(device)).logits, 1).cpu());
+    probs.push_back(torch::softmax(net.forward(x.slice(0, i, std::min(i + 500, x.size(0))).to(device))["logits"], 1).cpu());
   net.train(was_training);
   LabelFreeStats s;
   if (probs.empty()) return s;

@@ -50,8 +50,8 @@ TEST(ExplorerModel, PredictsInChunksAsTheCoreDoesForTheWholeSet) {
   const auto o = whole.forward(l.m.input());
   int correct[2] = {0, 0}, count[2] = {0, 0};
   for (int i = 0; i < n; ++i) {
-    const float* p = o.probs.row(i);
-    const int best = static_cast<int>(std::max_element(p, p + o.probs.d) - p);
+    const float* p = o.rows("probs").row(i);
+    const int best = static_cast<int>(std::max_element(p, p + o.rows("probs").d) - p);  // the rows by their graph name
     EXPECT_EQ(l.m.predicted()[static_cast<std::size_t>(i)], best) << i;
     const int dom = l.m.samples().domains[static_cast<std::size_t>(i)];
     ++count[dom];

@@ -48,19 +48,28 @@ TEST(Inference, CoreMatchesLibTorchOnEveryBundleOfTheParityMatrix) {
     const auto o = m.forward(x);
     Tensor4 other(x.n, x.c, x.h, x.w);  // the styles: the batch rotated by half
     for (int i = 0; i < x.n; ++i) std::copy(x.item((i + x.n / 2) % x.n), x.item((i + x.n / 2) % x.n) + x.per_item(), other.item(i));
-    EXPECT_LT(max_diff(o.logits.data, ref.to_f32("logits")), 1e-4) << which;
-    EXPECT_LT(max_diff(o.probs.data, ref.to_f32("probs")), 1e-4) << which;
-    EXPECT_LT(max_diff(o.z_inv.data, ref.to_f32("z_inv")), 1e-4) << which;
-    EXPECT_LT(max_diff(o.z_spe.data, ref.to_f32("z_spe")), 1e-4) << which;
-    EXPECT_LT(max_diff(o.dom_inv.data, ref.to_f32("dom_inv")), 1e-4) << which;
-    EXPECT_LT(max_diff(o.dom_spe.data, ref.to_f32("dom_spe")), 1e-4) << which;
-    EXPECT_LT(max_diff(m.reconstruct_features(o.z_inv, o.z_spe).data, ref.to_f32("feat_rec")), 1e-4) << which;
-    EXPECT_LT(max_diff(m.reconstruct_pixels(o.z_inv, o.z_spe).data, ref.to_f32("pix_rec")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.rows("logits").data, ref.to_f32("logits")), 1e-4) << which;
+    // Values by their graph names; a wrong name or kind is an error that says so.
+    try {
+      (void)o.map("probs");
+      ADD_FAILURE() << "probs is rows";
+    } catch (const std::out_of_range& e) {
+      EXPECT_STREQ(e.what(), "core: forward() keeps no map \"probs\" (it is rows)");
+    }
+    EXPECT_THROW((void)o.rows("z_invv"), std::out_of_range);
+    EXPECT_EQ(o.map("f").c, m.config().feature_channels());
+    EXPECT_LT(max_diff(o.rows("probs").data, ref.to_f32("probs")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.map("z_inv").data, ref.to_f32("z_inv")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.map("z_spe").data, ref.to_f32("z_spe")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.rows("dom_inv").data, ref.to_f32("dom_inv")), 1e-4) << which;
+    EXPECT_LT(max_diff(o.rows("dom_spe").data, ref.to_f32("dom_spe")), 1e-4) << which;
+    EXPECT_LT(max_diff(m.reconstruct_features(o.map("z_inv"), o.map("z_spe")).data, ref.to_f32("feat_rec")), 1e-4) << which;
+    EXPECT_LT(max_diff(m.reconstruct_pixels(o.map("z_inv"), o.map("z_spe")).data, ref.to_f32("pix_rec")), 1e-4) << which;
     EXPECT_LT(max_diff(m.swap(x, other).data, ref.to_f32("swap")), 1e-4) << which;
     // Probabilities are the softmax of the logits.
-    for (int i = 0; i < o.probs.n; ++i) {
+    for (int i = 0; i < o.rows("probs").n; ++i) {
       double s = 0;
-      for (int k = 0; k < o.probs.d; ++k) s += o.probs.row(i)[k];
+      for (int k = 0; k < o.rows("probs").d; ++k) s += o.rows("probs").row(i)[k];
       EXPECT_NEAR(s, 1.0, 1e-5);
     }
     EXPECT_EQ(m.class_names().size(), 10u);
@@ -78,14 +87,14 @@ TEST(Inference, ThreadsSplitTheBatchAndGiveTheSameOutputs) {
   for (const int threads : {2, 3, 16}) {
     m.set_threads(threads);
     const auto many = m.forward(x);
-    EXPECT_EQ(many.logits.n, 7);
-    EXPECT_LT(max_diff(many.logits.data, one.logits.data), 1e-5) << threads;
-    EXPECT_LT(max_diff(many.probs.data, one.probs.data), 1e-6) << threads;
-    EXPECT_LT(max_diff(many.z_inv.data, one.z_inv.data), 1e-5) << threads;
-    EXPECT_LT(max_diff(many.z_spe.data, one.z_spe.data), 1e-5) << threads;
-    EXPECT_LT(max_diff(many.dom_spe.data, one.dom_spe.data), 1e-5) << threads;
-    EXPECT_EQ(many.z_inv.n, 7);
-    EXPECT_EQ(many.p_inv.n, 7);
+    EXPECT_EQ(many.rows("logits").n, 7);
+    EXPECT_LT(max_diff(many.rows("logits").data, one.rows("logits").data), 1e-5) << threads;
+    EXPECT_LT(max_diff(many.rows("probs").data, one.rows("probs").data), 1e-6) << threads;
+    EXPECT_LT(max_diff(many.map("z_inv").data, one.map("z_inv").data), 1e-5) << threads;
+    EXPECT_LT(max_diff(many.map("z_spe").data, one.map("z_spe").data), 1e-5) << threads;
+    EXPECT_LT(max_diff(many.rows("dom_spe").data, one.rows("dom_spe").data), 1e-5) << threads;
+    EXPECT_EQ(many.map("z_inv").n, 7);
+    EXPECT_EQ(many.rows("p_inv").n, 7);
   }
 }
 
@@ -142,7 +151,7 @@ TEST(Inference, InferenceOnlyBundlesLeaveOutTheTrainingOnlyTensors) {
   const auto ref = SafeTensorsFile::load(dir + "/reference.safetensors");
   Tensor4 x(4, 3, 32, 32);
   x.data = ref.to_f32("input");
-  EXPECT_EQ(stripped.forward(x).probs.data, m.forward(x).probs.data);
+  EXPECT_EQ(stripped.forward(x).rows("probs").data, m.forward(x).rows("probs").data);
   EXPECT_EQ(stripped.swap(x, x).data, m.swap(x, x).data);
 }
 
@@ -192,7 +201,8 @@ TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
     std::string err;
     try {
       const Model m(parse_bundle(config, flipped, "b"));
-      for (float p : m.forward(probe).probs.data) ASSERT_TRUE(std::isfinite(p)) << "flip at byte " << i;
+      const auto out = m.forward(probe);
+      for (float p : out.rows("probs").data) ASSERT_TRUE(std::isfinite(p)) << "flip at byte " << i;
       ++loaded;
     } catch (const std::runtime_error& e) {
       err = e.what();

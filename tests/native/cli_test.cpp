@@ -142,6 +142,30 @@ const char* kTinyTrain =
     " --batch-size 16 --quiet";
 }  // namespace
 
+// An option the run would ignore is named: one the method does not read, or one without the
+// option it needs; the loss registry reads the same condition (the term stays off).
+TEST(Cli, OptionsThatARunWouldIgnoreAreNamed) {
+  const std::string dir = "/tmp/dida-cli-ignored-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const std::string train = "--threads 1 train" + std::string(kTinyTrain) + " --epochs 1 --iters-per-epoch 1 --replay 0";
+  const Result dann = run_cli(train + " --method dann --lambda-mi 0.5 --out " + dir + "/dann");
+  ASSERT_EQ(dann.status, 0) << dann.output;
+  EXPECT_NE(dann.output.find("warning: --lambda-mi is not read by --method dann (ignored)"), std::string::npos) << dann.output;
+  const Result plain = run_cli(train + " --lambda-stats 1 --out " + dir + "/plain");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_NE(plain.output.find("warning: --lambda-stats has no effect without --decoder-style adain (ignored)"), std::string::npos)
+      << plain.output;
+  const Result adain = run_cli(train + " --lambda-stats 1 --variant style --decoder-style adain --out " + dir + "/adain");
+  ASSERT_EQ(adain.status, 0) << adain.output;
+  EXPECT_EQ(adain.output.find("warning"), std::string::npos) << adain.output;
+  const auto stats = [&](const std::string& run) {
+    return nlohmann::json::parse(slurp(dir + "/" + run + "/log.jsonl"))["losses"]["stats"].get<double>();
+  };
+  EXPECT_EQ(stats("plain"), 0.0) << "L_stats off without the AdaIN output";
+  EXPECT_GT(stats("adain"), 0.0);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 // Hostile and careless input: one line naming the file, a non-zero exit, nothing of the user's changed.
 TEST(Cli, BadInputIsRefusedWithoutHarm) {
   const std::string dir = "/tmp/dida-cli-hostile-" + std::to_string(::getpid());

@@ -45,15 +45,15 @@ std::map<std::string, torch::Tensor> libtorch_outputs(DidaNetImpl& net, const to
   const auto o = net.forward(x);
   const auto half = x.size(0) / 2;
   const auto other = torch::cat({x.slice(0, half), x.slice(0, 0, half)});  // styles: the batch rotated
-  return {{"logits", o.logits},
-          {"probs", torch::softmax(o.logits, 1)},
-          {"z_inv", o.z_inv},
-          {"z_spe", o.z_spe},
-          {"dom_inv", net.head("dom_inv", o.p_inv)},
-          {"dom_spe", net.head("dom_spe", o.p_spe)},
-          {"feat_rec", net.reconstruct_features(o.z_inv, o.z_spe)},
-          {"pix_rec", net.reconstruct_pixels(o.z_inv, o.z_spe)},
-          {"swap", net.reconstruct_pixels(o.z_inv, net.forward(other).z_spe)}};
+  return {{"logits", o["logits"]},
+          {"probs", torch::softmax(o["logits"], 1)},
+          {"z_inv", o["z_inv"]},
+          {"z_spe", o["z_spe"]},
+          {"dom_inv", net.head("dom_inv", o["p_inv"])},
+          {"dom_spe", net.head("dom_spe", o["p_spe"])},
+          {"feat_rec", net.reconstruct_features(o["z_inv"], o["z_spe"])},
+          {"pix_rec", net.reconstruct_pixels(o["z_inv"], o["z_spe"])},
+          {"swap", net.reconstruct_pixels(o["z_inv"], net.forward(other)["z_spe"])}};
 }
 
 std::map<std::string, std::vector<float>> core_outputs(const Model& m, const Tensor4& x) {
@@ -61,10 +61,10 @@ std::map<std::string, std::vector<float>> core_outputs(const Model& m, const Ten
   Tensor4 other(x.n, x.c, x.h, x.w);
   const int half = x.n / 2;
   for (int i = 0; i < x.n; ++i) std::copy(x.item((i + half) % x.n), x.item((i + half) % x.n) + x.per_item(), other.item(i));
-  return {{"logits", o.logits.data},  {"probs", o.probs.data}, {"z_inv", o.z_inv.data},
-          {"z_spe", o.z_spe.data},    {"dom_inv", o.dom_inv.data},
-          {"dom_spe", o.dom_spe.data}, {"feat_rec", m.reconstruct_features(o.z_inv, o.z_spe).data},
-          {"pix_rec", m.reconstruct_pixels(o.z_inv, o.z_spe).data}, {"swap", m.swap(x, other).data}};
+  return {{"logits", o.rows("logits").data},  {"probs", o.rows("probs").data}, {"z_inv", o.map("z_inv").data},
+          {"z_spe", o.map("z_spe").data},    {"dom_inv", o.rows("dom_inv").data},
+          {"dom_spe", o.rows("dom_spe").data}, {"feat_rec", m.reconstruct_features(o.map("z_inv"), o.map("z_spe")).data},
+          {"pix_rec", m.reconstruct_pixels(o.map("z_inv"), o.map("z_spe")).data}, {"swap", m.swap(x, other).data}};
 }
 
 Tensor4 to_tensor4(const torch::Tensor& x) {

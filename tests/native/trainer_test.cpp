@@ -210,7 +210,7 @@ TEST(Model, InputStandardisationMatchesAHandComputation) {
   net->eval();
   torch::NoGradGuard g;
   const auto img = torch::rand({2, 3, 32, 32}) - 0.5;
-  EXPECT_LT((net->forward(img).logits - net->forward(img * 0.5 + 0.2).logits).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((net->forward(img)["logits"] - net->forward(img * 0.5 + 0.2)["logits"]).abs().max().item<double>(), 1e-4);
 }
 
 TEST(Eval, SwapMeasuresOnAHandMadeModel) {
@@ -368,12 +368,12 @@ TEST(Model, ParameterNamesAndShapesMatchTheCoreConfig) {
       EXPECT_EQ(have.count("spe.conv.weight"), std::string(variant) == "branch" ? 1u : 0u);
       EXPECT_EQ(have.count("inv1.conv.weight"), progressive ? 1u : 0u);
       const auto o = net->forward(torch::randn({2, 3, 32, 32}));
-      EXPECT_EQ(o.logits.sizes(), (std::vector<int64_t>{2, 10}));
-      EXPECT_EQ(o.z_inv.sizes(), o.z_spe.sizes());
+      EXPECT_EQ(o["logits"].sizes(), (std::vector<int64_t>{2, 10}));
+      EXPECT_EQ(o["z_inv"].sizes(), o["z_spe"].sizes());
       if (std::string(variant) == "vector") {
-        EXPECT_TRUE(torch::allclose(o.z_inv + o.z_spe, o.f, 1e-5, 1e-6));  // equal up to rounding
+        EXPECT_TRUE(torch::allclose(o["z_inv"] + o["z_spe"], o["f"], 1e-5, 1e-6));  // equal up to rounding
       }
-      EXPECT_EQ(net->reconstruct_pixels(o.z_inv, o.z_spe).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+      EXPECT_EQ(net->reconstruct_pixels(o["z_inv"], o["z_spe"]).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
     }
 }
 
@@ -807,7 +807,7 @@ TEST(Training, TheStatsTermTeachesZspeTheImagesOwnColourStatistics) {
     c.x = x, c.ns = 4, c.out = net->forward(x);
     return term_named("stats").compute(c);
   };
-  const auto said = net->run("style_stats", {net->forward(x).z_spe});
+  const auto said = net->run("style_stats", {net->forward(x)["z_spe"]});
   const auto mean = x.flatten(2).mean(2), spread = x.flatten(2).std(2, false);
   const auto by_hand = (said.at("shift") - mean).pow(2).mean() + (said.at("scale") - spread).pow(2).mean();
   auto before = miss();
@@ -844,7 +844,7 @@ TEST(Model, TheErasureLeavesTheDomainsNoMeanDifference) {
   net->eval();
   const auto a = torch::rand({16, 3, 32, 32}) * 2 - 1, b = torch::rand({16, 3, 32, 32}) * 0.5;  // two looks
   const auto raw = [&](const torch::Tensor& x) { return net->run("encode", {x}).at("z_inv.raw").flatten(1); };
-  const auto erased = [&](const torch::Tensor& x) { return net->forward(x).z_inv.flatten(1); };
+  const auto erased = [&](const torch::Tensor& x) { return net->forward(x)["z_inv"].flatten(1); };
   torch::NoGradGuard g;
   EXPECT_TRUE(torch::equal(erased(a), raw(a))) << "g = 0: nothing is erased";
   const auto gap = raw(a).mean(0) - raw(b).mean(0);
@@ -861,6 +861,42 @@ TEST(Model, TheErasureLeavesTheDomainsNoMeanDifference) {
   // Not trained by gradient: no optimiser step moves it.
   for (const auto& p : net->named_parameters())
     EXPECT_EQ(p.value().requires_grad(), p.key().rfind("inv_erase.", 0) != 0) << p.key();
+}
+
+// After the erasure C and R_pix learn again on the erased z_inv: every other weight stays the
+// run's, theirs move, and nothing moves without the erasure.
+TEST(Training, RetrainingAfterTheErasureMovesTheClassifierAndPixelDecoderAlone) {
+  TempDir dir("retrain");
+  for (const bool erase : {true, false}) {
+    TrainOptions o = tiny(dir.path(erase ? "erase" : "plain"));
+    o.model.erase_domain_mean = erase;
+    o.erasure_retrain_iters = 30;
+    const DomainPair pair = pair_for(o);
+    TrainStep step(o, pair, torch::kCPU);
+    for (int i = 0; i < 6; ++i) step.step(0, i, 0.5);
+    step.set_erasure();
+    const double val_before = step.eval_accuracy(step.x_val(), step.y_val());
+    std::map<std::string, torch::Tensor> before;
+    for (const auto& p : step.net().named_parameters()) before[p.key()] = p.value().detach().clone();
+    step.retrain_readers();
+    int moved = 0;
+    for (const auto& p : step.net().named_parameters()) {
+      const bool same = torch::equal(before[p.key()], p.value());
+      const auto group = step.net().network.module_of_tensor(p.key()).group;
+      const bool reader = group == ModuleGroup::Classifier || group == ModuleGroup::PixelDecoder;
+      if (!erase || !reader) {
+        EXPECT_TRUE(same) << p.key() << (erase ? "" : " (no erasure: nothing to retrain)");
+      }
+      moved += !same;
+    }
+    if (erase) {
+      int readers = 0;
+      for (const auto& m : step.net().network.modules)
+        readers += m.group == ModuleGroup::Classifier || m.group == ModuleGroup::PixelDecoder ? 2 : 0;
+      EXPECT_EQ(moved, readers) << "every weight and bias of C and R_pix";
+      EXPECT_GT(step.eval_accuracy(step.x_val(), step.y_val()), val_before - 0.05) << "it learns the task on the erased z_inv";
+    }
+  }
 }
 
 // decoder_norm "instance": R_pix normalises z_inv per image and channel first, so a per-channel
@@ -894,12 +930,12 @@ TEST(Model, TheAdainDecoderGivesASwapItsStylesColourStatistics) {
   net->eval();
   torch::NoGradGuard g;
   const auto a = net->forward(torch::rand({3, 3, 32, 32}) * 2 - 1), b = net->forward(torch::rand({3, 3, 32, 32}) * 2 - 1);
-  const auto swap = net->reconstruct_pixels(a.z_inv, b.z_spe), own = net->reconstruct_pixels(b.z_inv, b.z_spe);
+  const auto swap = net->reconstruct_pixels(a["z_inv"], b["z_spe"]), own = net->reconstruct_pixels(b["z_inv"], b["z_spe"]);
   const auto mean = [](const torch::Tensor& x) { return x.mean({2, 3}); };
   const auto spread = [](const torch::Tensor& x) { return x.std({2, 3}, false); };
   EXPECT_LT((mean(swap) - mean(own)).abs().max().item<double>(), 1e-5);
   EXPECT_LT((spread(swap) - spread(own)).abs().max().item<double>(), 1e-3);
-  EXPECT_GT((mean(net->reconstruct_pixels(a.z_inv, a.z_spe)) - mean(own)).abs().max().item<double>(), 1e-4)
+  EXPECT_GT((mean(net->reconstruct_pixels(a["z_inv"], a["z_spe"])) - mean(own)).abs().max().item<double>(), 1e-4)
       << "another style, other statistics";
 }
 
@@ -1008,8 +1044,8 @@ TEST(Bundle, RoundTripAndCorruptFiles) {
   LoadedBundle back = load_bundle(dir.path("b"));
   const auto x = torch::randn({3, 3, 32, 32});
   const auto o1 = net->forward(x), o2 = back.net->forward(x);
-  EXPECT_TRUE(torch::equal(o1.logits, o2.logits));
-  EXPECT_TRUE(torch::equal(o1.z_spe, o2.z_spe));
+  EXPECT_TRUE(torch::equal(o1["logits"], o2["logits"]));
+  EXPECT_TRUE(torch::equal(o1["z_spe"], o2["z_spe"]));
   EXPECT_EQ(back.card["method"], "dida");
 
   // Missing tensor, wrong shape, foreign file, bad JSON: one clear line each.

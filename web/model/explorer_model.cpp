@@ -107,12 +107,14 @@ void ExplorerModel::predict_next(int count) {
   const double t0 = now_ms();
   const auto out = model_->forward(x);
   core_.ms += now_ms() - t0;
-  core_.probs.insert(core_.probs.end(), out.probs.data.begin(), out.probs.data.end());
-  core_.z_inv.insert(core_.z_inv.end(), out.z_inv.data.begin(), out.z_inv.data.end());
-  core_.z_spe.insert(core_.z_spe.end(), out.z_spe.data.begin(), out.z_spe.data.end());
+  const Rows& probs = out.rows("probs");
+  const Tensor4 &z_inv = out.map("z_inv"), &z_spe = out.map("z_spe");
+  core_.probs.insert(core_.probs.end(), probs.data.begin(), probs.data.end());
+  core_.z_inv.insert(core_.z_inv.end(), z_inv.data.begin(), z_inv.data.end());
+  core_.z_spe.insert(core_.z_spe.end(), z_spe.data.begin(), z_spe.data.end());
   for (int i = begin; i < end; ++i) {
-    const float* p = out.probs.row(i - begin);
-    const int best = static_cast<int>(std::max_element(p, p + out.probs.d) - p);
+    const float* p = probs.row(i - begin);
+    const int best = static_cast<int>(std::max_element(p, p + probs.d) - p);
     predicted_[static_cast<std::size_t>(i)] = best;
     confidence_[static_cast<std::size_t>(i)] = p[best];
   }
@@ -343,14 +345,11 @@ void ExplorerModel::predict_user(std::size_t from) {
   for (std::size_t i = from; i < user_.size(); ++i) {
     UserImage& u = user_[i];
     const auto out = model_->forward(pixels_to_input(u.pixels, 1, s, s, c.in_channels));
-    u.probs.assign(out.probs.data.begin(), out.probs.data.end());
+    u.probs.assign(out.rows("probs").data.begin(), out.rows("probs").data.end());
     u.predicted = static_cast<int>(std::max_element(u.probs.begin(), u.probs.end()) - u.probs.begin());
     u.confidence = u.probs[static_cast<std::size_t>(u.predicted)];
     u.ort_predicted = -1;
-    const int f = c.feature_channels(), fs = c.feature_size();
-    Tensor4 zi(1, f, fs, fs), zs(1, f, fs, fs);
-    zi.data = out.z_inv.data, zs.data = out.z_spe.data;
-    u.inv_feat = model_->pool(zi).data, u.spe_feat = model_->pool(zs).data;
+    u.inv_feat = model_->pool(out.map("z_inv")).data, u.spe_feat = model_->pool(out.map("z_spe")).data;
     if (!core_.ready || static_cast<int>(u.inv_feat.size()) != inv_dim_) continue;
     auto nearest = [&](const std::vector<float>& all, const std::vector<float>& feat, int d) {
       int best = 0;

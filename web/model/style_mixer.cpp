@@ -8,9 +8,9 @@ namespace dida::web {
 void StyleMixer::set_inputs(const Model& m, const Tensor4& contents, const Tensor4& style_a, const Tensor4& style_b) {
   if (style_a.n != 1 || style_b.n != 1) throw std::invalid_argument("style mixer: one image per style");
   clear();
-  z_inv_ = m.forward(contents).z_inv;
-  z_a_ = m.forward(style_a).z_spe;
-  z_b_ = m.forward(style_b).z_spe;
+  z_inv_ = m.forward(contents).map("z_inv");
+  z_a_ = m.forward(style_a).map("z_spe");
+  z_b_ = m.forward(style_b).map("z_spe");
   decode(m);
 }
 

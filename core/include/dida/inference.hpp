@@ -72,11 +72,20 @@ class Model {
   const nlohmann::json& card() const { return card_; }
   std::vector<std::string> class_names() const;
 
-  struct Outputs {
-    Tensor4 f, z_inv, z_spe;       // maps
-    Rows p_inv, p_spe;             // what the heads see (pooled or flattened)
-    Rows logits, probs;            // classifier
-    Rows dom_inv, dom_spe;         // domain-head logits (column 1: target)
+  // What forward() keeps, each value under its name in the network description: the predict
+  // graph's outputs (logits, probs, z_inv, z_spe, dom_inv, dom_spe; dom_* column 1: target) and
+  // f, p_inv, p_spe (what the heads see). A value with one vector per image is rows (N x D), the
+  // others maps (N x C x H x W).
+  class Outputs {
+   public:
+    const Tensor4& map(const std::string& name) const;  // throws std::out_of_range naming it
+    const Rows& rows(const std::string& name) const;    // idem
+    void add(const std::string& name, Tensor4 value, bool as_rows);
+    void append(const Outputs& next);  // the next images' values (the same names)
+
+   private:
+    std::map<std::string, Tensor4> maps_;
+    std::map<std::string, Rows> rows_;
   };
   // x: N x C x S x S in [-1, 1] (pixel / 127.5 - 1). With threads > 1 (native builds), the batch
   // is split into that many parts, run side by side; the outputs are the same.
@@ -121,6 +130,8 @@ class Model {
   std::vector<Scale> scales_;
   std::map<std::string, Program> programs_;
   int threads_ = 1;
+  std::vector<std::string> kept_;  // the values forward() keeps (Outputs)
+  std::map<std::string, bool> kept_as_rows_;
   Outputs forward_one_thread(const Tensor4& x) const;
 };
 

@@ -41,6 +41,8 @@ class TrainCommand : public Command {
         if (!row->read_by(options_.method))
           std::cerr << "dida train: warning: --" << row->name << " is not read by --method " << name_of(options_.method)
                     << " (ignored)\n";
+        else if (!row->takes_effect(options_))
+          std::cerr << "dida train: warning: --" << row->name << " has no effect without " << row->needs_what << " (ignored)\n";
     }
     return torch_api().train(options_, !resume_run_.empty());
   }

@@ -73,6 +73,7 @@ struct TrainOptions {
   double mine_ma_rate = 0.01;  // MINE's moving average of the denominator
   double grl_gamma = 10.0;
   int warmup_epochs = 0;  // first epochs with the task loss (and L_rec) only
+  int erasure_retrain_iters = 0;  // after the erasure: C and R_pix learn this many iterations on the erased z_inv
   // optimisation
   Optimisation optimisation = Optimisation::Joint;
   Optimizer optimizer = Optimizer::Adam;
@@ -109,6 +110,10 @@ struct OptionRow {
   std::vector<std::string> choices;  // Choice: the allowed values
   double min = 0, max = 0;           // Int, UInt, Double: the allowed range (inclusive; min > max: none)
   std::vector<Method> methods;       // the methods that read it (empty: every method)
+  // A further condition without which it has no effect (nullptr: none), and the options that meet
+  // it ("--readouts"): the loss registry reads it, the CLI warns when it is given without it.
+  std::function<bool(const TrainOptions&)> needs;
+  std::string needs_what;
   bool recorded = true;              // part of a run's options (config.json)
   bool flag = true;                  // a flag of `train` and `bench` (threads: the global --threads)
   std::function<nlohmann::json(const TrainOptions&)> get;
@@ -117,6 +122,7 @@ struct OptionRow {
   std::string json_key;      // the config.json key when it is not the name with '_'
   std::string key() const;  // the config.json key
   bool read_by(Method m) const;
+  bool takes_effect(const TrainOptions& o) const { return read_by(o.method) && (!needs || needs(o)); }
   // The value of a command-line or config-file text, checked: throws std::invalid_argument
   // "--name: why" (a number that is not one, out of range, not among the choices).
   nlohmann::json parse(const std::string& text) const;
