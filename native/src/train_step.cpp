@@ -382,6 +382,11 @@ void TrainStep::retrain_readers() {
     if (m.group == ModuleGroup::Classifier || (pixels && m.group == ModuleGroup::PixelDecoder))
       for (const char* t : {".weight", ".bias"}) params.push_back(named[m.name + t]);
   torch::optim::Adam opt(params, torch::optim::AdamOptions(o_.lr));
+  // The rest computes no gradient of its own (the swaps' gradient passes through the encoder).
+  std::vector<torch::Tensor> frozen;
+  for (auto& p : net_->parameters())
+    if (p.requires_grad() && std::none_of(params.begin(), params.end(), [&](const torch::Tensor& q) { return q.is_same(p); }))
+      p.requires_grad_(false), frozen.push_back(p);
   net_->eval();  // batch norm at its running statistics, as inference reads z_inv
   Rng rng = Rng(o_.seed).fork("readers-after-erasure");
   const auto batch = [&](const torch::Tensor& x) {
@@ -398,12 +403,22 @@ void TrainStep::retrain_readers() {
       torch::NoGradGuard no_grad;
       out = net_->forward(x);
     }
-    auto loss = task_loss(net_->apply("classifier", {out["p_inv"].slice(0, 0, is.size(0))}), ys_.index_select(0, is));
-    if (pixels) loss = loss + pixel_mse(net_->reconstruct_pixels(out["z_inv"], out["z_spe"]), x);
+    const int64_t ns = is.size(0);
+    const auto ys = ys_.index_select(0, is);
+    auto loss = task_loss(net_->apply("classifier", {out["p_inv"].slice(0, 0, ns)}), ys);
+    if (pixels) {
+      loss = loss + pixel_mse(net_->reconstruct_pixels(out["z_inv"], out["z_spe"]), x);
+      // A source content in a target style keeps its class: the swap, encoded again (through the
+      // frozen encoder), is read by C as its content's label.
+      const int64_t k = std::min(ns, x.size(0) - ns);
+      const auto swap = net_->reconstruct_pixels(out["z_inv"].slice(0, 0, k), out["z_spe"].slice(0, ns, ns + k));
+      loss = loss + task_loss(net_->forward(swap)["logits"], ys.slice(0, 0, k));
+    }
     opt.zero_grad();
     loss.backward();
     opt.step();
   }
+  for (auto& p : frozen) p.requires_grad_(true);
   net_->train();
 }
 

@@ -43,7 +43,8 @@ class TrainStep {
   void set_erasure();
   // Then the parts that read z_inv learn again on the erased one, the encoder in inference mode and
   // untouched (o.erasure_retrain_iters iterations): C by L_task on source batches, R_pix by
-  // reconstructing source and target batches. Both were trained on z_inv before the erasure.
+  // reconstructing source and target batches, and both so that a source content in a target style
+  // is read by C as its label. Both were trained on z_inv before the erasure.
   void retrain_readers();
   const torch::Tensor& x_val() const { return x_val_; }
   const torch::Tensor& y_val() const { return y_val_; }

@@ -166,6 +166,30 @@ TEST(Cli, OptionsThatARunWouldIgnoreAreNamed) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+// The project's configurations are read as a run records them (each trained one iteration).
+TEST(Cli, TheShippedConfigurationsTrain) {
+  const std::string dir = "/tmp/dida-cli-configs-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  for (const char* name : {"small", "split"}) {
+    const std::string run = dir + "/" + name;
+    const Result r = run_cli("--threads 1 train --config " + std::string(DIDA_SOURCE_DIR) + "/configs/" + name +
+                             ".toml --max-per-domain 200 --cache none --epochs 1 --iters-per-epoch 1 --replay 0 --quiet --out " + run +
+                             (std::string(name) == "split" ? " --erasure-retrain-iters 2" : ""));
+    ASSERT_EQ(r.status, 0) << name << ": " << r.output;
+    EXPECT_EQ(r.output.find("warning"), std::string::npos) << name << ": every option takes effect: " << r.output;
+    const auto o = nlohmann::json::parse(slurp(run + "/config.json"))["options"];
+    EXPECT_EQ(o["width"], 8) << name;
+    EXPECT_EQ(o["epochs"], 1) << "the flag wins";
+    if (std::string(name) == "split") {
+      EXPECT_EQ(o["variant"], "style");
+      EXPECT_EQ(o["decoder_style"], "adain");
+      EXPECT_EQ(o["erase_domain_mean"], true);
+      EXPECT_EQ(o["erasure_retrain_iters"], 2);
+    }
+  }
+  std::system(("rm -rf " + dir).c_str());
+}
+
 // Hostile and careless input: one line naming the file, a non-zero exit, nothing of the user's changed.
 TEST(Cli, BadInputIsRefusedWithoutHarm) {
   const std::string dir = "/tmp/dida-cli-hostile-" + std::to_string(::getpid());
