@@ -18,8 +18,11 @@ namespace {
 // more than 256 codes (found by tests/fuzz/fuzz_image). Every DHT segment is checked before stb
 // sees the file; returns false for a table that would overflow.
 bool jpeg_huffman_tables_fit(const std::vector<std::uint8_t>& b) {
-  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return true;  // not a JPEG
-  std::size_t pos = 2;
+  // stb takes a JPEG for one from its start of image (FF D8), after any number of FF fill bytes.
+  std::size_t start = 0;
+  while (start < b.size() && b[start] == 0xFF) ++start;
+  if (start == 0 || start >= b.size() || b[start] != 0xD8) return true;  // not a JPEG
+  std::size_t pos = start + 1;
   while (pos + 4 <= b.size()) {
     if (b[pos] != 0xFF) {  // entropy-coded data: skip to the next marker (FF not followed by 00 or RSTn)
       ++pos;

@@ -126,6 +126,9 @@ TEST(Images, AJpegWhoseHuffmanTableOverflowsIsRefused) {
   // The same, with the table's counts running past its segment's end (stb reads on).
   const auto second = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regression-jpeg-huffman-overflow-2.jpg");
   EXPECT_NE(error_of([&] { decode_image(second, "y.jpg"); }), "");
+  // The same, behind a fill byte before the start of image (FF FF D8), which stb skips.
+  const auto fill = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regression-jpeg-huffman-overflow-fill.jpg");
+  EXPECT_EQ(error_of([&] { decode_image(fill, "z.jpg"); }), "z.jpg: corrupt JPEG (a Huffman table declares more than 256 codes)");
   // The real JPEG of the corpus still decodes.
   const auto good = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/gradient.jpg");
   EXPECT_EQ(decode_image(good, "gradient.jpg", 3).width, 16);
