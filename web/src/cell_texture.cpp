@@ -8,6 +8,15 @@
 
 namespace dida::web {
 
+void upload_rgba(unsigned& id, int width, int height, const std::vector<std::uint8_t>& rgba) {
+  if (!id) glGenTextures(1, &id);
+  glBindTexture(GL_TEXTURE_2D, id);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+}
+
 bool CellTexture::update(int version, const std::vector<std::uint8_t>& px, int rows, int cols, const Domain& d) {
   if (version == version_) return false;
   version_ = version;
@@ -22,12 +31,7 @@ bool CellTexture::update(int version, const std::vector<std::uint8_t>& px, int r
           for (int ch = 0; ch < 3; ++ch)
             rgba[(static_cast<std::size_t>(i * d.height + y) * w + j * d.width + x) * 4 + ch] =
                 px[(static_cast<std::size_t>(i * cols + j) * d.height * d.width + y * d.width + x) * d.channels + (d.channels == 3 ? ch : 0)];
-  if (!id_) glGenTextures(1, &id_);
-  glBindTexture(GL_TEXTURE_2D, id_);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+  upload_rgba(id_, w, h, rgba);
   return true;
 }
 

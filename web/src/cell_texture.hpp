@@ -8,6 +8,9 @@
 
 namespace dida::web {
 
+// Uploads RGBA bytes (width x height) into GL texture `id`, made first when 0; nearest filtering.
+void upload_rgba(unsigned& id, int width, int height, const std::vector<std::uint8_t>& rgba);
+
 class CellTexture {
  public:
   // Uploads `cells` when `version` is not the one on the texture; true when it did.

@@ -1,21 +1,12 @@
 #include "thumbnails.hpp"
 
-#include <GLES3/gl3.h>
-
 #include <cmath>
 
+#include "cell_texture.hpp"
 #include "imgui.h"
 
 namespace dida::web {
 namespace {
-void upload_rgba(unsigned& id, int width, int height, const std::vector<std::uint8_t>& rgba) {
-  if (!id) glGenTextures(1, &id);
-  glBindTexture(GL_TEXTURE_2D, id);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
-}
 ImTextureID texture_id(unsigned id) { return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(id)); }
 }  // namespace
 
