@@ -132,31 +132,31 @@ void swap_measures(const SwapParts& parts, const torch::Tensor& a, const torch::
   r.swap_style_target = share(style_by_domain[1], pairs_by_domain[1]);
 }
 
-torch::Tensor style_descriptor(const torch::Tensor& x) {
-  const auto flat = x.flatten(2);  // N x C x HW
-  return torch::cat({flat.mean(2), flat.std(2, /*unbiased=*/false)}, 1);
+std::vector<StyleDescriptor> style_descriptors(const torch::Tensor& x) {
+  const auto planes = x.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  const int channels = static_cast<int>(x.size(1)), pixels = static_cast<int>(x.size(2) * x.size(3));
+  std::vector<StyleDescriptor> d;
+  for (int64_t i = 0; i < x.size(0); ++i) d.push_back(style_descriptor(planes[i].data_ptr<float>(), channels, pixels));
+  return d;
 }
 
 void swap_style_retrieval(const SwapParts& parts, const torch::Tensor& contents, const torch::Tensor& styles, EvalResult& r) {
   torch::NoGradGuard guard;
   const int64_t n = contents.size(0), k = styles.size(0);
-  const auto style_d = style_descriptor(styles);
-  // Which of the K style images is nearest to each row of `d`.
-  const auto nearest = [&](const torch::Tensor& d) { return torch::cdist(d, style_d).argmin(1); };
-  const auto which = torch::arange(k, torch::kLong);
+  const auto style_d = style_descriptors(styles);
   const auto z_spe = parts.z_spe(styles);
-  int64_t swaps = 0, unchanged = 0;
+  std::vector<StyleDescriptor> swaps, unchanged;  // row by row: content i in each of the K styles
   for (int64_t i = 0; i < n; ++i) {
     const auto c = contents.slice(0, i, i + 1);
     const auto zi = parts.z_inv(c).expand({k, -1, -1, -1}).contiguous();
-    swaps += nearest(style_descriptor(parts.decode(zi, z_spe))).eq(which).sum().item<int64_t>();
+    for (auto& d : style_descriptors(parts.decode(zi, z_spe))) swaps.push_back(std::move(d));
     // The control: the content as it is, in place of each of its K swaps.
-    unchanged += nearest(style_descriptor(c).expand({k, -1})).eq(which).sum().item<int64_t>();
+    const auto same = style_descriptors(c).front();
+    for (int64_t j = 0; j < k; ++j) unchanged.push_back(same);
   }
-  const double pairs = static_cast<double>(std::max<int64_t>(n * k, 1));
-  r.swap_style_retrieval = static_cast<double>(swaps) / pairs;
-  r.style_retrieval_of_contents = static_cast<double>(unchanged) / pairs;
-  r.style_retrieval_of_styles = nearest(style_d).eq(which).to(torch::kFloat64).mean().item<double>();
+  r.swap_style_retrieval = style_retrieval(swaps, style_d);
+  r.style_retrieval_of_contents = style_retrieval(unchanged, style_d);
+  r.style_retrieval_of_styles = style_retrieval(style_d, style_d);
   r.style_retrieval_k = static_cast<int>(k), r.style_retrieval_contents = static_cast<int>(n);
 }
 

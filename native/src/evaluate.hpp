@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "dida/native/options.hpp"
+#include "dida/style_retrieval.hpp"
 
 namespace dida {
 
@@ -51,8 +52,8 @@ SwapParts swap_parts(DidaNetImpl& net);
 // d_b (0 source, 1 target). Sets swap_content_accuracy, swap_style_accuracy and swap_pairs.
 void swap_measures(const SwapParts& parts, const torch::Tensor& a, const torch::Tensor& y_a, const torch::Tensor& b,
                    const torch::Tensor& d_b, EvalResult& r);
-// Per image, each channel's mean and standard deviation over its pixels: [N, 2 C].
-torch::Tensor style_descriptor(const torch::Tensor& x);
+// Per image (N x C x H x W), the core's style descriptor: each channel's mean, then spread.
+std::vector<StyleDescriptor> style_descriptors(const torch::Tensor& x);
 // The retrieval measure of EvalResult: every content with every style image (N x K swaps); sets
 // swap_style_retrieval, its two controls, style_retrieval_k and style_retrieval_contents.
 void swap_style_retrieval(const SwapParts& parts, const torch::Tensor& contents, const torch::Tensor& styles, EvalResult& r);

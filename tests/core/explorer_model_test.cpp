@@ -9,6 +9,7 @@
 #include "dida/safetensors.hpp"
 #include "comparison.hpp"
 #include "explorer_model.hpp"
+#include "findings.hpp"
 #include "frame_work.hpp"
 #include "replay_player.hpp"
 #include "test_util.hpp"
@@ -533,4 +534,49 @@ TEST(FrameWork, TheShownModelFirstThenTheOneBesideOneProbeAtATime) {
   EXPECT_EQ(beside.tsne_iteration(), budget.tsne_iterations);
 }
 
+
+// The walkthrough's sentences about the shown model come from the page's own measurements: on
+// features with known answers the probes' verdicts are those answers, and a grid whose cells are
+// their columns' style images is said to keep each column's look, one whose rows keep their
+// content's look is not.
+TEST(Findings, TheWalkthroughSaysWhatThePageMeasures) {
+  EXPECT_EQ(ProbeVerdict::of(0.55, 0.5), "close to chance");
+  EXPECT_EQ(ProbeVerdict::of(0.25, 0.1), "close to chance");
+  EXPECT_EQ(ProbeVerdict::of(0.70, 0.5), "above chance");
+  EXPECT_EQ(ProbeVerdict::of(0.90, 0.5), "far above chance");
+  Loaded l;
+  ASSERT_EQ(l.load(), "");
+  show_known_features(l);
+  EXPECT_NE(probe_findings(l.m).find("still fitting"), std::string::npos);
+  while (!l.m.probes_done()) l.m.step_probes(1L << 30);
+  const std::string said = probe_findings(l.m);
+  EXPECT_NE(said.find("domain read from z_spe 100 % (chance 50 %): far above chance"), std::string::npos) << said;
+  EXPECT_NE(said.find("domain read from z_inv 50 % (chance 50 %): close to chance"), std::string::npos) << said;
+  EXPECT_NE(said.find("class read from z_spe"), std::string::npos) << said;
+
+  const Domain& d = l.m.samples().images;
+  const int r = static_cast<int>(l.m.swap_rows().size()), c = static_cast<int>(l.m.swap_cols().size());
+  ASSERT_GE(c, 2);
+  const auto cells_of = [&](auto entry_of_cell) {  // swap.onnx's layout: cells NCHW in [-1, 1]
+    const int px = d.height * d.width;
+    std::vector<float> out;
+    for (int i = 0; i < r; ++i)
+      for (int j = 0; j < c; ++j) {
+        const auto p = l.m.entry_pixels(entry_of_cell(i, j));
+        for (int ch = 0; ch < d.channels; ++ch)
+          for (int k = 0; k < px; ++k) out.push_back(p[static_cast<std::size_t>(k * d.channels + ch)] / 127.5f - 1.f);
+      }
+    return out;
+  };
+  const auto styles = cells_of([&](int, int j) { return l.m.swap_cols()[static_cast<std::size_t>(j)]; });
+  l.m.set_ort_swap(1.0, styles.data());
+  EXPECT_DOUBLE_EQ(l.m.swap_readout().style_retrieval, 1.0);
+  const std::string all = std::to_string(r * c);
+  EXPECT_NE(swap_findings(l.m).find(all + " of " + all + " cells"), std::string::npos) << swap_findings(l.m);
+  EXPECT_NE(swap_findings(l.m).find("each column keeps its own look"), std::string::npos);
+  const auto contents = cells_of([&](int i, int) { return l.m.swap_rows()[static_cast<std::size_t>(i)]; });
+  l.m.set_ort_swap(1.0, contents.data());
+  EXPECT_NEAR(l.m.swap_readout().style_retrieval, 1.0 / c, 1e-9) << "each row right in the one column nearest its content";
+  EXPECT_NE(swap_findings(l.m).find("the columns do not keep their own looks"), std::string::npos) << swap_findings(l.m);
+}
 }  // namespace dida::web

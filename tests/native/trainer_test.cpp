@@ -269,10 +269,11 @@ TEST(Eval, StyleRetrievalOnHandMadeImages) {
   SwapParts parts;
   parts.z_inv = [](const torch::Tensor& x) { return x; };
   parts.z_spe = [](const torch::Tensor& x) { return x; };
-  const auto descriptor = style_descriptor(styles);
-  EXPECT_EQ(descriptor.sizes(), (std::vector<int64_t>{k, 6}));
-  EXPECT_NEAR(descriptor[2][0].item<double>(), styles[2][0].mean().item<double>(), 1e-6);
-  EXPECT_NEAR(descriptor[2][3].item<double>(), styles[2][0].std(false).item<double>(), 1e-6);
+  const auto descriptor = style_descriptors(styles);
+  ASSERT_EQ(descriptor.size(), static_cast<std::size_t>(k));
+  ASSERT_EQ(descriptor[2].size(), 6u);
+  EXPECT_NEAR(descriptor[2][0], styles[2][0].mean().item<double>(), 1e-6);
+  EXPECT_NEAR(descriptor[2][3], styles[2][0].std(false).item<double>(), 1e-6);
   EvalResult r;
   // the content's shapes with the style's per-channel mean and spread (AdaIN's rendering)
   parts.decode = [](const torch::Tensor& zi, const torch::Tensor& zs) {

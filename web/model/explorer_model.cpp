@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "dida/image.hpp"
+#include "dida/style_retrieval.hpp"
 
 namespace dida::web {
 namespace {
@@ -606,6 +607,21 @@ void ExplorerModel::show_swap(const Tensor4& cells) {
       swap_readout_.min_pair_diff = std::min(swap_readout_.min_pair_diff, diff / bytes);
     }
   }
+  // Whose style each cell shows: with one column every cell would be "right".
+  const std::size_t cols = swap_cols_.size();
+  swap_readout_.style_retrieval = -1;
+  if (cols < 2 || static_cast<std::size_t>(n) != cols * swap_rows_.size()) return;
+  const int channels = cells.c, pixels = cells.h * cells.w;
+  const auto descriptor = [&](const std::uint8_t* nhwc) {  // bytes, pixel by pixel, to channel planes
+    std::vector<float> planes(static_cast<std::size_t>(channels) * pixels);
+    for (int i = 0; i < pixels; ++i)
+      for (int c = 0; c < channels; ++c) planes[static_cast<std::size_t>(c) * pixels + i] = nhwc[i * channels + c];
+    return style_descriptor(planes.data(), channels, pixels);
+  };
+  std::vector<StyleDescriptor> styles, shown;
+  for (const int e : swap_cols_) styles.push_back(descriptor(entry_pixels(e).data()));
+  for (int a = 0; a < n; ++a) shown.push_back(descriptor(swap_pixels_.data() + a * bytes));
+  swap_readout_.style_retrieval = style_retrieval(shown, styles);
 }
 
 double ExplorerModel::bench_core(int batch, int reps) const {

@@ -181,6 +181,9 @@ class ExplorerModel {
     double min_pair_diff = 0;      // smallest mean |difference| between two cells (0..255)
     double min_cell_std = 0;       // smallest spread of one cell's pixels: a blank cell has 0
     double ort_ms = -1, ort_max_diff = -1;  // swap.onnx's time and max |ORT - core|; -1 before
+    // The shown cells nearest, by their colour statistics, to their own column's style image
+    // (dida eval's style retrieval, on this grid): a share of the cells; -1 under two columns.
+    double style_retrieval = -1;
   };
   const SwapReadout& swap_readout() const { return swap_readout_; }
 

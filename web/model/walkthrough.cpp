@@ -19,25 +19,24 @@ const std::vector<Chapter>& Walkthrough::chapters() {
        "like, and the second plot, z_spe, is untrained here.",
        "dann", true, Chapter::kPlots, false, "source-only"},
       {"The split: dida",
-       "dida gives the network two feature spaces. z_inv feeds the classifier and is aligned across domains as in DANN; "
-       "z_spe is trained to tell the domains apart. Coloured by class: in z_inv the digits group by class (DANN's plots "
-       "below for comparison). Switch the colouring to domain: z_spe separates them. 'replay the training' plays the "
-       "split forming, epoch by epoch.",
+       "dida gives the network two feature spaces. z_inv, the content, feeds the classifier and is aligned across "
+       "domains as in DANN; z_spe, the style, comes from an encoder of its own that sees each image's look, and the "
+       "decoder takes each image's colours from it. Coloured by class: in z_inv the digits group by class (DANN's plots "
+       "below for comparison). Switch the colouring to domain: in z_spe the domains lie apart. 'replay the training' "
+       "plays the split forming, epoch by epoch.",
        "dida", false, Chapter::kPlots, false, "dann"},
       {"Mutual information and the probes",
        "If z_inv and z_spe shared information, style could leak into the features the classifier reads. dida estimates "
-       "the mutual information between them with a small network (MINE) and pushes it down. The figures beside the "
-       "plots are linear probes fitted here, in your browser, on half of the samples and tested on the other half. A "
-       "split that held would read the domain from z_spe, and neither the domain from z_inv nor the class from z_spe. "
-       "Read them for this model: the shipped dida models still give the domain away in z_inv, and the class in z_spe "
-       "(docs/RESULTS.md, 'the split').",
+       "the mutual information between them with a small network (MINE) and pushes it down; after training it removes "
+       "from z_inv the direction in which the two domains' mean features differ. The figures beside the plots are "
+       "linear probes fitted here, in your browser, on half of the samples and tested on the other half. A split that "
+       "holds reads the domain from z_spe, and neither the domain from z_inv nor the class from z_spe.",
        "dida", true, Chapter::kProbes, false, ""},
       {"The swap",
        "A decoder rebuilds an image from its two parts. Give it the content (z_inv) of one image and the style (z_spe) "
-       "of another: each cell is the row's digit decoded with the column's z_spe. Whether each column keeps its own "
-       "look is measured (dida eval's style retrieval): with the shipped dida models the cells of a row share one look, "
-       "their target domain's, not each column's. The style mixer under the grid slides the code from one column's "
-       "z_spe to another's. Select any sample, in the grid or a plot, and make it a row or a column.",
+       "of another: each cell is the row's digit decoded with the column's z_spe, which sets the mean and spread of its "
+       "colours. The style mixer under the grid slides the code from one column's z_spe to another's. Select any "
+       "sample, in the grid or a plot, and make it a row or a column.",
        "dida", false, Chapter::kSwap, false, ""},
       {"Try it yourself",
        "Draw a digit on the pad: the model reads it as you draw, and a star marks it in both plots. Make it a content "

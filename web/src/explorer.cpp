@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "findings.hpp"
 #include "frame_work.hpp"
 #include "imgui.h"
 #include "palette.hpp"
@@ -202,7 +203,8 @@ nlohmann::json Explorer::state() const {
       {"projection", m_.tsne() ? "tsne" : "pca"},
       {"inv_xy_head", head(m_.inv_xy())},  // the layout the view draws
       {"swap", {{"rows", m_.swap_rows()}, {"cols", m_.swap_cols()}, {"min_pair_mean_abs_diff", sr.min_pair_diff},
-                {"min_cell_std", sr.min_cell_std}, {"ms", sr.ms}, {"ort_ms", sr.ort_ms}, {"ort_max_diff", sr.ort_max_diff}}},
+                {"min_cell_std", sr.min_cell_std}, {"ms", sr.ms}, {"ort_ms", sr.ort_ms}, {"ort_max_diff", sr.ort_max_diff},
+                {"style_retrieval", sr.style_retrieval}}},
       {"mix", mix.ready() ? nlohmann::json{{"a", m_.mix_column(0)}, {"b", m_.mix_column(1)}, {"t", mix.mix()}, {"version", mix.version()},
                                            {"z_inv_shape", {mix.z_inv().n, mix.z_inv().c, mix.z_inv().h, mix.z_inv().w}},
                                            {"z_spe_shape", {mix.mixed_z_spe().n, mix.mixed_z_spe().c, mix.mixed_z_spe().h, mix.mixed_z_spe().w}},
@@ -217,6 +219,7 @@ nlohmann::json Explorer::state() const {
                                          {"inv_xy_head", head(other->inv_xy())}}
                         : nlohmann::json(nullptr)},
       {"chapter_title", walk_.active() ? walk_.current().title : ""},
+      {"findings", {{"probes", probe_findings(m_)}, {"swap", swap_findings(m_)}}},
       {"chapters", Walkthrough::count()},
       {"user", user},
       {"probes", {{"domain_inv", probe(ExplorerModel::kDomainInv)}, {"domain_spe", probe(ExplorerModel::kDomainSpe)},

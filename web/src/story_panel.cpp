@@ -1,6 +1,7 @@
 #include <string>
 
 #include "dida/version.hpp"
+#include "findings.hpp"
 #include "panels.hpp"
 
 namespace dida::web {
@@ -36,6 +37,15 @@ void StoryPanel::draw(ViewState& v) {
   ImGui::Text("chapter %d of %d: %s", walk.chapter(), Walkthrough::count(), c.title.c_str());
   ImGui::Separator();
   ImGui::TextWrapped("%s", c.text.c_str());
+  // What the chapter claims about this model, measured here on it.
+  const std::string found = c.focus == Chapter::kProbes ? probe_findings(v.model)
+                            : c.focus == Chapter::kSwap ? swap_findings(v.model)
+                                                        : std::string();
+  if (!found.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.f, 0.85f, 0.45f, 1.f));
+    ImGui::TextWrapped("%s", found.c_str());
+    ImGui::PopStyleColor();
+  }
   ImGui::Spacing();
   ImGui::BeginDisabled(walk.chapter() <= 1);
   if (ImGui::Button("< previous")) walk.previous();

@@ -1,0 +1,57 @@
+#include "findings.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace dida::web {
+
+namespace {
+
+std::string percent(double x) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%.0f %%", 100.0 * x);
+  return b;
+}
+
+}  // namespace
+
+std::string ProbeVerdict::of(double accuracy, double chance) {
+  const double share = chance < 1 ? (accuracy - chance) / (1 - chance) : 0;
+  if (share <= kClose) return "close to chance";
+  if (share <= kPartly) return "above chance";
+  return "far above chance";
+}
+
+std::string probe_findings(const ExplorerModel& m) {
+  const auto inv = m.probe(ExplorerModel::kDomainInv), spe = m.probe(ExplorerModel::kDomainSpe),
+             cls = m.probe(ExplorerModel::kClassSpe);
+  if (inv.accuracy < 0 || spe.accuracy < 0 || cls.accuracy < 0) {
+    if (inv.chance == 0 && spe.chance == 0 && cls.chance == 0) return "";
+    return "Measuring this model: the probes are still fitting.";
+  }
+  const auto line = [](const char* what, const ExplorerModel::ProbeReadout& r, const char* want) {
+    return std::string(what) + " " + percent(r.accuracy) + " (chance " + percent(r.chance) + "): " +
+           ProbeVerdict::of(r.accuracy, r.chance) + "; a split that holds: " + want + ".";
+  };
+  return "Measured on this model, here: " + line("the domain read from z_spe", spe, "far above chance") + " " +
+         line("The domain read from z_inv", inv, "close to chance") + " " +
+         line("The class read from z_spe", cls, "close to chance") +
+         " The probes see these few samples; dida eval's, on more images, are in the model's card.";
+}
+
+std::string swap_findings(const ExplorerModel& m) {
+  const double r = m.swap_readout().style_retrieval;
+  const int cols = static_cast<int>(m.swap_cols().size()), cells = cols * static_cast<int>(m.swap_rows().size());
+  if (r < 0 || cells == 0) return "";
+  const int right = static_cast<int>(std::lround(r * cells));
+  const double chance = 1.0 / cols;
+  std::string said = "Measured on this grid: " + std::to_string(right) + " of " + std::to_string(cells) +
+                     " cells are nearest, by each colour's mean and spread, to their own column's style image (chance 1 in " +
+                     std::to_string(cols) + "): ";
+  const auto verdict = ProbeVerdict::of(r, chance);
+  if (verdict == "close to chance") return said + "the columns do not keep their own looks.";
+  if (verdict == "above chance") return said + "some columns keep their own look, not all.";
+  return said + "each column keeps its own look.";
+}
+
+}  // namespace dida::web
