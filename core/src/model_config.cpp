@@ -11,7 +11,8 @@ nlohmann::json ModelConfig::to_json() const {
           {"mine_hidden", mine_hidden},       {"pixel_decoder", pixel_decoder}, {"pool", pool},
           {"input_norm", input_norm},         {"decoder", decoder},
           {"decoder_norm", decoder_norm},       {"decoder_style", decoder_style},
-          {"erase_domain_mean", erase_domain_mean}};
+          {"style_encoder", style_encoder},
+          {"erase_domain_mean", erase_domain_mean}, {"erase_directions", erase_directions}};
 }
 
 namespace {
@@ -47,7 +48,10 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   if (j.contains("decoder")) read(j, "decoder", c.decoder);
   if (j.contains("decoder_norm")) read(j, "decoder_norm", c.decoder_norm);
   if (j.contains("decoder_style")) read(j, "decoder_style", c.decoder_style);
+  if (j.contains("style_encoder")) read(j, "style_encoder", c.style_encoder);
   if (j.contains("erase_domain_mean")) read(j, "erase_domain_mean", c.erase_domain_mean);
+  c.erase_directions = 1;
+  if (j.contains("erase_directions")) read(j, "erase_directions", c.erase_directions);
   c.validate();
   return c;
 }
@@ -70,6 +74,10 @@ const std::vector<std::string>& ModelConfig::decoders() {
 }
 const std::vector<std::string>& ModelConfig::decoder_styles() {
   static const std::vector<std::string> v = {"none", "adain"};
+  return v;
+}
+const std::vector<std::string>& ModelConfig::style_encoders() {
+  static const std::vector<std::string> v = {"full", "light"};
   return v;
 }
 const std::vector<std::string>& ModelConfig::decoder_norms() {
@@ -99,12 +107,15 @@ void ModelConfig::validate() const {
   check_choice("decoder", decoder, decoders());
   check_choice("decoder_norm", decoder_norm, decoder_norms());
   check_choice("decoder_style", decoder_style, decoder_styles());
+  check_choice("style_encoder", style_encoder, style_encoders());
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");
   if (num_classes < 2) throw std::invalid_argument("model config: num_classes must be at least 2");
   if (width < 1 || head_hidden < 1 || mine_hidden < 1)
     throw std::invalid_argument("model config: width, head_hidden and mine_hidden must be positive");
+  if (erase_directions < 1 || erase_directions > kMaxEraseDirections)
+    throw std::invalid_argument("model config: erase_directions must be in [1, " + std::to_string(kMaxEraseDirections) + "]");
 }
 
 }  // namespace dida

@@ -191,17 +191,17 @@ Network describe_network(const ModelConfig& c) {
 
   // Modules, in registration order.
   using G = ModuleGroup;
-  // E's three blocks (the style variant's S has the same, under "spe").
-  const auto three_blocks = [&](const std::string& p) {
-    b.conv(p + ".conv1", c.in_channels, w, 5);
+  // E's three blocks (the style variant's S has the same, under "spe"; a light S, 3x3 kernels).
+  const auto three_blocks = [&](const std::string& p, int k) {
+    b.conv(p + ".conv1", c.in_channels, w, k);
     b.bn(p + ".bn1", w);
-    b.conv(p + ".conv2", w, 2 * w, 5);
+    b.conv(p + ".conv2", w, 2 * w, k);
     b.bn(p + ".bn2", 2 * w);
     b.conv(p + ".conv3", 2 * w, f, 3);
     b.bn(p + ".bn3", f);
   };
   b.group(G::Encoder);
-  three_blocks("encoder");
+  three_blocks("encoder", 5);
   if (c.progressive) {
     b.group(G::Split);
     b.conv("inv1.conv", w, w, 3);
@@ -222,7 +222,8 @@ Network describe_network(const ModelConfig& c) {
     b.conv("spe.conv", f, f, 5);
     b.bn("spe.bn", f);
   }
-  if (c.variant == "style") three_blocks("spe");  // S: an encoder of its own, on the image before standardisation
+  if (c.variant == "style")  // S: an encoder of its own, on the image before standardisation
+    three_blocks("spe", c.style_encoder == "light" ? 3 : 5);
   b.group(G::Classifier);
   b.linear("classifier.fc1", pf, h);
   b.linear("classifier.fc2", h, c.num_classes);
@@ -257,15 +258,15 @@ Network describe_network(const ModelConfig& c) {
       b.linear("pix_dec.scale", f, c.in_channels);
     }
   }
-  // The erasure: z_inv (flattened) minus up(down(z_inv)), with up's weight the domains' mean
-  // difference g and down's g / |g|^2 (biases 0): the projection on g's direction. Training sets
-  // them once it is over (TrainStep::set_erasure); registered last, so that the other
-  // modules' initial weights do not depend on it.
+  // The erasure: z_inv (flattened) minus up(down(z_inv)), with up's weight Q, an orthonormal basis
+  // of the domains' mean differences (one column per direction), and down's its transpose (biases
+  // 0): the projection on their span. Training sets them once it is over (TrainStep::set_erasure);
+  // registered last, so that the other modules' initial weights do not depend on it.
   const int zd = f * c.feature_size() * c.feature_size();
   if (c.erase_domain_mean) {
     b.group(G::Erasure);
-    b.linear("inv_erase.down", zd, 1);
-    b.linear("inv_erase.up", 1, zd);
+    b.linear("inv_erase.down", zd, c.erase_directions);
+    b.linear("inv_erase.up", c.erase_directions, zd);
   }
 
   // E, then the split: I and S (or z_spe = F - I(F)), and what the heads see.
@@ -294,9 +295,12 @@ Network describe_network(const ModelConfig& c) {
   } else if (c.variant == "style") {
     // One code per image (each channel's mean, at every position): the image's look, which the
     // standardisation takes from E, without the layout of its content.
-    std::string s = b.op(Op::MaxPool2, {b.conv_bn_relu("input", "spe.conv1", "spe.bn1", "s1")}, "s1.pool");
+    const std::string seen = c.style_encoder == "light" ? b.op(Op::MaxPool2, {"input"}, "s0.pool") : "input";
+    std::string s = b.op(Op::MaxPool2, {b.conv_bn_relu(seen, "spe.conv1", "spe.bn1", "s1")}, "s1.pool");
     s = b.op(Op::MaxPool2, {b.conv_bn_relu(s, "spe.conv2", "spe.bn2", "s2")}, "s2.pool");
-    s = b.op(Op::MaxPool2, {b.conv_bn_relu(s, "spe.conv3", "spe.bn3", "s3")}, "s3.pool");
+    s = b.conv_bn_relu(s, "spe.conv3", "spe.bn3", "s3");
+    // The light S started at half size: its third block is already at z_inv's size.
+    if (c.style_encoder != "light") s = b.op(Op::MaxPool2, {s}, "s3.pool");
     b.op(Op::SpatialMean, {s}, "z_spe");
   } else {
     b.conv_bn_relu("f", "spe.conv", "spe.bn", "z_spe");

@@ -85,6 +85,27 @@ void LinearProbe::update() {
   row_ = 0;
 }
 
+CrossFitProbe::CrossFitProbe(const std::vector<float>& x, int n, int d, const std::vector<int>& y, int classes,
+                             const std::vector<int>& half_a, const std::vector<int>& half_b)
+    : a_(x, n, d, y, classes, half_a, half_b), b_(x, n, d, y, classes, half_b, half_a),
+      rows_a_(static_cast<double>(half_a.size())), rows_b_(static_cast<double>(half_b.size())) {}
+
+bool CrossFitProbe::step(int steps) {
+  if (!a_.done()) return a_.step(steps), true;
+  return b_.step(steps);
+}
+
+bool CrossFitProbe::advance(long work) {
+  if (!a_.done()) return a_.advance(work), true;
+  return b_.advance(work);
+}
+
+// Weighted by the rows each tests: the share of all rows labelled right.
+double CrossFitProbe::test_accuracy() const {
+  return (a_.test_accuracy() * rows_b_ + b_.test_accuracy() * rows_a_) / std::max(rows_a_ + rows_b_, 1.0);
+}
+double CrossFitProbe::chance() const { return (a_.chance() * rows_b_ + b_.chance() * rows_a_) / std::max(rows_a_ + rows_b_, 1.0); }
+
 bool LinearProbe::step(int steps) {
   for (int s = 0; s < steps && iteration_ < kSteps; ++s) {
     add_rows(ya_.size());

@@ -78,17 +78,17 @@ std::vector<float> rows_of(const torch::Tensor& t) {
 }
 }  // namespace
 
-double probe_accuracy(const torch::Tensor& x_train, const torch::Tensor& y_train, const torch::Tensor& x_test,
-                      const torch::Tensor& y_test, int classes) {
-  // The core's probe (the page's): one set of rows, the first ones fit, the rest test.
-  const auto x = rows_of(torch::cat({x_train.reshape({x_train.size(0), -1}), x_test.reshape({x_test.size(0), -1})}));
-  const auto y64 = torch::cat({y_train, y_test}).to(torch::kLong).contiguous();
+double probe_accuracy(const torch::Tensor& x_a, const torch::Tensor& y_a, const torch::Tensor& x_b,
+                      const torch::Tensor& y_b, int classes) {
+  // The core's probe (the page's): one set of rows, the first half a, the rest half b.
+  const auto x = rows_of(torch::cat({x_a.reshape({x_a.size(0), -1}), x_b.reshape({x_b.size(0), -1})}));
+  const auto y64 = torch::cat({y_a, y_b}).to(torch::kLong).contiguous();
   const std::vector<int> y(y64.data_ptr<int64_t>(), y64.data_ptr<int64_t>() + y64.numel());
-  const int n_fit = static_cast<int>(x_train.size(0)), n = static_cast<int>(y.size());
-  std::vector<int> fit(static_cast<std::size_t>(n_fit)), test(static_cast<std::size_t>(n - n_fit));
-  for (int i = 0; i < n; ++i) (i < n_fit ? fit[static_cast<std::size_t>(i)] : test[static_cast<std::size_t>(i - n_fit)]) = i;
-  LinearProbe probe(x, n, static_cast<int>(x_train.numel() / std::max<int64_t>(x_train.size(0), 1)), y, classes, fit, test);
-  while (probe.step(LinearProbe::kSteps)) {
+  const int n_a = static_cast<int>(x_a.size(0)), n = static_cast<int>(y.size());
+  std::vector<int> a(static_cast<std::size_t>(n_a)), b(static_cast<std::size_t>(n - n_a));
+  for (int i = 0; i < n; ++i) (i < n_a ? a[static_cast<std::size_t>(i)] : b[static_cast<std::size_t>(i - n_a)]) = i;
+  CrossFitProbe probe(x, n, static_cast<int>(x_a.numel() / std::max<int64_t>(x_a.size(0), 1)), y, classes, a, b);
+  while (probe.step(CrossFitProbe::kSteps)) {
   }
   return probe.test_accuracy();
 }
@@ -212,32 +212,47 @@ EvalResult evaluate(const EvalOptions& eo) {
   const LabelFreeStats lf = label_free_stats(net, images_to_tensor(pair.target_train), torch::kCPU);
   r.target_confidence = lf.confidence, r.target_balance = lf.balance;
 
-  // Domain probes: equal numbers from both domains, half to fit, half to test.
+  // The probes as the page fits them (web/model/explorer_model.cpp, on its sample set): rows of
+  // CrossFitProbe::kRowsPerDomain images of each domain in two halves, each half with equal numbers
+  // from both domains, cross-fitted; here averaged over kProbeDraws draws of the held-out images,
+  // where the page has one. (A probe finds more with more rows: the page's row count is the one that
+  // makes the two figures the same measure.)
   Rng rng = Rng(eo.seed).fork("probes");
+  // The held-out images shuffled once: the swap's pairs below are the i-th of each.
   const int n = static_cast<int>(std::min(xs.size(0), xt.size(0)));
   auto ps = permutation(static_cast<int>(xs.size(0)), rng), pt = permutation(static_cast<int>(xt.size(0)), rng);
   ps.resize(static_cast<std::size_t>(n)), pt.resize(static_cast<std::size_t>(n));
-  const std::size_t half = static_cast<std::size_t>(n) / 2, all = static_cast<std::size_t>(n);
-  auto domain_probe = [&](const torch::Tensor& fsrc, const torch::Tensor& ftgt) {
-    const auto train_x = torch::cat({take(fsrc, ps, 0, half), take(ftgt, pt, 0, half)});
-    const auto test_x = torch::cat({take(fsrc, ps, half, all), take(ftgt, pt, half, all)});
-    const auto train_y = torch::cat({torch::zeros({static_cast<int64_t>(half)}, torch::kLong), torch::ones({static_cast<int64_t>(half)}, torch::kLong)});
-    const auto test_y = torch::cat({torch::zeros({static_cast<int64_t>(all - half)}, torch::kLong), torch::ones({static_cast<int64_t>(all - half)}, torch::kLong)});
-    return probe_accuracy(train_x, train_y, test_x, test_y, 2);
-  };
-  r.domain_probe_inv = domain_probe(fs_.inv, ft.inv);
-  r.domain_probe_spe = domain_probe(fs_.spe, ft.spe);
+  const std::size_t all = static_cast<std::size_t>(n);
+  Rng draws = Rng(eo.seed).fork("probe-draws");
+  const int per = std::min(n, CrossFitProbe::kRowsPerDomain);
+  const std::size_t half = static_cast<std::size_t>(per) / 2, rows = static_cast<std::size_t>(per);
+  const int classes = static_cast<int>(pair.source_train.classes.size());
+  const auto spe_all = torch::cat({fs_.spe, ft.spe}), y_all = torch::cat({ys, yt});
+  const auto zeros = [](std::size_t k) { return torch::zeros({static_cast<int64_t>(k)}, torch::kLong); };
+  const auto ones = [](std::size_t k) { return torch::ones({static_cast<int64_t>(k)}, torch::kLong); };
+  r.domain_probe_inv = r.domain_probe_spe = r.class_probe_spe = 0;
+  for (int draw = 0; draw < kProbeDraws; ++draw) {
+    const auto ds = permutation(static_cast<int>(xs.size(0)), draws), dt = permutation(static_cast<int>(xt.size(0)), draws);
+    const auto domain_probe = [&](const torch::Tensor& fsrc, const torch::Tensor& ftgt) {
+      const auto a = torch::cat({take(fsrc, ds, 0, half), take(ftgt, dt, 0, half)});
+      const auto b = torch::cat({take(fsrc, ds, half, rows), take(ftgt, dt, half, rows)});
+      return probe_accuracy(a, torch::cat({zeros(half), ones(half)}), b, torch::cat({zeros(rows - half), ones(rows - half)}), 2);
+    };
+    r.domain_probe_inv += domain_probe(fs_.inv, ft.inv) / kProbeDraws;
+    r.domain_probe_spe += domain_probe(fs_.spe, ft.spe) / kProbeDraws;
+    // The class from z_spe: the same images of both domains, with their labels.
+    std::vector<int> a, b;  // indices into spe_all: source rows first, then target rows
+    for (std::size_t k = 0; k < rows; ++k) {
+      (k < half ? a : b).push_back(ds[k]);
+      (k < half ? a : b).push_back(static_cast<int>(xs.size(0)) + dt[k]);
+    }
+    r.class_probe_spe += probe_accuracy(take(spe_all, a, 0, a.size()), take(y_all, a, 0, a.size()), take(spe_all, b, 0, b.size()),
+                                        take(y_all, b, 0, b.size()), classes) / kProbeDraws;
+  }
   // Proxy A-distance 2(1 - 2 err) from the same held-out domain classifier.
   r.a_distance_inv = std::max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - r.domain_probe_inv)));
   r.a_distance_spe = std::max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - r.domain_probe_spe)));
 
-  // Class probe on z_spe, both domains' labelled held-out images.
-  const auto spe_all = torch::cat({fs_.spe, ft.spe}), y_all = torch::cat({ys, yt});
-  auto pc = permutation(static_cast<int>(spe_all.size(0)), rng);
-  const std::size_t hc = pc.size() / 2;
-  const int classes = static_cast<int>(pair.source_train.classes.size());
-  r.class_probe_spe = probe_accuracy(take(spe_all, pc, 0, hc), take(y_all, pc, 0, hc), take(spe_all, pc, hc, pc.size()),
-                                     take(y_all, pc, hc, pc.size()), classes);
 
   // MI between z_inv and z_spe, independent of T: KSG on the top-2 principal components of each.
   const auto inv_all = torch::cat({fs_.inv, ft.inv});
@@ -310,6 +325,7 @@ int run_bench(const BenchOptions& bo) {
     for (std::uint64_t seed : bo.seeds) {
       TrainOptions o = bo.base;
       o.source = bo.source, o.target = bo.target, o.method = parse_enum<Method>(method, "--methods"), o.seed = seed;
+      apply_method_defaults(o, bo.given);
       o.out = bo.out + "/" + bo.source + "-" + bo.target + "/" + method + "-seed" + std::to_string(seed);
       const bool done = fs::exists(o.out + "/bundle/model.safetensors");
       const auto t0 = std::chrono::steady_clock::now();

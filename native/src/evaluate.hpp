@@ -61,9 +61,12 @@ void swap_style_retrieval(const SwapParts& parts, const torch::Tensor& contents,
 // over every value of the batch).
 double psnr(const torch::Tensor& x_hat, const torch::Tensor& x);
 
-// Logistic regression (softmax, L2) fitted on (x_train, y_train); accuracy on (x_test, y_test).
-double probe_accuracy(const torch::Tensor& x_train, const torch::Tensor& y_train, const torch::Tensor& x_test,
-                      const torch::Tensor& y_test, int classes);
+// The core's cross-fitted probe (logistic regression, softmax, L2): fitted on half a and tested on
+// half b, and the other way round; the share of all rows labelled right.
+double probe_accuracy(const torch::Tensor& x_a, const torch::Tensor& y_a, const torch::Tensor& x_b,
+                      const torch::Tensor& y_b, int classes);
+// How many draws of the held-out images `dida eval`'s probes average.
+constexpr int kProbeDraws = 5;
 
 // Kraskov-Stoegbauer-Grassberger estimate (algorithm 1, k neighbours, max-norm) of I(X; Y) in nats.
 double ksg_mutual_information(const torch::Tensor& x, const torch::Tensor& y, int k = 3);

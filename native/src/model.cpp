@@ -108,36 +108,52 @@ DidaNetImpl::DidaNetImpl(const ModelConfig& c) : LayerNetImpl(describe_network(c
   if (!c.erase_domain_mean) return;
   for (auto& p : named_parameters())
     if (network.module_of_tensor(p.key()).group == ModuleGroup::Erasure) p.value().requires_grad_(false);
-  set_domain_gap(torch::zeros({config.feature_channels() * config.feature_size() * config.feature_size()}));
+  set_erasure_basis(torch::zeros({config.feature_channels() * config.feature_size() * config.feature_size(), c.erase_directions}));
 }
 
-torch::Tensor DidaNetImpl::domain_gap() { return named_parameters()["inv_erase.up.weight"].detach().reshape({-1}).clone(); }
+torch::Tensor DidaNetImpl::erasure_basis() { return named_parameters()["inv_erase.up.weight"].detach().clone(); }
 
-void DidaNetImpl::set_domain_gap(const torch::Tensor& g) {
+void DidaNetImpl::set_erasure_basis(const torch::Tensor& q) {
   torch::NoGradGuard no_grad;
   auto p = named_parameters();
-  const auto gap = g.to(p["inv_erase.up.weight"].options()).reshape({-1});
-  p["inv_erase.up.weight"].copy_(gap.unsqueeze(1));
-  p["inv_erase.down.weight"].copy_((gap / (gap.pow(2).sum() + 1e-20)).unsqueeze(0));  // g = 0: no erasure
+  auto& up = p["inv_erase.up.weight"];
+  TORCH_CHECK(q.sizes() == up.sizes(), "erasure basis of shape ", q.sizes(), ", the network's is ", up.sizes());
+  const auto basis = q.to(up.options());
+  up.copy_(basis);
+  p["inv_erase.down.weight"].copy_(basis.t());
   p["inv_erase.up.bias"].zero_();
   p["inv_erase.down.bias"].zero_();
 }
 
-torch::Tensor DidaNetImpl::measure_domain_gap(const torch::Tensor& source, const torch::Tensor& target) {
+torch::Tensor DidaNetImpl::basis_of(const torch::Tensor& gaps) {
+  const auto a = gaps.to(torch::kFloat64).t();  // D x k
+  const auto [q, r] = torch::linalg_qr(a);      // reduced: Q is D x k
+  // A column whose R diagonal is (relatively) nothing adds no direction: erase none for it.
+  const auto scale = a.norm(2, 0).max().clamp_min(1e-30);
+  const auto kept = r.diagonal().abs().gt(scale * 1e-6).to(torch::kFloat64);
+  return (q * kept.unsqueeze(0)).to(gaps.dtype());
+}
+
+torch::Tensor DidaNetImpl::measure_domain_gaps(const torch::Tensor& source, const torch::Tensor& target, int parts) {
   torch::NoGradGuard no_grad;
   const bool training = is_training();
   eval();
-  const auto mean_raw = [this](const torch::Tensor& x) {  // in parts: the whole training set fits nowhere at once
+  const auto mean_raw = [this](const torch::Tensor& x) {  // in pieces: the whole training set fits nowhere at once
     torch::Tensor sum;
     for (int64_t i = 0; i < x.size(0); i += 500) {
-      const auto part = run("encode", {x.slice(0, i, std::min(i + 500, x.size(0)))}).at("z_inv.raw").flatten(1).sum(0);
-      sum = sum.defined() ? sum + part : part;
+      const auto piece = run("encode", {x.slice(0, i, std::min(i + 500, x.size(0)))}).at("z_inv.raw").flatten(1).sum(0);
+      sum = sum.defined() ? sum + piece : piece;
     }
     return sum / static_cast<double>(x.size(0));
   };
-  const auto gap = mean_raw(source) - mean_raw(target);
+  const auto part = [parts](const torch::Tensor& x, int c) {
+    const int64_t n = x.size(0);
+    return x.slice(0, n * c / parts, n * (c + 1) / parts);
+  };
+  std::vector<torch::Tensor> gaps;
+  for (int c = 0; c < parts; ++c) gaps.push_back(mean_raw(part(source, c)) - mean_raw(part(target, c)));
   train(training);
-  return gap;
+  return torch::stack(gaps);
 }
 
 const torch::Tensor& Outputs::operator[](const std::string& name) const {

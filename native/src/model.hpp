@@ -65,13 +65,17 @@ struct DidaNetImpl : LayerNetImpl {
   // R: feature and pixel reconstructions of [z_inv, z_spe].
   torch::Tensor reconstruct_features(const torch::Tensor& z_inv, const torch::Tensor& z_spe);
   torch::Tensor reconstruct_pixels(const torch::Tensor& z_inv, const torch::Tensor& z_spe);
-  // The erasure (ModelConfig::erase_domain_mean): g, the domains' mean difference of the flattened
-  // z_inv that the network projects out ([D]; 0: nothing is).
-  torch::Tensor domain_gap();
-  void set_domain_gap(const torch::Tensor& g);
-  // Mean over `source` - mean over `target` of the flattened z_inv before the erasure, in inference
-  // mode (as inference reads it), without gradient.
-  torch::Tensor measure_domain_gap(const torch::Tensor& source, const torch::Tensor& target);
+  // The erasure (ModelConfig::erase_domain_mean): Q, the orthonormal basis [D, k] of what the
+  // network projects out of the flattened z_inv (a zero column erases nothing).
+  torch::Tensor erasure_basis();
+  void set_erasure_basis(const torch::Tensor& q);
+  // Q from mean differences [k, D]: an orthonormal basis of their span (Gram-Schmidt by QR); a
+  // difference that adds no new direction (zero, or in the span of those before) gives a zero column.
+  static torch::Tensor basis_of(const torch::Tensor& gaps);
+  // The mean differences of the flattened z_inv before the erasure, [parts, D]: row c is the mean
+  // over part c of `source` minus the mean over part c of `target` (`parts` disjoint runs of
+  // consecutive images each), in inference mode (as inference reads it), without gradient.
+  torch::Tensor measure_domain_gaps(const torch::Tensor& source, const torch::Tensor& target, int parts);
 
   ModelConfig config;
 };

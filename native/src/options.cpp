@@ -118,8 +118,14 @@ OptionRow needing(OptionRow r, std::function<bool(const TrainOptions&)> needs, c
   r.needs = std::move(needs), r.needs_what = what;
   return r;
 }
+// dida's split (docs/METHOD.md): what a dida run takes where the option is not given.
+OptionRow dida_default(OptionRow r, nlohmann::json v) {
+  r.method_defaults[Method::Dida] = std::move(v);
+  return r;
+}
 bool with_readouts(const TrainOptions& o) { return o.readouts; }
 bool with_erasure(const TrainOptions& o) { return o.model.erase_domain_mean; }
+bool with_style_encoder(const TrainOptions& o) { return o.model.variant == "style"; }
 bool with_adain_output(const TrainOptions& o) { return o.model.pixel_decoder && o.model.decoder_style == "adain"; }
 OptionRow with_key(const char* key, OptionRow r) {
   r.json_key = key;
@@ -149,8 +155,9 @@ std::vector<OptionRow> make_table() {
                                  "Data cache folder (default $DIDA_CACHE or ~/.cache/dida; 'none': off)")),
 
       mode("method", kMethod, at(&TrainOptions::method), "dida | source-only | dann | dsn | target-only (an oracle)"),
-      choice("variant", kMethod, at(&ModelConfig::variant), ModelConfig::variants(),
-             "Disentangled layers: branch (separate I, S) | vector (z_spe = F - I(F)) | style (S its own encoder, one code per image)"),
+      dida_default(choice("variant", kMethod, at(&ModelConfig::variant), ModelConfig::variants(),
+                          "Disentangled layers: branch (separate I, S) | vector (z_spe = F - I(F)) | style (S its own encoder, one code per image)"),
+                   "style"),
       flag("progressive", kMethod, at(&ModelConfig::progressive), "A first split after E's first block"),
       choice("pool", kMethod, at(&ModelConfig::pool), ModelConfig::pools(),
              "How the heads see a feature map: flatten (every position) | avg (global average)"),
@@ -159,15 +166,27 @@ std::vector<OptionRow> make_table() {
              "Pixel decoder R_pix: small (one 3x3 conv per scale) | wide (two per scale, sharper swaps)"),
       choice("decoder-norm", kMethod, at(&ModelConfig::decoder_norm), ModelConfig::decoder_norms(),
              "What R_pix does to z_inv first: none | instance (style reaches R_pix only through z_spe)"),
-      choice("decoder-style", kMethod, at(&ModelConfig::decoder_style), ModelConfig::decoder_styles(),
-             "How R_pix's output takes the style: none | adain (its colour statistics set from z_spe)"),
-      for_methods(flag("erase-domain-mean", kMethod, at(&ModelConfig::erase_domain_mean),
-                       "z_inv without the direction of the domains' mean difference (measured after the last step)"),
-                  kAdversarial),
-      needing(for_methods(integer("erasure-retrain-iters", kMethod, at(&TrainOptions::erasure_retrain_iters), 0, 1e6,
-                                  "After the erasure, C and R_pix learn again on the erased z_inv for N iterations (source labels; the encoder frozen)"),
+      dida_default(needing(choice("style-encoder", kMethod, at(&ModelConfig::style_encoder), ModelConfig::style_encoders(),
+                                  "The style variant's S: full (E's blocks) | light (3x3 kernels on the image at half size)"),
+                           with_style_encoder, "--variant style"),
+                   "light"),
+      dida_default(choice("decoder-style", kMethod, at(&ModelConfig::decoder_style), ModelConfig::decoder_styles(),
+                          "How R_pix's output takes the style: none | adain (its colour statistics set from z_spe)"),
+                   "adain"),
+      dida_default(for_methods(flag("erase-domain-mean", kMethod, at(&ModelConfig::erase_domain_mean),
+                                    "z_inv without the domains' mean differences (measured after the last step; --erase-directions)"),
+                               kAdversarial),
+                   true),
+      needing(for_methods(integer("erase-directions", kMethod, at(&ModelConfig::erase_directions), 1,
+                                  ModelConfig::kMaxEraseDirections,
+                                  "The erasure's rank: the span of the domains' mean differences on N disjoint parts of the training images"),
                           kAdversarial),
               with_erasure, "--erase-domain-mean"),
+      dida_default(needing(for_methods(integer("erasure-retrain-iters", kMethod, at(&TrainOptions::erasure_retrain_iters), 0, 1e6,
+                                               "After the erasure, C and R_pix learn again on the erased z_inv for N iterations (source labels; the encoder frozen)"),
+                                       kAdversarial),
+                           with_erasure, "--erase-domain-mean"),
+                   250),
       choice("input-norm", kMethod, at(&ModelConfig::input_norm), ModelConfig::input_norms(),
              "none | standardize (each image to zero mean, unit variance, inside the model)"),
       for_methods(mode("batch-norm", kMethod, at(&TrainOptions::batch_norm),
@@ -211,10 +230,11 @@ std::vector<OptionRow> make_table() {
       for_methods(number("lambda-spe-cls", kLosses, at(&TrainOptions::lambda_spe_cls), 0, 1e6,
                          "Weight of L_spe_cls: a class head on z_spe behind a gradient reversal keeps the digit out of z_spe"),
                   kDida),
-      needing(for_methods(number("lambda-stats", kLosses, at(&TrainOptions::lambda_stats), 0, 1e6,
-                                 "Weight of L_stats: the colour statistics R_pix reads from z_spe are the image's own (--decoder-style adain)"),
-                          kDida),
-              with_adain_output, "--decoder-style adain"),
+      dida_default(needing(for_methods(number("lambda-stats", kLosses, at(&TrainOptions::lambda_stats), 0, 1e6,
+                                              "Weight of L_stats: the colour statistics R_pix reads from z_spe are the image's own (--decoder-style adain)"),
+                                       kDida),
+                           with_adain_output, "--decoder-style adain"),
+                   1.0),
       flag("augment-source", kLosses, at(&TrainOptions::augment_source),
            "Also train on source images in the strong view (shift, channel order, inversion, contrast)"),
       for_methods(number("mine-ma-rate", kLosses, at(&TrainOptions::mine_ma_rate), 1e-6, 1, "MINE's moving-average rate"), kDida),
@@ -373,6 +393,13 @@ const OptionRow& train_option(const std::string& name) {
   throw std::out_of_range("no option --" + name);
 }
 
+void apply_method_defaults(TrainOptions& o, const std::set<std::string>& given) {
+  for (const auto& r : train_option_table()) {
+    const auto it = r.method_defaults.find(o.method);
+    if (it != r.method_defaults.end() && !given.count(r.name)) r.set(o, it->second);
+  }
+}
+
 nlohmann::json TrainOptions::to_json() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& r : train_option_table())
@@ -428,6 +455,7 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j, bool removed_matte
     r.set(o, j.at(key));
   }
   if (!j.contains("lambda_bal")) o.lambda_bal = 0;  // recorded before L_bal existed: resume as it was trained
+  if (!j.contains("erase_directions")) o.model.erase_directions = 1;  // before it: one direction
   if (removed_matter) read_removed_options(j, o);
   return o;
 }

@@ -370,7 +370,20 @@ void TrainStep::critic_step() {
 void TrainStep::set_erasure() {
   if (!net_->config.erase_domain_mean || !uses_target_images(o_.method)) return;
   const auto first = [](const torch::Tensor& x) { return x.slice(0, 0, std::min<int64_t>(x.size(0), kErasureImages)); };
-  net_->set_domain_gap(net_->measure_domain_gap(first(xs_), first(xt_)));
+  if (o_.erasure_retrain_iters > 0) {  // what C said on the target images before: retrain_readers keeps it
+    torch::NoGradGuard no_grad;
+    const bool training = net_->is_training();
+    net_->eval();
+    std::vector<torch::Tensor> probs;
+    for (int64_t i = 0; i < xt_.size(0); i += 500)
+      probs.push_back(torch::softmax(net_->forward(xt_.slice(0, i, std::min(i + 500, xt_.size(0))))["logits"], 1));
+    before_erasure_ = torch::cat(probs);
+    net_->train(training);
+  }
+  const int parts = net_->config.erase_directions;
+  if (std::min(xs_.size(0), xt_.size(0)) < parts)
+    throw std::runtime_error("the erasure: " + std::to_string(parts) + " directions need at least as many training images of each domain");
+  net_->set_erasure_basis(DidaNetImpl::basis_of(net_->measure_domain_gaps(first(xs_), first(xt_), parts)));
 }
 
 void TrainStep::retrain_readers() {
@@ -406,6 +419,11 @@ void TrainStep::retrain_readers() {
     const int64_t ns = is.size(0);
     const auto ys = ys_.index_select(0, is);
     auto loss = task_loss(net_->apply("classifier", {out["p_inv"].slice(0, 0, ns)}), ys);
+    // The target batch: C's own answers before the erasure (soft cross-entropy; no target label).
+    if (before_erasure_.defined()) {
+      const auto logits_t = net_->apply("classifier", {out["p_inv"].slice(0, ns)});
+      loss = loss - (before_erasure_.index_select(0, jt) * torch::log_softmax(logits_t, 1)).sum(1).mean();
+    }
     if (pixels) {
       loss = loss + pixel_mse(net_->reconstruct_pixels(out["z_inv"], out["z_spe"]), x);
       // A source content in a target style keeps its class: the swap, encoded again (through the

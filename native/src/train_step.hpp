@@ -36,16 +36,19 @@ class TrainStep {
   LossValues take_sum();           // summed over the steps since the last call
   double eval_accuracy(const torch::Tensor& x, const torch::Tensor& y) { return accuracy(*net_, x, y, device_); }
   LabelFreeStats target_train_stats() { return label_free_stats(*net_, xt_, device_); }
-  // The erasure (ModelConfig::erase_domain_mean), set once training is over: g from the training
-  // images of each domain, up to kErasureImages (no labels; nothing when the method reads no target
-  // images). All of them, not a sample: g from 2,000 of the small pair's 4,000 left a difference
-  // along which a held-out probe still read the domain (docs/RESULTS.md, "the split").
+  // The erasure (ModelConfig::erase_domain_mean), set once training is over: the span of the
+  // domains' mean differences on erase_directions disjoint parts of the training images of each
+  // domain, up to kErasureImages in all (no labels; nothing when the method reads no target
+  // images). One difference of all images left directions along which a held-out probe still read
+  // the domain (docs/RESULTS.md, "the split").
   static constexpr int64_t kErasureImages = 20000;
   void set_erasure();
   // Then the parts that read z_inv learn again on the erased one, the encoder in inference mode and
-  // untouched (o.erasure_retrain_iters iterations): C by L_task on source batches, R_pix by
-  // reconstructing source and target batches, and both so that a source content in a target style
-  // is read by C as its label. Both were trained on z_inv before the erasure.
+  // untouched (o.erasure_retrain_iters iterations): C by L_task on source batches and by the
+  // model's own predictions before the erasure on target batches (what L_cons and L_bal taught it
+  // there, which source labels alone would not keep), R_pix by reconstructing source and target
+  // batches, and both so that a source content in a target style is read by C as its label. Both
+  // were trained on z_inv before the erasure.
   void retrain_readers();
   const torch::Tensor& x_val() const { return x_val_; }
   const torch::Tensor& y_val() const { return y_val_; }
@@ -72,6 +75,7 @@ class TrainStep {
   TrainOptions o_;
   torch::Device device_;
   std::vector<std::pair<const LossTerm*, double>> active_;
+  torch::Tensor before_erasure_;  // C's probabilities on the target training images, before the erasure
   DidaNet net_{nullptr};
   TrainingModules modules_;
   std::vector<std::unique_ptr<torch::optim::Optimizer>> opts_;

@@ -515,11 +515,11 @@ TEST(FrameWork, TheShownModelFirstThenTheOneBesideOneProbeAtATime) {
   while (!l.m.probes_done()) {
     EXPECT_LT(beside.probe(ExplorerModel::kDomainInv).progress, 1e-9) << "frame " << frames;
     do_frame_work(l.m, &beside, budget);
-    ASSERT_LT(++frames, 10 * LinearProbe::kSteps);
+    ASSERT_LT(++frames, 10 * CrossFitProbe::kSteps);
   }
   while (!beside.probes_done()) {
     do_frame_work(l.m, &beside, budget);
-    ASSERT_LT(++frames, 20 * LinearProbe::kSteps);
+    ASSERT_LT(++frames, 20 * CrossFitProbe::kSteps);
   }
   EXPECT_DOUBLE_EQ(beside.probe(ExplorerModel::kClassSpe).accuracy, l.m.probe(ExplorerModel::kClassSpe).accuracy)
       << "the same bundle on the same samples";

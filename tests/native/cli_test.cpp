@@ -151,7 +151,7 @@ TEST(Cli, OptionsThatARunWouldIgnoreAreNamed) {
   const Result dann = run_cli(train + " --method dann --lambda-mi 0.5 --out " + dir + "/dann");
   ASSERT_EQ(dann.status, 0) << dann.output;
   EXPECT_NE(dann.output.find("warning: --lambda-mi is not read by --method dann (ignored)"), std::string::npos) << dann.output;
-  const Result plain = run_cli(train + " --lambda-stats 1 --out " + dir + "/plain");
+  const Result plain = run_cli(train + " --lambda-stats 1 --decoder-style none --out " + dir + "/plain");
   ASSERT_EQ(plain.status, 0) << plain.output;
   EXPECT_NE(plain.output.find("warning: --lambda-stats has no effect without --decoder-style adain (ignored)"), std::string::npos)
       << plain.output;
@@ -166,27 +166,40 @@ TEST(Cli, OptionsThatARunWouldIgnoreAreNamed) {
   std::system(("rm -rf " + dir).c_str());
 }
 
-// The project's configurations are read as a run records them (each trained one iteration).
-TEST(Cli, TheShippedConfigurationsTrain) {
+// The project's configuration is read as a run records it (each run trains one iteration), and a
+// dida run takes dida's split (the method's own defaults) where no option says otherwise; the
+// other methods keep theirs, and a flag given wins.
+TEST(Cli, TheShippedConfigurationTrainsAndDidaTakesItsSplit) {
   const std::string dir = "/tmp/dida-cli-configs-" + std::to_string(::getpid());
   std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
-  for (const char* name : {"small", "split"}) {
+  const auto train = [&](const std::string& name, const std::string& flags) {
     const std::string run = dir + "/" + name;
-    const Result r = run_cli("--threads 1 train --config " + std::string(DIDA_SOURCE_DIR) + "/configs/" + name +
-                             ".toml --max-per-domain 200 --cache none --epochs 1 --iters-per-epoch 1 --replay 0 --quiet --out " + run +
-                             (std::string(name) == "split" ? " --erasure-retrain-iters 2" : ""));
-    ASSERT_EQ(r.status, 0) << name << ": " << r.output;
+    const Result r = run_cli("--threads 1 train --config " + std::string(DIDA_SOURCE_DIR) +
+                             "/configs/small.toml --max-per-domain 200 --cache none --epochs 1 --iters-per-epoch 1 --replay 0 --quiet --out " +
+                             run + " " + flags);
+    EXPECT_EQ(r.status, 0) << name << ": " << r.output;
     EXPECT_EQ(r.output.find("warning"), std::string::npos) << name << ": every option takes effect: " << r.output;
-    const auto o = nlohmann::json::parse(slurp(run + "/config.json"))["options"];
-    EXPECT_EQ(o["width"], 8) << name;
-    EXPECT_EQ(o["epochs"], 1) << "the flag wins";
-    if (std::string(name) == "split") {
-      EXPECT_EQ(o["variant"], "style");
-      EXPECT_EQ(o["decoder_style"], "adain");
-      EXPECT_EQ(o["erase_domain_mean"], true);
-      EXPECT_EQ(o["erasure_retrain_iters"], 2);
-    }
-  }
+    return nlohmann::json::parse(slurp(run + "/config.json"))["options"];
+  };
+  const auto dida = train("dida", "--method dida --erasure-retrain-iters 2");
+  EXPECT_EQ(dida["width"], 8);
+  EXPECT_EQ(dida["epochs"], 1) << "the flag wins over the file";
+  EXPECT_EQ(dida["variant"], "style");
+  EXPECT_EQ(dida["style_encoder"], "light");
+  EXPECT_EQ(dida["decoder_style"], "adain");
+  EXPECT_EQ(dida["lambda_stats"], 1.0);
+  EXPECT_EQ(dida["erase_domain_mean"], true);
+  EXPECT_EQ(dida["erase_directions"], 8);
+  EXPECT_EQ(dida["erasure_retrain_iters"], 2) << "given: it wins over dida's 250";
+  const auto dann = train("dann", "--method dann");
+  EXPECT_EQ(dann["variant"], "branch");
+  EXPECT_EQ(dann["decoder_style"], "none");
+  EXPECT_EQ(dann["erase_domain_mean"], false);
+  EXPECT_EQ(dann["erasure_retrain_iters"], 0);
+  const auto branch = train("branch", "--method dida --variant branch --no-erase-domain-mean");
+  EXPECT_EQ(branch["variant"], "branch") << "given: it wins over dida's default";
+  EXPECT_EQ(branch["erase_domain_mean"], false);
+  EXPECT_EQ(branch["decoder_style"], "adain") << "what is not given is still dida's";
   std::system(("rm -rf " + dir).c_str());
 }
 

@@ -116,9 +116,16 @@ std::map<std::string, ModelConfig> fresh_configs() {
   ModelConfig adain = style;  // and R_pix's output given the colour statistics z_spe says (AdaIN)
   adain.decoder_style = "adain";
   out["style-adain"] = adain;
-  ModelConfig erase = adain;  // and z_inv without the domains' mean direction
-  erase.erase_domain_mean = true;
+  ModelConfig erase = adain;  // and z_inv without the domains' mean direction (a bundle of before
+  erase.erase_domain_mean = true;  // erase_directions: one)
+  erase.erase_directions = 1;
   out["style-adain-erase"] = erase;
+  ModelConfig erase8 = erase;  // without the span of eight mean differences
+  erase8.erase_directions = 8;
+  out["style-adain-erase8"] = erase8;
+  ModelConfig light = erase8;  // with the light S (3x3 kernels on the image at half size)
+  light.style_encoder = "light";
+  out["style-light-adain-erase8"] = light;
   return out;
 }
 
@@ -144,7 +151,8 @@ TEST(Parity, WriteFixturesWhenAsked) {
       for (auto& p : fresh->named_parameters())
         if (p.key().find("bn") != std::string::npos) p.value().uniform_(0.5, 1.5);
     }
-    if (config.erase_domain_mean) fresh->set_domain_gap(torch::randn({fresh->domain_gap().numel()}));  // a direction to erase
+    if (config.erase_domain_mean)  // directions to erase
+      fresh->set_erasure_basis(DidaNetImpl::basis_of(torch::randn({config.erase_directions, fresh->erasure_basis().size(0)})));
     write_fixture(*fresh, kFixtures + "/" + name, "dida");
   }
   if (!wanted("trained")) return;

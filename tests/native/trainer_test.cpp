@@ -833,13 +833,14 @@ TEST(Training, TheStatsTermTeachesZspeTheImagesOwnColourStatistics) {
   EXPECT_EQ(term_weight(term_named("stats"), plain), 1.0);
 }
 
-// The erasure on two hand-made batches: with g their mean difference of z_inv before the erasure,
-// the erased z_inv of the two batches have the same mean in every coordinate (so along every
-// direction a linear read-out could take), each image's z_inv is orthogonal to g, and g = 0 erases
-// nothing.
+// The erasure on two hand-made batches of 16 images, in k = 4 parts of 4: with the parts' mean
+// differences of z_inv before the erasure, the erased z_inv of each part of the two batches have
+// the same mean in every coordinate (so along every direction a linear read-out could take), and
+// so have the whole batches; each image's z_inv is orthogonal to every difference, the part of
+// z_inv outside their span is untouched, and a zero basis erases nothing.
 TEST(Model, TheErasureLeavesTheDomainsNoMeanDifference) {
   ModelConfig c;
-  c.width = 4, c.head_hidden = 8, c.mine_hidden = 8, c.erase_domain_mean = true;
+  c.width = 4, c.head_hidden = 8, c.mine_hidden = 8, c.erase_domain_mean = true, c.erase_directions = 4;
   torch::manual_seed(8);
   DidaNet net(c);
   net->eval();
@@ -847,18 +848,30 @@ TEST(Model, TheErasureLeavesTheDomainsNoMeanDifference) {
   const auto raw = [&](const torch::Tensor& x) { return net->run("encode", {x}).at("z_inv.raw").flatten(1); };
   const auto erased = [&](const torch::Tensor& x) { return net->forward(x)["z_inv"].flatten(1); };
   torch::NoGradGuard g;
-  EXPECT_TRUE(torch::equal(erased(a), raw(a))) << "g = 0: nothing is erased";
-  const auto gap = raw(a).mean(0) - raw(b).mean(0);
-  ASSERT_GT(gap.norm().item<double>(), 1e-2);
-  net->set_domain_gap(gap);
+  EXPECT_TRUE(torch::equal(erased(a), raw(a))) << "a zero basis: nothing is erased";
+  const auto gaps = net->measure_domain_gaps(a, b, 4);
+  ASSERT_EQ(gaps.sizes(), (std::vector<int64_t>{4, raw(a).size(1)}));
+  for (int p = 0; p < 4; ++p) {  // part p: images 4p .. 4p + 3 of each batch
+    const auto want = raw(a).slice(0, 4 * p, 4 * p + 4).mean(0) - raw(b).slice(0, 4 * p, 4 * p + 4).mean(0);
+    EXPECT_LT((gaps[p] - want).abs().max().item<double>(), 1e-5) << "part " << p;
+  }
+  net->set_erasure_basis(DidaNetImpl::basis_of(gaps));
+  const auto q = net->erasure_basis();
+  EXPECT_LT((q.t().matmul(q) - torch::eye(4)).abs().max().item<double>(), 1e-5) << "an orthonormal basis";
+  for (int p = 0; p < 4; ++p)
+    EXPECT_LT((erased(a.slice(0, 4 * p, 4 * p + 4)).mean(0) - erased(b.slice(0, 4 * p, 4 * p + 4)).mean(0)).abs().max().item<double>(), 1e-4);
   EXPECT_LT((erased(a).mean(0) - erased(b).mean(0)).abs().max().item<double>(), 1e-4);
-  EXPECT_LT((erased(a).matmul(gap)).abs().max().item<double>(), 1e-3 * gap.norm().item<double>());
-  // The part orthogonal to g is untouched.
-  const auto u = gap / gap.norm();
-  const auto kept = raw(a) - raw(a).matmul(u).unsqueeze(1) * u.unsqueeze(0);
-  EXPECT_LT((erased(a) - kept).abs().max().item<double>(), 1e-4);
-  // Measured: the two batches' mean difference before the erasure, whatever g is now.
-  EXPECT_LT((net->measure_domain_gap(a, b) - gap).abs().max().item<double>(), 1e-5);
+  EXPECT_LT(erased(a).matmul(gaps.t()).abs().max().item<double>(), 1e-3 * gaps.norm().item<double>());
+  const auto kept = raw(a) - raw(a).matmul(q).matmul(q.t());
+  EXPECT_LT((erased(a) - kept).abs().max().item<double>(), 1e-4) << "outside the span: untouched";
+  // A difference in the span of those before adds no direction; zero differences none at all.
+  const auto twice = torch::stack({gaps[0], gaps[1], gaps[0] + 2 * gaps[1], torch::zeros_like(gaps[0])});
+  const auto q2 = DidaNetImpl::basis_of(twice);
+  EXPECT_NEAR(q2.norm(2, 0)[0].item<double>(), 1.0, 1e-5);
+  EXPECT_NEAR(q2.norm(2, 0)[1].item<double>(), 1.0, 1e-5);
+  EXPECT_LT(q2.norm(2, 0)[2].item<double>(), 1e-6);
+  EXPECT_LT(q2.norm(2, 0)[3].item<double>(), 1e-6);
+  EXPECT_LT(DidaNetImpl::basis_of(torch::zeros_like(gaps)).abs().max().item<double>(), 1e-12);
   // Not trained by gradient: no optimiser step moves it.
   for (const auto& p : net->named_parameters())
     EXPECT_EQ(p.value().requires_grad(), p.key().rfind("inv_erase.", 0) != 0) << p.key();

@@ -190,12 +190,12 @@ void ExplorerModel::start_probes() {
   for (auto& p : probes_) p.reset();
   if (fit.size() < 2 || test.empty()) return;
   for (auto& v : dom) v = v ? 1 : 0;
-  probes_[kDomainInv] = std::make_unique<LinearProbe>(inv_feat_, n, inv_dim_, dom, 2, fit, test);
-  probes_[kDomainSpe] = std::make_unique<LinearProbe>(spe_feat_, n, spe_dim_, dom, 2, fit, test);
+  probes_[kDomainInv] = std::make_unique<CrossFitProbe>(inv_feat_, n, inv_dim_, dom, 2, fit, test);
+  probes_[kDomainSpe] = std::make_unique<CrossFitProbe>(spe_feat_, n, spe_dim_, dom, 2, fit, test);
   std::vector<int> cfit, ctest;
   for (int i = 0; i < n; ++i) (i % 2 ? ctest : cfit).push_back(i);
   cap(cfit), cap(ctest);
-  probes_[kClassSpe] = std::make_unique<LinearProbe>(spe_feat_, n, spe_dim_, samples_.images.labels,
+  probes_[kClassSpe] = std::make_unique<CrossFitProbe>(spe_feat_, n, spe_dim_, samples_.images.labels,
                                                      std::max(2, model_->config().num_classes), cfit, ctest);
 }
 
@@ -217,7 +217,7 @@ ExplorerModel::ProbeReadout ExplorerModel::probe(ProbeKind k) const {
   ProbeReadout r;
   const auto& p = probes_[k];
   if (!p) return r;
-  r.progress = static_cast<double>(p->iteration()) / LinearProbe::kSteps;
+  r.progress = static_cast<double>(p->iteration()) / CrossFitProbe::kSteps;
   r.chance = p->chance();
   if (p->done()) r.accuracy = p->test_accuracy();
   return r;

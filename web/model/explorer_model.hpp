@@ -232,7 +232,7 @@ class ExplorerModel {
   PcaPlane inv_plane_, spe_plane_;
   std::vector<UserImage> user_;
   int user_version_ = 0;
-  std::unique_ptr<LinearProbe> probes_[3];
+  std::unique_ptr<CrossFitProbe> probes_[3];
   std::optional<Replay> replay_;
   int replay_epoch_ = -1;
   std::vector<float> replay_inv_, replay_spe_;

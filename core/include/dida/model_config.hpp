@@ -38,11 +38,18 @@ struct ModelConfig {
   // z_spe], through tanh) or "adain" (normalised per image and channel, then scaled and shifted by
   // two linear maps of z_spe's global average: the image's colour statistics come from z_spe).
   std::string decoder_style = "none";
-  // z_inv with the domain's mean direction projected out: the difference between the source's and
-  // the target's mean z_inv (every position and channel), measured once training is over, is
-  // removed from each image's z_inv, so that no linear read-out of z_inv finds the domains' means
-  // apart (docs/METHOD.md, "the erasure").
+  // The style variant's S: "full" (E's three blocks, 5-5-3 kernels, on the image) or "light" (3x3
+  // kernels on the image max-pooled to half its size: about a tenth of the multiply-adds; the
+  // colour statistics S must carry need no detail).
+  std::string style_encoder = "full";
+  // z_inv with the domains' mean difference projected out: the differences between the source's
+  // and the target's mean z_inv (every position and channel) on erase_directions disjoint parts of
+  // the training images, measured once training is over, span what is removed from each image's
+  // z_inv, so that no linear read-out of z_inv finds the domains' means apart (docs/METHOD.md,
+  // "the erasure"). Bundles from before erase_directions erased one direction.
   bool erase_domain_mean = false;
+  int erase_directions = 8;
+  static constexpr int kMaxEraseDirections = 64;
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
   std::string pool = "flatten";
@@ -70,6 +77,7 @@ struct ModelConfig {
   static const std::vector<std::string>& decoders();      // small, wide
   static const std::vector<std::string>& decoder_norms(); // none, instance
   static const std::vector<std::string>& decoder_styles(); // none, adain
+  static const std::vector<std::string>& style_encoders(); // full, light
 };
 
 }  // namespace dida

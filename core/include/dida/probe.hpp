@@ -41,4 +41,28 @@ class LinearProbe {
   double chance_ = 0;
 };
 
+// The probes' protocol, the page's and `dida eval`'s: two halves of the rows, a probe fitted on
+// each and tested on the other, their accuracies averaged (cross-fitting: every row is tested once,
+// and the figure varies less with the split than one probe's). It steps as a LinearProbe does,
+// the first half's probe, then the second's.
+class CrossFitProbe {
+ public:
+  static constexpr int kSteps = 2 * LinearProbe::kSteps;
+  // Rows per domain that a probe of `dida eval` draws at a time: the page's sample set has 200 of
+  // each domain, and a probe's figure depends on how many rows it fits (fewer: it finds less).
+  static constexpr int kRowsPerDomain = 200;
+  CrossFitProbe(const std::vector<float>& x, int n, int d, const std::vector<int>& y, int classes,
+                const std::vector<int>& half_a, const std::vector<int>& half_b);
+  bool step(int steps);
+  bool advance(long work);
+  bool done() const { return b_.done(); }
+  int iteration() const { return a_.iteration() + b_.iteration(); }
+  double test_accuracy() const;  // the mean of the two (each row tested once)
+  double chance() const;
+
+ private:
+  LinearProbe a_, b_;  // fitted on half a and tested on b; the other way round
+  double rows_a_, rows_b_;
+};
+
 }  // namespace dida

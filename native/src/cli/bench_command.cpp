@@ -20,6 +20,7 @@ class BenchCommand : public Command {
 
   int run(int threads) override {
     flags_.apply(options_.base);
+    options_.given = flags_.given();
     options_.base.threads = threads;
     for (std::size_t i = 0; i < options_.seeds.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
@@ -27,8 +28,10 @@ class BenchCommand : public Command {
           return usage_error("bench", "--seeds: seed " + std::to_string(options_.seeds[i]) + " is given twice");
     for (const auto& m : options_.methods) {
       try {
-        options_.base.method = parse_enum<Method>(m, "--methods: each");
-        validate(options_.base);
+        TrainOptions o = options_.base;
+        o.method = parse_enum<Method>(m, "--methods: each");
+        apply_method_defaults(o, options_.given);
+        validate(o);
       } catch (const std::invalid_argument& e) {
         return usage_error("bench", e.what());
       }

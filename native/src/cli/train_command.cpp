@@ -32,6 +32,7 @@ class TrainCommand : public Command {
                                           " cannot change it (start a new run with --out instead)");
       options_.out = resume_run_;
     } else {
+      apply_method_defaults(options_, flags_.given());
       try {
         validate(options_);
       } catch (const std::invalid_argument& e) {

@@ -18,6 +18,8 @@ class TrainFlags {
   void add_to(CLI::App* cmd, const std::set<std::string>& except = {});
   // Writes the flags given into `o`; returns their rows.
   std::vector<const OptionRow*> apply(TrainOptions& o);
+  // The names of the flags given (on the command line or in a config file).
+  std::set<std::string> given() const;
 
  private:
   std::map<std::string, std::string> texts_;

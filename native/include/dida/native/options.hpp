@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -114,6 +116,9 @@ struct OptionRow {
   // it ("--readouts"): the loss registry reads it, the CLI warns when it is given without it.
   std::function<bool(const TrainOptions&)> needs;
   std::string needs_what;
+  // Where a method's recipe differs from the value TrainOptions holds: a run of that method takes
+  // it unless the option is given (apply_method_defaults). dida's split (docs/METHOD.md).
+  std::map<Method, nlohmann::json> method_defaults;
   bool recorded = true;              // part of a run's options (config.json)
   bool flag = true;                  // a flag of `train` and `bench` (threads: the global --threads)
   std::function<nlohmann::json(const TrainOptions&)> get;
@@ -131,6 +136,9 @@ struct OptionRow {
 };
 
 const std::vector<OptionRow>& train_option_table();
+// Each row's default for o.method where the method has its own, unless the row's name is in
+// `given` (the options set on the command line or in a config file).
+void apply_method_defaults(TrainOptions& o, const std::set<std::string>& given);
 const OptionRow& train_option(const std::string& name);  // by flag name; throws std::out_of_range
 
 // Every row's value, then the rules between options; throws std::invalid_argument naming the flag.
@@ -151,6 +159,7 @@ struct BenchOptions {
   std::vector<std::uint64_t> seeds = {1, 2, 3};
   std::string out = "runs/bench";
   TrainOptions base;  // every other training option
+  std::set<std::string> given;  // the options of `base` set by the user: each method's defaults fill the rest
 };
 
 }  // namespace dida
