@@ -51,9 +51,21 @@ test('each chapter sets up its model and views (screenshots of all six)', async 
       assert.notEqual(s.predictions[s.selected], undefined);
       assert.equal(s.colour_by_domain, true);
     }
-    if (k === 4)  // the probes' chapter: its figures in
+    if (k === 4) {  // the probes' chapter: its figures in, and what it says of them is them
       await site.page.waitForFunction(() => Object.values(window.dida.state().explorer.probes).every((p) => p.accuracy >= 0),
                                       null, { timeout: 120000 });
+      const { probes, findings } = await state();
+      const pct = (x) => `${Math.round(100 * x)} %`;
+      assert.ok(findings.probes.includes(`domain read from z_inv ${pct(probes.domain_inv.accuracy)} (chance 50 %)`), findings.probes);
+      assert.ok(findings.probes.includes(`domain read from z_spe ${pct(probes.domain_spe.accuracy)}`), findings.probes);
+      assert.ok(findings.probes.includes(`class read from z_spe ${pct(probes.class_spe.accuracy)}`), findings.probes);
+    }
+    if (k === 5) {  // the swap's chapter: the grid's own figure
+      const { swap, findings } = await state();
+      const cells = swap.rows.length * swap.cols.length;
+      assert.ok(swap.style_retrieval >= 0 && swap.style_retrieval <= 1);
+      assert.ok(findings.swap.includes(`${Math.round(swap.style_retrieval * cells)} of ${cells} cells`), findings.swap);
+    }
     await shoot(`chapter-${k}.png`);
   }
 });

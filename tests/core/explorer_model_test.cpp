@@ -573,10 +573,10 @@ TEST(Findings, TheWalkthroughSaysWhatThePageMeasures) {
   EXPECT_DOUBLE_EQ(l.m.swap_readout().style_retrieval, 1.0);
   const std::string all = std::to_string(r * c);
   EXPECT_NE(swap_findings(l.m).find(all + " of " + all + " cells"), std::string::npos) << swap_findings(l.m);
-  EXPECT_NE(swap_findings(l.m).find("each column keeps its own look"), std::string::npos);
+  EXPECT_NE(swap_findings(l.m).find("every cell takes its own column's look"), std::string::npos);
   const auto contents = cells_of([&](int i, int) { return l.m.swap_rows()[static_cast<std::size_t>(i)]; });
   l.m.set_ort_swap(1.0, contents.data());
   EXPECT_NEAR(l.m.swap_readout().style_retrieval, 1.0 / c, 1e-9) << "each row right in the one column nearest its content";
-  EXPECT_NE(swap_findings(l.m).find("the columns do not keep their own looks"), std::string::npos) << swap_findings(l.m);
+  EXPECT_NE(swap_findings(l.m).find("the cells do not take their own columns' looks"), std::string::npos) << swap_findings(l.m);
 }
 }  // namespace dida::web

@@ -36,7 +36,8 @@ std::string probe_findings(const ExplorerModel& m) {
   return "Measured on this model, here: " + line("the domain read from z_spe", spe, "far above chance") + " " +
          line("The domain read from z_inv", inv, "close to chance") + " " +
          line("The class read from z_spe", cls, "close to chance") +
-         " The probes see these few samples; dida eval's, on more images, are in the model's card.";
+         " These are one draw, this page's samples; dida eval averages five draws of as many held-out images (the "
+         "model's card).";
 }
 
 std::string swap_findings(const ExplorerModel& m) {
@@ -48,10 +49,11 @@ std::string swap_findings(const ExplorerModel& m) {
   std::string said = "Measured on this grid: " + std::to_string(right) + " of " + std::to_string(cells) +
                      " cells are nearest, by each colour's mean and spread, to their own column's style image (chance 1 in " +
                      std::to_string(cols) + "): ";
+  if (right == cells) return said + "every cell takes its own column's look.";
   const auto verdict = ProbeVerdict::of(r, chance);
-  if (verdict == "close to chance") return said + "the columns do not keep their own looks.";
-  if (verdict == "above chance") return said + "some columns keep their own look, not all.";
-  return said + "each column keeps its own look.";
+  if (verdict == "close to chance") return said + "the cells do not take their own columns' looks.";
+  if (verdict == "above chance") return said + "some cells take their own column's look, most do not.";
+  return said + "most cells take their own column's look; the others are nearer another column's.";
 }
 
 }  // namespace dida::web
