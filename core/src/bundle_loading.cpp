@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "dida/inference.hpp"
+#include "dida/json_text.hpp"
 #include "dida/safetensors.hpp"
 
 namespace dida {
@@ -13,11 +14,7 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
                         BundleAge age) {
   const std::string config_path = origin + "/config.json", weights_path = origin + "/model.safetensors";
   BundleData b;
-  try {
-    b.card = nlohmann::json::parse(config_text);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(config_path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
+  b.card = parse_json(config_text, config_path);
   if (!b.card.is_object() || !b.card.contains("format") || b.card["format"] != "dida-bundle")
     throw std::runtime_error(config_path + ": not a dida bundle config (\"format\": \"dida-bundle\" missing)");
   const nlohmann::json version = b.card.value("format_version", nlohmann::json());
@@ -25,7 +22,7 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
     throw std::runtime_error(config_path + ": bundle format_version 1 is an older layout (this dida reads " +
                              std::to_string(kBundleFormatVersion) + "); convert it in place with: dida export " + origin);
   if (version != kBundleFormatVersion && version != 1)
-    throw std::runtime_error(config_path + ": bundle format_version " + version.dump() + " is not supported (this dida reads " +
+    throw std::runtime_error(config_path + ": bundle format_version " + json_excerpt(version) + " is not supported (this dida reads " +
                              std::to_string(kBundleFormatVersion) + "; a newer dida wrote it, or retrain)");
   if (!b.card.contains("model")) throw std::runtime_error(config_path + ": missing field \"model\"");
   try {
@@ -83,8 +80,22 @@ std::string resolve_bundle_dir(const std::string& path) {
 }
 
 BundleData read_bundle(const std::string& dir, BundleAge age) {
-  const auto config = read_file_bytes(dir + "/config.json");
-  return parse_bundle(std::string(config.begin(), config.end()), read_file_bytes(dir + "/model.safetensors"), dir, age);
+  const auto config = read_file_bytes(dir + "/config.json", kMaxJsonBytes, "a config.json");
+  const std::string text(config.begin(), config.end());
+  // The weights hold the config's tensors and a header, no more: a file larger than that is
+  // refused by its size before it is read (a valid config's error comes from parse_bundle).
+  std::uint64_t most = kMaxSafetensorsHeader + 8;
+  try {
+    const auto card = parse_json(text, dir + "/config.json");
+    for (const auto& spec : parameter_specs(ModelConfig::from_json(card.at("model")))) {
+      std::uint64_t n = 4;
+      for (const auto d : spec.shape) n *= static_cast<std::uint64_t>(d);
+      most += n;
+    }
+  } catch (const std::exception&) {
+    return parse_bundle(text, {}, dir, age);  // its error names what is wrong with config.json
+  }
+  return parse_bundle(text, read_file_bytes(dir + "/model.safetensors", most, "this model's weights"), dir, age);
 }
 
 }  // namespace dida

@@ -1,4 +1,5 @@
 #include "dida/digit_files.hpp"
+#include "dida/json_text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,12 +10,8 @@
 namespace dida {
 
 std::vector<Image> parse_mnist_json(const std::vector<std::uint8_t>& bytes, const std::string& origin) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(bytes.begin(), bytes.end());
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(origin + ": not valid JSON (" + e.what() + ")");
-  }
+  const auto* text = reinterpret_cast<const char*>(bytes.data());
+  const nlohmann::json doc = parse_json(text, text + bytes.size(), origin);
   if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_array())
     throw std::runtime_error(origin + ": expected {\"data\": [...]} with 784 values per digit");
   const auto& data = doc["data"];

@@ -110,6 +110,13 @@ void ModelConfig::validate() const {
   check_choice("style_encoder", style_encoder, style_encoders());
   if (image_size < 8 || image_size % 8 != 0)
     throw std::invalid_argument("model config: image_size must be a multiple of 8");
+  // Beyond these a single prediction or the weights take gigabytes: refused before any allocation.
+  if (image_size > kMaxImageSize)
+    throw std::invalid_argument("model config: image_size " + std::to_string(image_size) + " is over the " +
+                                std::to_string(kMaxImageSize) + " dida handles");
+  if (width > kMaxWidth || head_hidden > kMaxHidden || mine_hidden > kMaxHidden)
+    throw std::invalid_argument("model config: width (at most " + std::to_string(kMaxWidth) + "), head_hidden and mine_hidden (at most " +
+                                std::to_string(kMaxHidden) + ") are over what dida handles");
   if (in_channels != 1 && in_channels != 3) throw std::invalid_argument("model config: in_channels must be 1 or 3");
   if (num_classes < 2) throw std::invalid_argument("model config: num_classes must be at least 2");
   if (width < 1 || head_hidden < 1 || mine_hidden < 1)

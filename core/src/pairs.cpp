@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "dida/data.hpp"
+#include "dida/json_text.hpp"
 #include "dida/formats.hpp"
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
@@ -60,8 +61,14 @@ DomainPair load_pair(const std::string& path) {
   p.source_spec = f.metadata_or("source", "");
   p.target_spec = f.metadata_or("target", "");
   p.seed = std::stoull(f.metadata_or("seed", "0"));
-  const auto src_classes = nlohmann::json::parse(f.metadata_or("source_classes", "[]")).get<std::vector<std::string>>();
-  const auto tgt_classes = nlohmann::json::parse(f.metadata_or("target_classes", "[]")).get<std::vector<std::string>>();
+  const auto names = [&](const char* key) {
+    try {
+      return parse_json(f.metadata_or(key, "[]"), path).get<std::vector<std::string>>();
+    } catch (const std::exception&) {
+      throw std::runtime_error(path + ": metadata \"" + key + "\" is not a JSON list of names");
+    }
+  };
+  const auto src_classes = names("source_classes"), tgt_classes = names("target_classes");
   auto get = [&](const std::string& key, const std::string& name, const std::vector<std::string>& classes) {
     Domain d;
     d.name = name;

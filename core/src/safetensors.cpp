@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "dida/json_text.hpp"
+
 namespace dida {
 namespace {
 
@@ -116,6 +118,10 @@ DType parse_dtype(const std::string& name) {
 std::int64_t TensorInfo::numel() const { return checked_numel(shape); }
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+  return read_file_bytes(path, std::numeric_limits<std::uint64_t>::max(), "");
+}
+
+std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::uint64_t max_bytes, const std::string& what) {
   // A folder or a FIFO opens without error: one reads as a huge size, the other blocks forever.
   std::error_code ec;
   const auto st = std::filesystem::status(path, ec);
@@ -126,6 +132,9 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
   if (!in) throw std::runtime_error(path + (st.type() == std::filesystem::file_type::not_found ? ": no such file" : ": cannot open file"));
   const std::streamoff size = in.tellg();
   if (size < 0) throw std::runtime_error(path + ": cannot read file size");
+  if (static_cast<std::uint64_t>(size) > max_bytes)
+    throw std::runtime_error(path + ": " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) +
+                             " bytes " + what + " may have (refused before reading)");
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   in.seekg(0);
   if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
@@ -174,9 +183,10 @@ SafeTensorsFile SafeTensorsFile::parse(std::vector<std::uint8_t> bytes, std::str
 
   json header;
   try {
-    header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_len));
-  } catch (const json::exception& e) {
-    fail(o, std::string("header is not valid JSON: ") + e.what());
+    const auto* text = reinterpret_cast<const char*>(bytes.data()) + 8;
+    header = parse_json(text, text + header_len, "header");
+  } catch (const std::runtime_error& e) {
+    fail(o, e.what());
   }
   if (!header.is_object()) fail(o, "header is not a JSON object");
 

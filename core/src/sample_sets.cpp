@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "dida/data.hpp"
+#include "dida/json_text.hpp"
 #include "dida/formats.hpp"
 #include "dida/safetensors.hpp"
 
@@ -62,8 +63,8 @@ SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::str
   if (static_cast<std::int64_t>(labels.size()) != info.shape[0] || labels.size() != domains.size())
     throw std::runtime_error(origin + ": images, labels and domains differ in count");
   try {
-    d.classes = nlohmann::json::parse(f.metadata_or("classes", "[]")).get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception&) {
+    d.classes = parse_json(f.metadata_or("classes", "[]"), origin + ": metadata \"classes\"").get<std::vector<std::string>>();
+  } catch (const std::exception&) {
     throw std::runtime_error(origin + ": metadata \"classes\" is not a JSON list of names");
   }
   for (std::size_t i = 0; i < labels.size(); ++i) {

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "bundle.hpp"
+#include "dida/json_text.hpp"
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
 #include "dida/schedule.hpp"
@@ -93,8 +94,7 @@ void trim_epoch_lines(const std::string& path, int epochs_kept) {
 // A config.json that dida's trainer wrote: {"options": {...}, "data": {...}} (a bundle's has "format").
 static bool is_run_record(const std::string& path) {
   try {
-    const auto bytes = read_file_bytes(path);
-    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const auto j = read_json_file(path);
     return j.is_object() && j.contains("options") && j.contains("data") && !j.contains("format");
   } catch (const std::exception&) {
     return false;
@@ -111,13 +111,7 @@ TrainOptions options_for_run(TrainOptions o, bool resume) {
   const std::string config_path = run + "/config.json";
   if (resume) {
     if (!fs::exists(config_path)) throw std::runtime_error(run + ": not a run folder (no config.json)");
-    const auto bytes = read_file_bytes(config_path);
-    nlohmann::json recorded;
-    try {
-      recorded = nlohmann::json::parse(bytes.begin(), bytes.end());
-    } catch (const nlohmann::json::exception&) {
-      throw std::runtime_error(config_path + ": not valid JSON");
-    }
+    const nlohmann::json recorded = read_json_file(config_path);
     TrainOptions r;
     try {
       r = TrainOptions::from_json(recorded.value("options", nlohmann::json::object()));

@@ -53,7 +53,7 @@ test('each chapter sets up its model and views (screenshots of all six)', async 
     }
     if (k === 4) {  // the probes' chapter: its figures in, and what it says of them is them
       await site.page.waitForFunction(() => Object.values(window.dida.state().explorer.probes).every((p) => p.accuracy >= 0),
-                                      null, { timeout: 120000 });
+                                      null, { timeout: 300000 });
       const { probes, findings } = await state();
       const pct = (x) => `${Math.round(100 * x)} %`;
       assert.ok(findings.probes.includes(`domain read from z_inv ${pct(probes.domain_inv.accuracy)} (chance 50 %)`), findings.probes);
@@ -146,7 +146,7 @@ test('the training replay loads on demand and its slider moves the points', asyn
 
 test('the live probes report accuracies and chance beside the plots', async () => {
   await site.page.waitForFunction(() => Object.values(window.dida.state().explorer.probes).every((p) => p.accuracy >= 0),
-                                  null, { timeout: 120000 });
+                                  null, { timeout: 300000 });
   const p = (await state()).probes;
   for (const k of ['domain_inv', 'domain_spe', 'class_spe']) assert.ok(p[k].accuracy >= 0 && p[k].accuracy <= 1, k);
   assert.equal(p.domain_inv.chance, 0.5);

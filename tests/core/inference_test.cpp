@@ -9,6 +9,7 @@
 
 #include "dida/image.hpp"
 #include "dida/inference.hpp"
+#include "dida/json_text.hpp"
 #include "dida/safetensors.hpp"
 #include "test_util.hpp"
 
@@ -268,6 +269,64 @@ TEST(Inference, DamagedAndForeignBundlesGiveOneLineErrors) {
   EXPECT_EQ(error_of([&] { parse_bundle(config, with("inv.bn.running_mean", -0.5f), "b"); }), "") << "a negative mean is fine";
   // Missing files.
   EXPECT_NE(error_of([&] { read_bundle(dir.path("nothing")); }).find("nothing/config.json"), std::string::npos);
+}
+
+}  // namespace dida
+
+namespace dida {
+namespace {
+
+std::string nested(int depth) { return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']'); }
+
+}  // namespace
+
+// JSON from anywhere is checked for size and depth before it is parsed: a value nested 100,000
+// deep is one short line naming the file, not a stack overflow; brackets inside strings are text.
+TEST(Json, DepthAndSizeAreCheckedBeforeParsing) {
+  EXPECT_EQ(parse_json("{\"a\": [[1], {\"b\": \"[[[[[[\"}]}", "x").at("a").size(), 2u);
+  const auto one_line = [](const std::string& text, const std::string& expect) {
+    const std::string err = error_of([&] { parse_json(text, "f/config.json"); });
+    EXPECT_NE(err.find("f/config.json: " + expect), std::string::npos) << err.substr(0, 200);
+    EXPECT_EQ(err.find('\n'), std::string::npos);
+    EXPECT_LT(err.size(), 200u);
+    EXPECT_EQ(err.find("json.exception"), std::string::npos) << err;
+  };
+  one_line("{\"format_version\": " + nested(100000) + "}", "JSON nested deeper than 64 levels");
+  one_line(nested(65), "JSON nested deeper than 64 levels");
+  EXPECT_NO_THROW(parse_json(nested(64), "x"));
+  one_line("{\"a\": 1,}", "not valid JSON (line 1, column 9");
+  one_line(std::string(kMaxJsonBytes + 1, ' '), "16777217 bytes of JSON, over the 16 MiB");
+  EXPECT_EQ(json_excerpt(nlohmann::json(std::string(1000, 'a'))).size(), 40u + std::string("…").size());
+}
+
+// A bundle whose config.json nests deep, whose weights file is larger than its config's tensors
+// can fill, or whose image_size would take gigabytes per prediction: refused by name, before the
+// bytes are read (the weights file here is sparse: 300 MB that take no memory to refuse).
+TEST(Json, AHostileBundleIsRefusedBeforeItsBytesAreRead) {
+  namespace fs = std::filesystem;
+  test::ScratchDir dir("hostile");
+  const std::string good = kFixtures + "/trained", b = dir.path("b");
+  fs::copy(good, b, fs::copy_options::recursive);
+  auto card = nlohmann::json::parse(read_text(good + "/config.json"));
+  const auto write = [&](const std::string& text) { std::ofstream(b + "/config.json", std::ios::binary) << text; };
+  const auto refused = [&](const std::string& expect) {
+    const std::string err = error_of([&] { Model::load(b); });
+    EXPECT_NE(err.find(expect), std::string::npos) << err.substr(0, 300);
+    EXPECT_EQ(err.find('\n'), std::string::npos);
+    EXPECT_LT(err.size(), 300u);
+  };
+  std::string deep = card.dump();
+  deep.insert(deep.size() - 1, ", \"unknown\": " + nested(100000));
+  write(deep);
+  refused(b + "/config.json: JSON nested deeper than 64 levels");
+  auto big = card;
+  big["model"]["image_size"] = 4096;
+  write(big.dump());
+  refused("image_size 4096 is over the 512 dida handles");
+  write(card.dump());
+  EXPECT_NO_THROW(Model::load(b));
+  fs::resize_file(b + "/model.safetensors", 300u << 20);
+  refused(b + "/model.safetensors: 314572800 bytes, more than the");
 }
 
 }  // namespace dida

@@ -21,9 +21,10 @@ const std::vector<Chapter>& Walkthrough::chapters() {
       {"The split: dida",
        "dida gives the network two feature spaces. z_inv, the content, feeds the classifier and is aligned across "
        "domains as in DANN; z_spe, the style, comes from an encoder of its own that sees each image's look, and the "
-       "decoder takes each image's colours from it. Coloured by class: in z_inv the digits group by class (DANN's plots "
-       "below for comparison). Switch the colouring to domain: in z_spe the domains lie apart. 'replay the training' "
-       "plays the split forming, epoch by epoch.",
+       "decoder takes each image's colours from it. Coloured by class: in z_inv the digits of a class lie near each other "
+       "(t-SNE, above the plots, is another projection of the same points; DANN's plots below for comparison). Switch the "
+       "colouring to domain: in z_spe the domains lie apart. 'replay the training' plays the split forming, epoch by "
+       "epoch.",
        "dida", false, Chapter::kPlots, false, "dann"},
       {"Mutual information and the probes",
        "If z_inv and z_spe shared information, style could leak into the features the classifier reads. dida estimates "

@@ -27,7 +27,7 @@ void StoryPanel::draw(ViewState& v) {
     ImGui::TextWrapped(
         "A network learnt to read digits from labelled images of one domain (the source, e.g. clean MNIST) and saw "
         "images of another (the target, e.g. digits on photographs) without their labels. dida splits its features in "
-        "two: z_inv, the content the classifier uses, the same in both domains, and z_spe, each domain's style.");
+        "two: z_inv, the content the classifier uses, the same in both domains, and z_spe, each image's style.");
     const std::string start = "start the walkthrough (" + std::to_string(Walkthrough::count()) + " short chapters)";
     if (ImGui::Button(start.c_str())) walk.open(1);
     ImGui::TextWrapped("Or explore freely: pick a model, colour the plots, click samples, read the swap grid, draw a digit.");

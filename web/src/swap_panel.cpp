@@ -35,8 +35,8 @@ void SwapPanel::draw(ViewState& v) {
   const auto& sr = m.swap_readout();
   ImGui::Text("core (wasm): %d swaps in %.1f ms", r * c, sr.ms);
   if (sr.style_retrieval >= 0)
-    ImGui::Text("cells nearest their own column's style image (colour mean and spread): %.0f %% (chance %.0f %%)",
-                100 * sr.style_retrieval, 100.0 / c);
+    ImGui::TextWrapped("cells nearest their own column's colours (mean and spread): %.0f %% (chance %.0f %%)",
+                       100 * sr.style_retrieval, 100.0 / c);
   if (m.ort_swap_ready() && m.engine() == ExplorerModel::kOrt)
     ImGui::Text("shown: ONNX Runtime Web (swap.onnx), %.1f ms; max |ORT - core| %.1e", sr.ort_ms, sr.ort_max_diff);
   mixer_.draw(m, cell, thumb);

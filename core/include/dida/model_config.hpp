@@ -50,6 +50,8 @@ struct ModelConfig {
   bool erase_domain_mean = false;
   int erase_directions = 8;
   static constexpr int kMaxEraseDirections = 64;
+  // The largest sizes a config may have (dida train's flags have the same bounds).
+  static constexpr int kMaxImageSize = 512, kMaxWidth = 512, kMaxHidden = 4096;
   // How the heads see a feature map: "avg" (global average, METHOD.md) or "flatten" (every
   // position, as DANN's digit networks do).
   std::string pool = "flatten";

@@ -106,8 +106,10 @@ class SafeTensorsWriter {
 // Largest header accepted by the reader (the reference implementation's limit).
 constexpr std::uint64_t kMaxSafetensorsHeader = 100u * 1024u * 1024u;
 
-// Reads a whole file; throws std::runtime_error naming the file when it cannot.
+// Reads a whole file; throws std::runtime_error naming the file when it cannot, or, before reading,
+// when it holds more than `max_bytes` (what: what the limit is for, named in the error).
 std::vector<std::uint8_t> read_file_bytes(const std::string& path);
+std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::uint64_t max_bytes, const std::string& what);
 // Writes `path` atomically (temporary file in the same folder, then rename).
 void write_file_atomic(const std::string& path, const void* data, std::size_t size);
 
