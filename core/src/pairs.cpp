@@ -177,7 +177,18 @@ DomainPair build_pair(const std::string& source_spec, const std::string& target_
   return p;
 }
 
+void check_export_folder(const std::string& dir) {
+  std::error_code ec;
+  const auto st = fs::symlink_status(dir, ec);
+  if (ec || st.type() == fs::file_type::not_found) return;
+  if (st.type() != fs::file_type::directory)
+    throw std::runtime_error(dir + ": exists and is not a folder; choose a new --out folder");
+  if (!fs::is_empty(dir, ec))
+    throw std::runtime_error(dir + ": is not empty; dida exports only into a new or empty folder (nothing of yours is overwritten): choose another --out");
+}
+
 int export_pair(const DomainPair& p, const std::string& dir) {
+  check_export_folder(dir);
   int written = 0;
   auto put = [&](const Domain& d, const std::string& side, const std::string& split) {
     for (int i = 0; i < d.size(); ++i) {

@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dida/json_text.hpp"
 
@@ -143,20 +148,42 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::uint64_t
 }
 
 void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path + ": cannot create " + tmp);
-    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error(path + ": write failed (disk full?)");
+  // Only a regular file (or nothing) is replaced: a FIFO, a device or a folder named as the output
+  // is refused by name, never swapped for a regular file. A link at `path` is replaced, not followed.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+    throw std::runtime_error(path + ": exists and is not a regular file (" +
+                             (S_ISDIR(st.st_mode) ? "a folder" : "a FIFO, socket or device") +
+                             "); dida writes only regular files: choose another name");
+  // A fresh temporary beside it, created exclusively (mkstemp: O_CREAT | O_EXCL, so no link is
+  // followed) under a unique name: two writers never share one, and no name can be planted for it.
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) throw std::runtime_error(path + ": cannot create a temporary file beside it (" + std::strerror(errno) + ")");
+  const mode_t mask = ::umask(0);  // mkstemp makes 0600; the file gets what the user's umask gives
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);
+  const char* p = static_cast<const char*>(data);
+  std::size_t left = size;
+  bool ok = true;
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
     }
+    p += n, left -= static_cast<std::size_t>(n);
+  }
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(path + ": write failed (disk full?)");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot rename " + tmp + " into place");
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(path + ": cannot move the written file into place (" + why + ")");
   }
 }
 

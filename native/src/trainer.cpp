@@ -8,7 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -50,7 +52,7 @@ class RunLock {
  public:
   explicit RunLock(const std::string& run) {
     const std::string path = run + "/.lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd_ < 0) throw std::runtime_error(path + ": cannot create the run's lock file");
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd_);
@@ -75,8 +77,13 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 }  // namespace
 
 void append_line(const std::string& path, const std::string& line) {
-  std::ofstream out(path, std::ios::app);
-  out << line << "\n";
+  // O_NOFOLLOW: a link planted as the log is not written through.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) throw std::runtime_error(path + ": cannot append to the log (" + std::strerror(errno) + ")");
+  const std::string text = line + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error(path + ": write failed (disk full?)");
 }
 
 void trim_epoch_lines(const std::string& path, int epochs_kept) {
@@ -110,7 +117,11 @@ TrainOptions options_for_run(TrainOptions o, bool resume) {
   const std::string run = o.out;
   const std::string config_path = run + "/config.json";
   if (resume) {
+    // Only a folder a `dida train` made is continued: .lock and a checkpoint are never written into a
+    // bundle or a folder of the user's own that merely holds a config.json.
     if (!fs::exists(config_path)) throw std::runtime_error(run + ": not a run folder (no config.json)");
+    if (!is_run_record(config_path))
+      throw std::runtime_error(run + ": not a run folder (its config.json is not one `dida train` wrote: no \"options\" and \"data\")");
     const nlohmann::json recorded = read_json_file(config_path);
     TrainOptions r;
     try {

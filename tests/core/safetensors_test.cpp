@@ -3,6 +3,8 @@
 #include <filesystem>
 #ifndef __EMSCRIPTEN__
 #include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
 #endif
 #include <cstring>
 #include <fstream>
@@ -96,19 +98,61 @@ TEST(SafeTensors, SaveIsAtomicAndLoadReadsIt) {
   // Saving into a folder that does not exist fails cleanly and leaves nothing behind.
   EXPECT_THROW(sample_writer().save(dir.path("no/such/dir/m.safetensors")), std::runtime_error);
   EXPECT_FALSE(std::filesystem::exists(dir.path("no")));
-  // A failed save over an existing file (a folder is in the way of its temporary) leaves the old
-  // file as it was and no temporary behind.
+  // A save that cannot write (a read-only folder) leaves the old file as it was and no temporary.
   const auto before = read_file_bytes(path);
-  std::filesystem::create_directory(path + ".tmp");
-  std::filesystem::create_directory(path + ".tmp/x");
   SafeTensorsWriter other;
   other.add_f32("w", {1}, {1.f});
-  EXPECT_THROW(other.save(path), std::runtime_error);
-  EXPECT_EQ(read_file_bytes(path), before);
-  std::filesystem::remove_all(path + ".tmp");
+  if (::geteuid() != 0) {  // root writes into a read-only folder anyway
+    std::filesystem::permissions(dir.path(""), std::filesystem::perms::owner_write, std::filesystem::perm_options::remove);
+    EXPECT_THROW(other.save(path), std::runtime_error);
+    std::filesystem::permissions(dir.path(""), std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+    EXPECT_EQ(read_file_bytes(path), before);
+  }
   std::size_t files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir.path(""))) files += e.is_regular_file();
   EXPECT_EQ(files, 1u) << "only m.safetensors";
+}
+
+// Writes never follow a link planted where a temporary would go, never replace a special file,
+// and two writers of one file never share a temporary.
+TEST(SafeTensors, WritesFollowNoLinkAndReplaceNoSpecialFile) {
+  test::ScratchDir dir("st-links");
+  const std::string victim = dir.path("victim.txt"), out = dir.path("out.bin");
+  write_file_atomic(victim, "keep", 4);
+  std::filesystem::create_symlink(victim, out + ".tmp");  // the old fixed temporary name
+  write_file_atomic(out, "data", 4);
+  EXPECT_EQ(read_file_bytes(victim), (std::vector<std::uint8_t>{'k', 'e', 'e', 'p'}));
+  EXPECT_FALSE(std::filesystem::is_symlink(out)) << "the output is a file of its own";
+  EXPECT_EQ(read_file_bytes(out).size(), 4u);
+  // A link at the output's own name is replaced by the file, the file it pointed to untouched.
+  const std::string linked = dir.path("linked.bin");
+  std::filesystem::create_symlink(victim, linked);
+  write_file_atomic(linked, "new!", 4);
+  EXPECT_FALSE(std::filesystem::is_symlink(linked));
+  EXPECT_EQ(read_file_bytes(victim), (std::vector<std::uint8_t>{'k', 'e', 'e', 'p'}));
+  // A FIFO or a folder as the output: refused by name, left as it was.
+  const std::string fifo = dir.path("pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    write_file_atomic(fifo, "x", 1);
+    ADD_FAILURE() << "a FIFO was replaced";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+  EXPECT_THROW(write_file_atomic(dir.path(""), "x", 1), std::runtime_error);
+  EXPECT_THROW(write_file_atomic("/dev/null", "x", 1), std::runtime_error);
+  // Two writers of one file at once: each has its own temporary; the file ends whole.
+  const std::string shared = dir.path("shared.bin");
+  std::vector<std::uint8_t> a(1 << 20, 'a'), b(1 << 20, 'b');
+  std::thread ta([&] { for (int i = 0; i < 20; ++i) write_file_atomic(shared, a.data(), a.size()); });
+  std::thread tb([&] { for (int i = 0; i < 20; ++i) write_file_atomic(shared, b.data(), b.size()); });
+  ta.join(), tb.join();
+  const auto got = read_file_bytes(shared);
+  ASSERT_EQ(got.size(), a.size());
+  EXPECT_TRUE(got == a || got == b) << "one writer's bytes, whole";
+  for (const auto& e : std::filesystem::directory_iterator(dir.path("")))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "no temporary left: " << e.path();
 }
 
 TEST(SafeTensors, FoldersAndFifosAreNamedNotRead) {

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <string>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <vector>
@@ -137,6 +139,13 @@ std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
+// Whether a folder holds a temporary of an atomic write (NAME.tmp-XXXXXX).
+bool holds_temporary(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().filename().string().find(".tmp") != std::string::npos) return true;
+  return false;
+}
 const char* kTinyTrain =
     " --source mnist --target mnistm --max-per-domain 200 --width 4 --head-hidden 8 --mine-hidden 8 --cache none"
     " --batch-size 16 --quiet";
@@ -248,6 +257,46 @@ TEST(Cli, BadInputIsRefusedWithoutHarm) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+// Writes never go through a planted link, replace a special file or land in a folder that is not
+// the command's own: export's temporary, --out at a FIFO, data export into a user's folder, and
+// --resume of a bundle (no .lock or checkpoint written into it).
+TEST(Cli, WritesGoOnlyWhereTheyBelong) {
+  const std::string dir = "/tmp/dida-cli-links-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir + "/mine").c_str());
+  auto refused = [&](const std::string& args, const std::string& expect) {
+    const Result r = run_cli(args);
+    EXPECT_TRUE(r.status == 1 || r.status == 2) << args << " -> " << r.status << ": " << r.output;
+    EXPECT_NE(r.output.find(expect), std::string::npos) << args << ": " << r.output;
+  };
+  const std::string fixture = std::string(DIDA_SOURCE_DIR) + "/tests/fixtures/parity/trained";
+  std::system(("cp -r " + fixture + " " + dir + "/bundle").c_str());
+  // --resume of a bundle: refused, and nothing written into it.
+  refused("--threads 1 train --resume " + dir + "/bundle", "not a run folder");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bundle/.lock"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bundle/checkpoint.pt"));
+  refused("--threads 1 train --resume " + dir + "/bundle --out " + dir + "/elsewhere", "not both");
+  // data export into a folder holding a file of the user's: refused before the pair is built.
+  { std::ofstream(dir + "/mine/notes.txt") << "mine\n"; }
+  refused("data export --source mnist --target mnistm --out " + dir + "/mine", dir + "/mine: is not empty");
+  EXPECT_EQ(slurp(dir + "/mine/notes.txt"), "mine\n");
+  // A FIFO as --out: refused by name, still a FIFO.
+  const std::string fifo = dir + "/pipe.png";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  refused("data show --source mnist --target mnistm --max-per-domain 50 --cache none --out " + fifo, "not a regular file");
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+#ifdef DIDA_HAVE_ONNX
+  // A link planted at the old fixed temporary name: export writes its own file, the victim stays.
+  { std::ofstream(dir + "/victim.txt") << "victim\n"; }
+  std::filesystem::create_symlink(dir + "/victim.txt", dir + "/bundle/model.onnx.tmp");
+  const Result ex = run_cli("export " + dir + "/bundle");
+  ASSERT_EQ(ex.status, 0) << ex.output;
+  EXPECT_EQ(slurp(dir + "/victim.txt"), "victim\n");
+  EXPECT_FALSE(std::filesystem::is_symlink(dir + "/bundle/model.onnx"));
+  EXPECT_GT(std::filesystem::file_size(dir + "/bundle/model.onnx"), 1000u);
+#endif
+  std::system(("rm -rf " + dir).c_str());
+}
+
 // SIGTERM stops a training as Ctrl-C does: a checkpoint, exit 130, and --resume finishes it.
 TEST(Cli, SigintAndSigtermLeaveACheckpointThatResumes) {
   for (const char* sig : {"INT", "TERM"}) {
@@ -262,7 +311,7 @@ TEST(Cli, SigintAndSigtermLeaveACheckpointThatResumes) {
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 130) << sig;
     EXPECT_TRUE(std::ifstream(run + "/checkpoint.pt").good()) << sig << ": a checkpoint was written";
-    EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good());
+    EXPECT_FALSE(holds_temporary(run));
     EXPECT_FALSE(std::ifstream(run + "/bundle/model.safetensors").good()) << sig << ": stopped before the end";
     // --resume finishes the run from there, with a bundle and a log line per epoch.
     const Result resumed = run_cli("--threads 1 train --quiet --resume " + run);
@@ -341,7 +390,7 @@ TEST(Cli, CacheNoneForeignSamplesAndAFullDisk) {
   const std::string out = slurp(dir + "/out.txt");
   EXPECT_NE(out.find(run + "/checkpoint.pt: write failed (disk full?)"), std::string::npos) << out;
   EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
-  EXPECT_FALSE(std::ifstream(run + "/checkpoint.pt.tmp").good()) << "no partial file left";
+  EXPECT_FALSE(holds_temporary(run)) << "no partial file left";
   std::system(("rm -rf " + dir).c_str());
 }
 

@@ -106,7 +106,10 @@ std::string pair_cache_path(const std::string& source_spec, const std::string& t
 
 // Writes DIR/source/<class>/*.png and DIR/target/<class>/*.png: the layout folder: reads.
 // Returns the number of images written.
+// Refuses (before anything is written) a `dir` that exists and is not an empty folder: an export
+// never overwrites or mixes with files of the user's.
 int export_pair(const DomainPair& pair, const std::string& dir);
+void check_export_folder(const std::string& dir);
 
 // A PNG-ready grid: up to n images from source and target side by side, labelled.
 Image pair_grid(const DomainPair& pair, int n);

@@ -90,7 +90,7 @@ class SafeTensorsWriter {
   void set_metadata(const std::string& key, const std::string& value);
 
   std::vector<std::uint8_t> to_bytes() const;
-  // Atomic: writes `path`.tmp next to it, then renames.
+  // Atomic: write_file_atomic.
   void save(const std::string& path) const;
 
  private:
@@ -110,7 +110,9 @@ constexpr std::uint64_t kMaxSafetensorsHeader = 100u * 1024u * 1024u;
 // when it holds more than `max_bytes` (what: what the limit is for, named in the error).
 std::vector<std::uint8_t> read_file_bytes(const std::string& path);
 std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::uint64_t max_bytes, const std::string& what);
-// Writes `path` atomically (temporary file in the same folder, then rename).
+// Writes `path` atomically: a uniquely named temporary beside it, created exclusively (a planted
+// link is never followed), then renamed over it. Refuses a `path` that is a folder, FIFO, socket
+// or device; a failed write leaves the old file as it was and no temporary behind.
 void write_file_atomic(const std::string& path, const void* data, std::size_t size);
 
 }  // namespace dida

@@ -86,6 +86,7 @@ class DataCommand : public Command {
       write_sample_set(load_pair(samples_args_), samples_n_, samples_out_);
       std::cout << "wrote " << samples_out_ << "\n";
     } else if (export_->parsed()) {
+      check_export_folder(export_out_);  // before the pair is built: a wrong --out fails at once
       const int n = export_pair(load_pair(export_args_), export_out_);
       std::cout << "wrote " << n << " images to " << export_out_ << "/source and " << export_out_
                 << "/target (read them back with --source folder:" << export_out_ << "/source)\n";

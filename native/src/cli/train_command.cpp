@@ -26,10 +26,13 @@ class TrainCommand : public Command {
     options_.threads = threads;
     if (!resume_run_.empty()) {
       // A resumed run trains with its recorded options; only how it runs may be given.
-      for (const auto* row : given)
+      for (const auto* row : given) {
+        if (row->name == "out")
+          return usage_error("train", "--resume continues the run in its own folder: give --resume RUN or --out RUN, not both");
         if (row->recorded && row->name != "device")
           return usage_error("train", "--resume continues a run with its recorded options: --" + row->name +
                                           " cannot change it (start a new run with --out instead)");
+      }
       options_.out = resume_run_;
     } else {
       apply_method_defaults(options_, flags_.given());
