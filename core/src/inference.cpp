@@ -106,6 +106,36 @@ Model::Model(const BundleData& b) : config_(b.config), card_(b.card), network_(d
   for (const char* v : {"f", "p_inv", "p_spe"}) kept_.push_back(v);
   const auto shapes = value_shapes(network_, predict);
   for (const auto& v : kept_) kept_as_rows_[v] = shapes.at(v).size() == 1;
+  refuse_non_finite_outputs();
+}
+
+Model Model::load(const std::string& dir) { return from(read_bundle(dir), dir); }
+
+Model Model::from(const BundleData& bundle, const std::string& origin) {
+  try {
+    return Model(bundle);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(origin + ": " + e.what());
+  }
+}
+
+// Finite weights can still overflow (3e38 times a few is inf, and inf - inf is NaN): one probe
+// image goes through every output at load, so such a bundle is refused with a message rather than
+// predicting NaN. The probe: a ramp over [-1, 1], every pixel different.
+void Model::refuse_non_finite_outputs() const {
+  const int s = config_.image_size, c = config_.in_channels;
+  Tensor4 probe(1, c, s, s);
+  for (std::size_t i = 0; i < probe.data.size(); ++i)
+    probe.data[i] = -1.f + 2.f * static_cast<float>(i) / static_cast<float>(std::max<std::size_t>(probe.data.size() - 1, 1));
+  auto check = [](const std::vector<float>& v, const std::string& name) {
+    for (float x : v)
+      if (!std::isfinite(x))
+        throw std::runtime_error("the model's output " + name +
+                                 " is not finite on a probe image (weights too large, or NaN): refused");
+  };
+  const Outputs out = forward_one_thread(probe);
+  for (const auto& v : kept_) check(kept_as_rows_.at(v) ? out.rows(v).data : out.map(v).data, v);
+  if (config_.pixel_decoder) check(swap(probe, probe).data, "swap");
 }
 
 // A graph -> steps over numbered values. A convolution absorbs the batch norm and the ReLU that

@@ -145,6 +145,17 @@ DomainPair build_pair(const std::string& source_spec, const std::string& target_
   }
   Domain sd = build_domain(s, src, o.seed, o.height, o.width, o.channels, s_pool);
   Domain td = build_domain(t, src, o.seed, o.height, o.width, o.channels, t_pool);
+  // --max-per-domain holds for folder: and idx: domains too: a seeded draw of that many images.
+  Rng cap_rng = Rng(o.seed).fork("user-domain-cap");
+  for (auto [d, spec] : {std::pair<Domain*, const DomainSpec*>{&sd, &s}, {&td, &t}}) {
+    if (spec->kind == DomainSpec::Kind::Builtin || d->size() <= o.max_per_domain) continue;
+    std::vector<int> keep = permutation(d->size(), cap_rng);
+    keep.resize(static_cast<std::size_t>(o.max_per_domain));
+    std::sort(keep.begin(), keep.end());
+    *d = d->subset(keep);
+  }
+  // An unlabelled target (idx: without LABELS) has no classes of its own: it takes the source's.
+  if (td.classes.empty() && std::count(td.labels.begin(), td.labels.end(), -1) == td.size()) td.classes = sd.classes;
 
   if (sd.classes != td.classes) {
     std::string only_s, only_t;

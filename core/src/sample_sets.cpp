@@ -52,6 +52,10 @@ SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::str
     if (!f.contains(name)) throw std::runtime_error(origin + ": missing tensor \"" + name + "\"");
   const TensorInfo& info = f.info("images");
   if (info.shape.size() != 4) throw std::runtime_error(origin + ": images must be N x H x W x C");
+  if (info.shape[0] == 0) throw std::runtime_error(origin + ": holds no images");
+  if (info.shape[0] > kMaxSampleSetImages)
+    throw std::runtime_error(origin + ": " + std::to_string(info.shape[0]) + " images, more than the " +
+                             std::to_string(kMaxSampleSetImages) + " a sample set may hold");
   SampleSet out;
   out.source = f.metadata_or("source", "");
   out.target = f.metadata_or("target", "");

@@ -53,8 +53,11 @@ Domain load_idx_domain(const DomainSpec& spec, int h, int w, int c) {
   const int n = static_cast<int>(im.dims[0]), ih = static_cast<int>(im.dims[1]), iw = static_cast<int>(im.dims[2]);
   const int ic = im.dims.size() == 4 ? static_cast<int>(im.dims[3]) : 1;
   if (n == 0 || ih == 0 || iw == 0) throw std::runtime_error(spec.path + ": IDX file holds no images");
+  if (static_cast<std::int64_t>(ih) * iw > kMaxImagePixels)
+    throw std::runtime_error(spec.path + ": IDX images of " + std::to_string(ih) + " x " + std::to_string(iw) + " are more than the " +
+                             std::to_string(kMaxImagePixels) + " pixels an image may have");
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n), -1);
-  int max_label = 9;
+  int max_label = -1;  // without LABELS: no classes of its own (a target takes the source's)
   if (!spec.labels_path.empty()) {
     const IdxArray lb = read_idx(spec.labels_path);
     if (lb.dims.size() != 1 || static_cast<int>(lb.dims[0]) != n)

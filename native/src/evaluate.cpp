@@ -195,10 +195,23 @@ EvalResult evaluate(const EvalOptions& eo) {
   if (eo.threads > 0) torch::set_num_threads(eo.threads);
   LoadedBundle b = load_bundle(eo.path);
   // The data it was trained on (options removed since do not matter here).
-  TrainOptions o = TrainOptions::from_json(b.card.value("training", nlohmann::json::object()).value("options", nlohmann::json::object()),
-                                           false);
+  const nlohmann::json recorded = b.card.value("training", nlohmann::json::object()).value("options", nlohmann::json::object());
+  // A bundle that does not name its pair would be scored on the default pair without a word.
+  if (!recorded.contains("source") || !recorded.contains("target"))
+    throw std::runtime_error(eo.path + ": its config.json does not record the pair it was trained on (training.options.source and "
+                             "target); dida eval scores a model only on its own pair");
+  TrainOptions o = TrainOptions::from_json(recorded, false);
   if (!eo.cache_dir.empty()) o.cache_dir = eo.cache_dir;
   const DomainPair pair = pair_for(o);
+  const ModelConfig& mc = b.net->config;
+  const Domain& v = pair.source_val;
+  if (v.height != mc.image_size || v.width != mc.image_size || v.channels != mc.in_channels ||
+      static_cast<int>(pair.source_train.classes.size()) != mc.num_classes)
+    throw std::runtime_error(eo.path + ": the model takes " + std::to_string(mc.image_size) + " x " + std::to_string(mc.image_size) +
+                             " x " + std::to_string(mc.in_channels) + " images of " + std::to_string(mc.num_classes) +
+                             " classes, but its recorded pair " + o.source + " -> " + o.target + " has " + std::to_string(v.height) +
+                             " x " + std::to_string(v.width) + " x " + std::to_string(v.channels) + " images of " +
+                             std::to_string(pair.source_train.classes.size()) + " classes");
   const auto xs = images_to_tensor(pair.source_val), ys = labels_to_tensor(pair.source_val);
   const auto xt = images_to_tensor(pair.target_test), yt = labels_to_tensor(pair.target_test);
   DidaNetImpl& net = *b.net;

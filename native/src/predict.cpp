@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <sstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -63,18 +64,35 @@ int predict_samples(const std::string& path, const std::string& samples_file, bo
   const std::string mismatch = dida::sample_pair_mismatch(s, data.value("source", ""), data.value("target", ""));
   if (!mismatch.empty()) std::cerr << "dida predict: warning: " << samples_file << ": " << mismatch << "\n";
   const int n = s.images.size();
-  const auto o = model.forward(dida::pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels));
   int correct[2] = {0, 0}, count[2] = {0, 0};
   std::vector<int> predicted(static_cast<std::size_t>(n));
-  const dida::Rows& probs = o.rows("probs");
+  // In parts: forward() keeps every map of its batch, which for a whole set would be gigabytes.
+  constexpr int kPart = 256;
+  const std::size_t per_image = s.images.image_bytes();
+  for (int first = 0; first < n; first += kPart) {
+    const int m = std::min(kPart, n - first);
+    const std::vector<std::uint8_t> part(s.images.pixels.begin() + static_cast<std::ptrdiff_t>(first * per_image),
+                                         s.images.pixels.begin() + static_cast<std::ptrdiff_t>((first + m) * per_image));
+    const auto o = model.forward(dida::pixels_to_input(part, m, s.images.height, s.images.width, s.images.channels));
+    const dida::Rows& probs = o.rows("probs");
+    for (int j = 0; j < m; ++j) {
+      const float* p = probs.row(j);
+      predicted[static_cast<std::size_t>(first + j)] = static_cast<int>(std::max_element(p, p + probs.d) - p);
+    }
+  }
   for (int i = 0; i < n; ++i) {
-    const float* p = probs.row(i);
-    predicted[static_cast<std::size_t>(i)] = static_cast<int>(std::max_element(p, p + probs.d) - p);
     const int dom = s.domains[static_cast<std::size_t>(i)] ? 1 : 0;
     ++count[dom];
     correct[dom] += predicted[static_cast<std::size_t>(i)] == s.images.labels[static_cast<std::size_t>(i)];
   }
-  auto acc = [&](int d) { return count[d] ? static_cast<double>(correct[d]) / count[d] : 0.0; };
+  // A domain without images has no accuracy (null in JSON), not 0 %.
+  auto acc = [&](int d) { return count[d] ? nlohmann::json(static_cast<double>(correct[d]) / count[d]) : nlohmann::json(); };
+  auto text = [&](int d) {
+    std::ostringstream t;
+    if (count[d]) t << std::fixed << std::setprecision(1) << 100.0 * correct[d] / count[d] << " % of " << count[d];
+    else t << "no images";
+    return t.str();
+  };
   if (json) {
     std::cout << nlohmann::json{{"samples", samples_file}, {"source", s.source}, {"target", s.target}, {"pair_warning", mismatch},
                                 {"source_count", count[0]}, {"target_count", count[1]},
@@ -82,9 +100,8 @@ int predict_samples(const std::string& path, const std::string& samples_file, bo
                      .dump(2)
               << "\n";
   } else {
-    std::cout << std::fixed << std::setprecision(1) << samples_file << " (" << s.source << " -> " << s.target
-              << "): source " << 100 * acc(0) << " % of " << count[0] << ", target " << 100 * acc(1) << " % of "
-              << count[1] << "\n";
+    std::cout << samples_file << " (" << s.source << " -> " << s.target << "): source " << text(0) << ", target " << text(1)
+              << "\n";
   }
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "bundle.hpp"
+#include "dida/inference.hpp"
 #include "dida/json_text.hpp"
 #include "dida/rng.hpp"
 #include "dida/safetensors.hpp"
@@ -324,6 +325,16 @@ int run_training(TrainOptions o, bool resume) {
   const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
   const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
   save_bundle(trainer.net(), run + "/bundle", bundle_card(record, o, pair, train_s, rate, device, val, test));
+  // The loss can stay finite while a weight overflows (a huge --lr): the page and `dida predict`
+  // refuse such a bundle at load, so the run says so now instead of finishing with exit 0.
+  try {
+    Model::load(run + "/bundle");
+  } catch (const std::runtime_error& e) {
+    fs::remove_all(run + "/bundle");
+    std::cerr << (progress.tty() ? "\n" : "") << "train: error: training diverged: " << e.what()
+              << ". No bundle was kept; the last checkpoint is in " << ckpt << " (try a lower --lr or smaller loss weights).\n";
+    return kTrainDiverged;
+  }
   replay.write(run + "/bundle", log_path, o.source, o.target);
   if (!o.quiet)
     std::cerr << "train: done in " << fmt_duration(train_s) << ": source-val " << std::fixed << std::setprecision(4) << val

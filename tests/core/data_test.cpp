@@ -186,6 +186,41 @@ TEST(Data, IdxSpecWithLabelsGzippedAndNot) {
             std::string::npos);
 }
 
+// A labelled 6-class IDX source pairs with an unlabelled IDX target (which takes the source's
+// classes); IDX images larger than an image may be are refused from the header; --max-per-domain
+// holds for idx: and folder: domains as for the built-in ones.
+TEST(Data, UserDomainsPairAndKeepTheirLimits) {
+  test::ScratchDir dir("idx-pair");
+  IdxArray im, lb;
+  im.dims = {60, 28, 28};
+  im.data.resize(60 * 784);
+  for (std::size_t j = 0; j < im.data.size(); ++j) im.data[j] = static_cast<std::uint8_t>(j * 13);
+  lb.dims = {60};
+  for (int i = 0; i < 60; ++i) lb.data.push_back(static_cast<std::uint8_t>(i % 6));
+  write_bytes(dir.path("im.idx"), encode_idx(im));
+  write_bytes(dir.path("lb.idx"), encode_idx(lb));
+  const DomainPair p = build_pair("idx:" + dir.path("im.idx") + "," + dir.path("lb.idx"), "idx:" + dir.path("im.idx"), sources(),
+                                  small(10000));
+  EXPECT_EQ(p.source_train.classes.size(), 6u);
+  EXPECT_EQ(p.target_train.classes, p.source_train.classes);
+  EXPECT_EQ(p.source_train.size() + p.source_val.size(), 60);
+  const DomainPair capped = build_pair("idx:" + dir.path("im.idx") + "," + dir.path("lb.idx"), "idx:" + dir.path("im.idx"),
+                                       sources(), small(20));
+  EXPECT_EQ(capped.source_train.size() + capped.source_val.size(), 20);
+  EXPECT_EQ(capped.target_train.size() + capped.target_test.size(), 20);
+  make_folder(dir.path("folder"), {"a", "b", "c"});  // 6 images
+  const DomainPair f = build_pair("folder:" + dir.path("folder"), "folder:" + dir.path("folder"), sources(), small(4));
+  EXPECT_EQ(f.source_train.size() + f.source_val.size(), 4);
+  // One image of 10000 x 10000 declared: refused by its size, named.
+  IdxArray huge;
+  huge.dims = {1, 10000, 10000};
+  huge.data.assign(std::size_t{10000} * 10000, 0);
+  write_bytes(dir.path("huge.idx.gz"), gzip_compress(encode_idx(huge)));
+  EXPECT_NE(error_of([&] { build_domain(DomainSpec::parse("idx:" + dir.path("huge.idx.gz")), sources(), 1, 32, 32, 3); })
+                .find("huge.idx.gz: IDX images of 10000 x 10000 are more than"),
+            std::string::npos);
+}
+
 TEST(Data, SpecParsing) {
   EXPECT_EQ(DomainSpec::parse("mnistm").base(), "mnist");
   EXPECT_EQ(DomainSpec::parse("fashionm").base(), "fashion");
@@ -353,6 +388,25 @@ TEST(Data, SampleSetRoundTripAndBadFiles) {
   SafeTensorsWriter w;
   w.add_f32("x", {1}, {1.f});
   EXPECT_NE(error_of([&] { read_sample_set(w.to_bytes(), "other.safetensors"); }).find("other.safetensors: not a dida sample set"),
+            std::string::npos);
+}
+
+// A sample set with no images, or more than a set may hold, is refused (not "0.0 % of 0", and not
+// ~87,000 images predicted at once) before its pixels are decoded.
+TEST(Data, ASampleSetHoldsSomeImagesAndNotTooMany) {
+  auto set_of = [](std::int64_t n) {
+    SafeTensorsWriter w;
+    w.add_u8("images", {n, 1, 1, 3}, std::vector<std::uint8_t>(static_cast<std::size_t>(n) * 3, 7));
+    w.add_i64("labels", {n}, std::vector<std::int64_t>(static_cast<std::size_t>(n), 0));
+    w.add_i64("domains", {n}, std::vector<std::int64_t>(static_cast<std::size_t>(n), 0));
+    w.set_metadata("format", "dida-samples");
+    w.set_metadata("classes", "[\"a\"]");
+    return w.to_bytes();
+  };
+  EXPECT_EQ(read_sample_set(set_of(3), "s").images.size(), 3);
+  EXPECT_EQ(read_sample_set(set_of(kMaxSampleSetImages), "s").images.size(), kMaxSampleSetImages);
+  EXPECT_NE(error_of([&] { read_sample_set(set_of(0), "s"); }).find("s: holds no images"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_sample_set(set_of(kMaxSampleSetImages + 1), "s"); }).find("a sample set may hold"),
             std::string::npos);
 }
 

@@ -157,6 +157,22 @@ TEST(Inference, InferenceOnlyBundlesLeaveOutTheTrainingOnlyTensors) {
   EXPECT_EQ(stripped.swap(x, x).data, m.swap(x, x).data);
 }
 
+// Weights of 3e38 are finite, so the bundle's own checks pass, but its outputs overflow: the model
+// is refused at load with a line naming the bundle, not loaded to predict NaN.
+TEST(Inference, ABundleWhoseOutputsOverflowIsRefusedAtLoad) {
+  const std::string good = kFixtures + "/branch-flatten-progressive";
+  const std::string config = read_text(good + "/config.json");
+  BundleData b = parse_bundle(config, read_file_bytes(good + "/model.safetensors"), "b");
+  EXPECT_NO_THROW(Model::from(b, "b"));
+  for (auto& [name, values] : b.tensors)
+    if (name.rfind("classifier.", 0) == 0)
+      for (auto& v : values) v = 3e38f;
+  const std::string err = error_of([&] { Model::from(b, "b"); });
+  EXPECT_EQ(err.rfind("b: the model's output", 0), 0u) << err;
+  EXPECT_NE(err.find("not finite"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+}
+
 TEST(Inference, AnOlderBundleLayoutNamesItsVersionAndTheConversion) {
   const std::string dir = kFixtures + "/trained";
   auto card = nlohmann::json::parse(read_text(dir + "/config.json"));

@@ -240,6 +240,8 @@ TEST(Cli, BadInputIsRefusedWithoutHarm) {
   std::system(("mkdir -p " + dir + "/bad && cp " + dir + "/bundle/model.safetensors " + dir + "/bad/ && cp " + dir +
                "/bad-names.json " + dir + "/bad/config.json").c_str());
   refused("predict --json " + dir + "/bad " + png, "\"class_names\" must be 10 strings");
+  // A bundle that does not record its pair is not scored on the default pair.
+  refused("--threads 1 eval " + dir + "/bundle", "does not record the pair it was trained on");
 #ifdef DIDA_HAVE_ONNX
   // export --out elsewhere writes the file there and leaves the bundle's record alone.
   const std::string before = slurp(dir + "/bundle/config.json");

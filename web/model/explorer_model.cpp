@@ -41,7 +41,7 @@ double now_ms() {
 std::string ExplorerModel::load(const std::string& config_text, std::vector<std::uint8_t> weights,
                                 const std::vector<std::uint8_t>& sample_bytes, const std::string& origin) {
   try {
-    auto model = std::make_unique<Model>(parse_bundle(config_text, std::move(weights), origin));
+    auto model = std::make_unique<Model>(Model::from(parse_bundle(config_text, std::move(weights), origin), origin));
     SampleSet s = read_sample_set(sample_bytes, "samples.safetensors");
     const ModelConfig& c = model->config();
     const std::string shape = sample_shape_mismatch(s, c.image_size, c.in_channels, "samples.safetensors");

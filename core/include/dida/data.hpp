@@ -126,7 +126,10 @@ struct SampleSet {
 };
 // Throws std::runtime_error naming the file when a tensor is missing or inconsistent, or when a
 // gzip-compressed set would inflate past kMaxSampleSetBytes.
-constexpr std::size_t kMaxSampleSetBytes = std::size_t{256} << 20;  // 256 MiB: about 40,000 RGB images of 32 x 32
+constexpr std::size_t kMaxSampleSetBytes = std::size_t{256} << 20;  // 256 MiB inflated
+// Images a sample set may hold (`dida data samples --n` writes at most 2 x 5000): every image is
+// predicted and kept in the page's plots, so the count, not only the bytes, is bounded.
+constexpr std::int64_t kMaxSampleSetImages = 10000;
 SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::string& origin);
 // "" when the sample set is of the pair a model was trained on (its card's data.source and
 // data.target), else one sentence saying which pairs differ; a model on another pair's samples

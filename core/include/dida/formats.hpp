@@ -11,7 +11,7 @@ namespace dida {
 // file is an error, never a short result. At most the length the trailer declares is allocated,
 // and a declared length above `max_bytes` is refused before inflating (a "gzip bomb" costs
 // nothing); data that inflates past its declared length is an error.
-constexpr std::size_t kMaxGunzipBytes = std::size_t{1} << 30;  // 1 GiB: the largest IDX file is 47 MB
+constexpr std::size_t kMaxGunzipBytes = std::size_t{256} << 20;  // 256 MiB: the largest IDX file dida reads is 47 MB
 std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& origin,
                                  std::size_t max_bytes = kMaxGunzipBytes);
 // Compresses into a single gzip member (used to write IDX files and in tests).

@@ -66,7 +66,9 @@ BundleData parse_bundle(const std::string& config_text, std::vector<std::uint8_t
 class Model {
  public:
   explicit Model(const BundleData& bundle);
-  static Model load(const std::string& dir) { return Model(read_bundle(dir)); }
+  // Throws a one-line error naming the bundle when its outputs are not finite on a probe image.
+  static Model load(const std::string& dir);
+  static Model from(const BundleData& bundle, const std::string& origin);
 
   const ModelConfig& config() const { return config_; }
   const nlohmann::json& card() const { return card_; }
@@ -133,6 +135,7 @@ class Model {
   std::vector<std::string> kept_;  // the values forward() keeps (Outputs)
   std::map<std::string, bool> kept_as_rows_;
   Outputs forward_one_thread(const Tensor4& x) const;
+  void refuse_non_finite_outputs() const;
 };
 
 // Each image minus its mean, over sqrt(variance + eps), across channels and pixels: the network's
