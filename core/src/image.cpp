@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <string>
 #include <stdexcept>
 
 #include "dida/safetensors.hpp"  // read_file_bytes, write_file_atomic
@@ -52,6 +54,36 @@ bool jpeg_huffman_tables_fit(const std::vector<std::uint8_t>& b) {
   return true;
 }
 
+std::uint32_t le32(const std::vector<std::uint8_t>& b, std::size_t at) {
+  return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (static_cast<std::uint32_t>(b[at + 3]) << 24);
+}
+
+// stb decodes a file cut short as if the missing pixels were zero: a 254-byte BMP or a truncated
+// JPEG that declares 8000 x 8000 would become a black image, silently. Returns why a BMP or JPEG
+// lacks pixels its header declares ("" when complete, or not one of the two).
+std::string missing_pixels(const std::vector<std::uint8_t>& b, std::int64_t w, std::int64_t h) {
+  if (b.size() >= 34 && b[0] == 'B' && b[1] == 'M') {
+    const std::uint32_t offset = le32(b, 10), compression = le32(b, 30);
+    const int bpp = b[28] | (b[29] << 8);
+    if (compression == 0 || compression == 3) {  // uncompressed rows (RLE is not read at all)
+      const std::int64_t stride = (w * bpp + 31) / 32 * 4, need = std::int64_t{offset} + stride * h;
+      if (static_cast<std::int64_t>(b.size()) < need)
+        return "truncated BMP (" + std::to_string(b.size()) + " bytes, its header declares " + std::to_string(need) + ")";
+    }
+    return "";
+  }
+  if (b.size() >= 2 && b[0] == 0xFF && b[1] == 0xD8) {
+    // An end-of-image marker (FF D9) cannot occur in entropy-coded data (an FF there is followed
+    // by 00 or a restart code), so after the first start of scan it marks the scan complete.
+    std::size_t sos = 2;
+    while (sos + 1 < b.size() && !(b[sos] == 0xFF && b[sos + 1] == 0xDA)) ++sos;
+    for (std::size_t i = sos; i + 1 < b.size(); ++i)
+      if (b[i] == 0xFF && b[i + 1] == 0xD9) return "";
+    return "truncated JPEG (no end-of-image marker after its scan data)";
+  }
+  return "";
+}
+
 }  // namespace
 
 Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& origin, int channels) {
@@ -62,12 +94,18 @@ Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& or
   int w = 0, h = 0, c = 0;
   // The dimensions come from the header: a small file can declare a huge image.
   const bool known = stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c);
+  // A BMP stored top-down declares a negative height; stb reads it the right way up.
+  if (known) w = std::abs(std::max(w, -INT_MAX)), h = std::abs(std::max(h, -INT_MAX));
   if (known && static_cast<std::int64_t>(w) * h > kMaxImagePixels)
     throw std::runtime_error(origin + ": image is " + std::to_string(w) + " x " + std::to_string(h) + ", more than the limit of " +
                              std::to_string(kMaxImagePixels) + " pixels");
   if (known && (w < 1 || h < 1 || std::int64_t{h} > 4096LL * w || std::int64_t{w} > 4096LL * h))
     throw std::runtime_error(origin + ": image is " + std::to_string(w) + " x " + std::to_string(h) +
                              ", too thin to resize (more than 4096:1)");
+  if (known) {
+    const std::string missing = missing_pixels(bytes, w, h);
+    if (!missing.empty()) throw std::runtime_error(origin + ": " + missing);
+  }
   stbi_uc* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c, channels);
   if (!data) throw std::runtime_error(origin + ": cannot decode image (" + stbi_failure_reason() + ")");
   Image img;

@@ -34,6 +34,14 @@ LoadedBundle load_bundle(const std::string& path) {
   b.card = data.card;
   b.net = DidaNet(data.config);
   const auto state = named_state(*b.net);
+  // The site's bundles leave out the tensors only training uses (docs/BUNDLE.md): they predict, in
+  // the page and with `dida predict`, but eval and export need every tensor.
+  std::size_t training_only = 0;
+  for (const auto& [name, tensor] : state) training_only += !data.tensors.count(name);
+  if (training_only > 0 && state.size() == data.tensors.size() + training_only)
+    throw std::runtime_error(path + ": an inference-only bundle (" + std::to_string(training_only) +
+                             " tensors only training uses were left out, as the site's are): it predicts (dida predict), "
+                             "but this command needs the bundle `dida train` wrote");
   if (state.size() != data.tensors.size()) throw std::logic_error("parameter_specs does not cover the LibTorch module");
   torch::NoGradGuard guard;
   for (const auto& [name, tensor] : state) {

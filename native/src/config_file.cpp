@@ -5,9 +5,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dida/messages.hpp"
 #include "dida/safetensors.hpp"
 
 namespace dida::cli {
+
+constexpr std::uint64_t kMaxConfigBytes = 1 << 20;  // 1 MiB: a config is a few lines
 
 // `train --config FILE` / `bench --config FILE`: the file's key = value pairs become options placed
 // before the command line's own, so that flags given on the command line win.
@@ -25,7 +28,16 @@ std::vector<std::string> expand_config(int argc, char** argv) {
     if (in[i].rfind("--config=", 0) == 0) file = in[i].substr(9);
   }
   if (file.empty()) return in;
-  const auto bytes = dida::read_file_bytes(file);  // names a folder, a FIFO or a missing file
+  // Names a folder, a FIFO, a missing file or one far larger than a config: an error before reading.
+  const auto bytes = dida::read_file_bytes(file, kMaxConfigBytes, "a config file");
+  // A binary file (or one with terminal controls) is refused by name, never echoed back.
+  if (printable(std::string(bytes.begin(), bytes.end())) != std::string(bytes.begin(), bytes.end())) {
+    std::string kept;  // printable() escapes tabs and line ends too; those a text file may hold
+    for (auto c : bytes)
+      if (c != '\n' && c != '\r' && c != '\t') kept += static_cast<char>(c);
+    if (printable(kept) != kept)
+      throw std::runtime_error(file + ": not a text file (a config holds lines of key = value, UTF-8)");
+  }
   std::istringstream stream(std::string(bytes.begin(), bytes.end()));
   std::vector<CLI::ConfigItem> items;
   try {
@@ -38,6 +50,8 @@ std::vector<std::string> expand_config(int argc, char** argv) {
     if (item.name == "++" || item.name == "--" || item.name.empty()) continue;  // section markers
     std::string name = item.name;
     std::replace(name.begin(), name.end(), '_', '-');
+    if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+      throw std::runtime_error(file + ": \"" + name + "\" is not an option name (lower-case letters, digits and -, as the flags)");
     if (item.inputs.size() == 1 && (item.inputs[0] == "true" || item.inputs[0] == "false")) {
       out.push_back("--" + name + "=" + item.inputs[0]);
       continue;

@@ -10,6 +10,7 @@
 
 #include "cli/command.hpp"
 #include "config_file.hpp"
+#include "dida/messages.hpp"
 #include "dida/native/torch_api.hpp"
 #include "dida/version.hpp"
 #include "torch_loader.hpp"
@@ -39,7 +40,7 @@ const CLI::Validator kPositive(
     "NUMBER > 0");
 
 int usage_error(const std::string& command, const std::string& what) {
-  std::cerr << "dida " << command << ": error: " << what << "\n";
+  std::cerr << "dida " << command << ": error: " << dida::printable(what) << "\n";
   return 2;
 }
 
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   try {
     args = dida::cli::expand_config(argc, argv);
   } catch (const std::exception& e) {
-    std::cerr << "dida: error: " << e.what() << "\n";
+    std::cerr << "dida: error: " << dida::describe_error(e) << "\n";
     return 2;
   }
   std::vector<char*> cargs;
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
     std::cout << app.help();
     return 0;
   } catch (const std::exception& e) {
-    std::cerr << "dida: error: " << e.what() << "\n";
+    std::cerr << "dida: error: " << dida::describe_error(e) << "\n";
     return 1;
   }
 }

@@ -10,6 +10,7 @@
 #include "dida/data.hpp"
 #include "dida/image.hpp"
 #include "dida/inference.hpp"
+#include "dida/messages.hpp"
 #include "dida/safetensors.hpp"
 
 namespace dida::cli {
@@ -40,15 +41,15 @@ int predict(const std::string& path, const std::vector<std::string>& images, boo
                        {"domain_inv_target_prob", inv[1]},
                        {"domain_spe_target_prob", spe[1]}});
       } else {
-        std::cout << file << ": " << names[static_cast<std::size_t>(label)] << " (p=" << std::fixed << std::setprecision(3)
+        std::cout << printable(file) << ": " << printable(names[static_cast<std::size_t>(label)]) << " (p=" << std::fixed << std::setprecision(3)
                   << p[label] << ")  domain heads, P(target): invariant " << inv[1] << ", specific " << spe[1] << "\n";
       }
     } catch (const std::exception& e) {
-      std::cerr << "dida predict: error: " << e.what() << "\n";
+      std::cerr << "dida predict: error: " << describe_error(e) << "\n";
       ++failures;
     }
   }
-  if (json) std::cout << out.dump(2) << "\n";
+  if (json) std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return failures ? 1 : 0;
 }
 
@@ -97,10 +98,10 @@ int predict_samples(const std::string& path, const std::string& samples_file, bo
     std::cout << nlohmann::json{{"samples", samples_file}, {"source", s.source}, {"target", s.target}, {"pair_warning", mismatch},
                                 {"source_count", count[0]}, {"target_count", count[1]},
                                 {"source_accuracy", acc(0)}, {"target_accuracy", acc(1)}, {"predictions", predicted}}
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
-    std::cout << samples_file << " (" << s.source << " -> " << s.target << "): source " << text(0) << ", target " << text(1)
+    std::cout << printable(samples_file) << " (" << printable(s.source) << " -> " << printable(s.target) << "): source " << text(0) << ", target " << text(1)
               << "\n";
   }
   return 0;

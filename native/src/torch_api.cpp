@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "evaluate.hpp"
+#include "dida/messages.hpp"
 #include "trainer.hpp"
 #include "training_data.hpp"
 
@@ -31,9 +32,9 @@ int guarded(const char* command, F&& f) {
   try {
     return f();
   } catch (const c10::Error& e) {
-    std::cerr << "dida " << command << ": error: " << first_line(e.what()) << "\n";
+    std::cerr << "dida " << command << ": error: " << printable(first_line(e.what())) << "\n";
   } catch (const std::exception& e) {
-    std::cerr << "dida " << command << ": error: " << first_line(e.what()) << "\n";
+    std::cerr << "dida " << command << ": error: " << describe_error(e) << "\n";
   }
   return 1;
 }

@@ -119,6 +119,46 @@ TEST(Images, HugeDeclaredSizesAreRefusedBeforeDecoding) {
             "huge.png: image is 10000 x 10000, more than the limit of " + std::to_string(kMaxImagePixels) + " pixels");
 }
 
+namespace {
+// A 24-bit BMP of w x h (rows bottom-up, or top-down with a negative height): pixel (x, y) has
+// blue x * 40, green y * 40, red 200.
+std::vector<std::uint8_t> bmp(int w, int h, bool top_down) {
+  const int stride = (w * 3 + 3) / 4 * 4;
+  std::vector<std::uint8_t> b(54 + static_cast<std::size_t>(stride) * h, 0);
+  auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (int k = 0; k < 4; ++k) b[at + k] = static_cast<std::uint8_t>(v >> (8 * k));
+  };
+  b[0] = 'B', b[1] = 'M';
+  put32(2, static_cast<std::uint32_t>(b.size())), put32(10, 54), put32(14, 40), put32(18, static_cast<std::uint32_t>(w));
+  put32(22, static_cast<std::uint32_t>(top_down ? -h : h));
+  b[26] = 1, b[28] = 24;
+  for (int y = 0; y < h; ++y) {
+    const int row = top_down ? y : h - 1 - y;
+    for (int x = 0; x < w; ++x) {
+      std::uint8_t* p = b.data() + 54 + static_cast<std::size_t>(row) * stride + static_cast<std::size_t>(x) * 3;
+      p[0] = static_cast<std::uint8_t>(x * 40), p[1] = static_cast<std::uint8_t>(y * 40), p[2] = 200;
+    }
+  }
+  return b;
+}
+}  // namespace
+
+// A top-down BMP (negative height) is valid and reads the right way up; a BMP or a JPEG cut short
+// is refused, not decoded with zero-filled pixels.
+TEST(Images, TopDownBmpsReadAndTruncatedFilesAreRefused) {
+  const Image up = decode_image(bmp(5, 4, false), "up.bmp", 3), down = decode_image(bmp(5, 4, true), "down.bmp", 3);
+  ASSERT_EQ(down.width, 5);
+  ASSERT_EQ(down.height, 4);
+  EXPECT_EQ(down.pixels, up.pixels);
+  EXPECT_EQ(down.pixels[(3 * 5 + 2) * 3 + 1], 120) << "row 3's green";
+  auto cut = bmp(64, 64, false);
+  cut.resize(254);
+  EXPECT_NE(error_of([&] { decode_image(cut, "cut.bmp"); }).find("cut.bmp: truncated BMP"), std::string::npos);
+  const auto good = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/gradient.jpg");
+  const auto half = std::vector<std::uint8_t>(good.begin(), good.end() - 12);  // into the scan data
+  EXPECT_NE(error_of([&] { decode_image(half, "half.jpg"); }).find("half.jpg: truncated JPEG"), std::string::npos);
+}
+
 TEST(Images, AJpegWhoseHuffmanTableOverflowsIsRefused) {
   // Found by tests/fuzz/fuzz_image: stb_image wrote past an array on this file.
   const auto bytes = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regression-jpeg-huffman-overflow.jpg");

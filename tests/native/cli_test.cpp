@@ -240,6 +240,19 @@ TEST(Cli, BadInputIsRefusedWithoutHarm) {
   std::system(("mkdir -p " + dir + "/bad && cp " + dir + "/bundle/model.safetensors " + dir + "/bad/ && cp " + dir +
                "/bad-names.json " + dir + "/bad/config.json").c_str());
   refused("predict --json " + dir + "/bad " + png, "\"class_names\" must be 10 strings");
+  // A binary --config is refused by name, not echoed; a file name with terminal controls is printed
+  // escaped, on one line.
+  { std::ofstream(dir + "/binary.toml", std::ios::binary) << std::string("epochs = 3\n\x7f" "ELF\0\x1b[2J\x01", 16); }
+  const Result bin = run_cli("train --config " + dir + "/binary.toml");
+  EXPECT_EQ(bin.status, 2) << bin.output;  // a usage error
+  EXPECT_NE(bin.output.find("binary.toml: not a text file"), std::string::npos) << bin.output;
+  EXPECT_EQ(bin.output.find('\x1b'), std::string::npos) << "nothing of the file reaches the terminal";
+  const std::string forged = dir + "/a\x1b[31mred\nforged.png";
+  dida::write_png(forged, dida::Image(32, 32, 3, 40));
+  const Result esc = run_cli("predict " + fixture + " '" + forged + "'");
+  EXPECT_EQ(esc.status, 0) << esc.output;
+  EXPECT_NE(esc.output.find("a\\x1B[31mred\\x0Aforged.png: "), std::string::npos) << esc.output;
+  EXPECT_EQ(esc.output.find('\x1b'), std::string::npos) << esc.output;
   // A bundle that does not record its pair is not scored on the default pair.
   refused("--threads 1 eval " + dir + "/bundle", "does not record the pair it was trained on");
 #ifdef DIDA_HAVE_ONNX
