@@ -77,7 +77,7 @@ const std::vector<std::string>& ModelConfig::decoder_styles() {
   return v;
 }
 const std::vector<std::string>& ModelConfig::style_encoders() {
-  static const std::vector<std::string> v = {"full", "light"};
+  static const std::vector<std::string> v = {"full", "light", "pointwise"};
   return v;
 }
 const std::vector<std::string>& ModelConfig::decoder_norms() {

@@ -191,17 +191,18 @@ Network describe_network(const ModelConfig& c) {
 
   // Modules, in registration order.
   using G = ModuleGroup;
-  // E's three blocks (the style variant's S has the same, under "spe"; a light S, 3x3 kernels).
-  const auto three_blocks = [&](const std::string& p, int k) {
+  // E's three blocks (the style variant's S has the same, under "spe"; a light S, 3x3 kernels; a
+  // pointwise S, 1x1 kernels: it sees only colours, and through its poolings 8x8 patches).
+  const auto three_blocks = [&](const std::string& p, int k, int k3) {
     b.conv(p + ".conv1", c.in_channels, w, k);
     b.bn(p + ".bn1", w);
     b.conv(p + ".conv2", w, 2 * w, k);
     b.bn(p + ".bn2", 2 * w);
-    b.conv(p + ".conv3", 2 * w, f, 3);
+    b.conv(p + ".conv3", 2 * w, f, k3);
     b.bn(p + ".bn3", f);
   };
   b.group(G::Encoder);
-  three_blocks("encoder", 5);
+  three_blocks("encoder", 5, 3);
   if (c.progressive) {
     b.group(G::Split);
     b.conv("inv1.conv", w, w, 3);
@@ -223,7 +224,8 @@ Network describe_network(const ModelConfig& c) {
     b.bn("spe.bn", f);
   }
   if (c.variant == "style")  // S: an encoder of its own, on the image before standardisation
-    three_blocks("spe", c.style_encoder == "light" ? 3 : 5);
+    three_blocks("spe", c.style_encoder == "light" ? 3 : c.style_encoder == "pointwise" ? 1 : 5,
+                 c.style_encoder == "pointwise" ? 1 : 3);
   b.group(G::Classifier);
   b.linear("classifier.fc1", pf, h);
   b.linear("classifier.fc2", h, c.num_classes);
@@ -295,12 +297,13 @@ Network describe_network(const ModelConfig& c) {
   } else if (c.variant == "style") {
     // One code per image (each channel's mean, at every position): the image's look, which the
     // standardisation takes from E, without the layout of its content.
-    const std::string seen = c.style_encoder == "light" ? b.op(Op::MaxPool2, {"input"}, "s0.pool") : "input";
+    const bool half = c.style_encoder != "full";
+    const std::string seen = half ? b.op(Op::MaxPool2, {"input"}, "s0.pool") : "input";
     std::string s = b.op(Op::MaxPool2, {b.conv_bn_relu(seen, "spe.conv1", "spe.bn1", "s1")}, "s1.pool");
     s = b.op(Op::MaxPool2, {b.conv_bn_relu(s, "spe.conv2", "spe.bn2", "s2")}, "s2.pool");
     s = b.conv_bn_relu(s, "spe.conv3", "spe.bn3", "s3");
     // The light S started at half size: its third block is already at z_inv's size.
-    if (c.style_encoder != "light") s = b.op(Op::MaxPool2, {s}, "s3.pool");
+    if (!half) s = b.op(Op::MaxPool2, {s}, "s3.pool");
     b.op(Op::SpatialMean, {s}, "z_spe");
   } else {
     b.conv_bn_relu("f", "spe.conv", "spe.bn", "z_spe");

@@ -167,7 +167,7 @@ std::vector<OptionRow> make_table() {
       choice("decoder-norm", kMethod, at(&ModelConfig::decoder_norm), ModelConfig::decoder_norms(),
              "What R_pix does to z_inv first: none | instance (style reaches R_pix only through z_spe)"),
       dida_default(needing(choice("style-encoder", kMethod, at(&ModelConfig::style_encoder), ModelConfig::style_encoders(),
-                                  "The style variant's S: full (E's blocks) | light (3x3 kernels on the image at half size)"),
+                                  "The style variant's S: full (E's blocks) | light (3x3 kernels on the image at half size) | pointwise (1x1 kernels there)"),
                            with_style_encoder, "--variant style"),
                    "light"),
       dida_default(choice("decoder-style", kMethod, at(&ModelConfig::decoder_style), ModelConfig::decoder_styles(),

@@ -33,7 +33,20 @@ namespace dida {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-void on_sigint(int) { g_interrupted = true; }
+// The first SIGINT/SIGTERM asks for a checkpoint at the end of the iteration; a second one, or
+// kStopDeadlineS seconds without that end (a long iteration, the data still building), ends the
+// process at once. Checkpoints are written to a temporary and renamed, so the last one stays whole.
+constexpr unsigned kStopDeadlineS = 10;
+void stop_now(int) {
+  static const char msg[] = "\ntrain: stopped at once; the last checkpoint is as it was\n";
+  [[maybe_unused]] const ssize_t n = ::write(2, msg, sizeof msg - 1);
+  ::_exit(130);
+}
+void on_sigint(int) {
+  if (g_interrupted.exchange(true)) stop_now(0);
+  std::signal(SIGALRM, stop_now);
+  ::alarm(kStopDeadlineS);
+}
 
 
 std::string fmt_duration(double s) {
@@ -236,13 +249,19 @@ int run_training(TrainOptions o, bool resume) {
   const torch::Device device = pick_device(o.device);
   fs::create_directories(run);
   const RunLock lock(run);
+  // A process stopped at once may have left a temporary of an atomic write (NAME.tmp-XXXXXX).
+  for (const auto& e : fs::directory_iterator(run)) {
+    const std::string name = e.path().filename().string();
+    const auto at = name.rfind(".tmp-");
+    if (at != std::string::npos && at + 11 == name.size() && e.is_regular_file()) fs::remove(e.path());
+  }
   // From here on a signal stops the run at its next iteration, with a checkpoint.
   g_interrupted = false;
   // SIGTERM (kill, a job scheduler, a container stop) is handled as Ctrl-C: a checkpoint, then exit.
   struct Restore {
     void (*int_h)(int);
     void (*term_h)(int);
-    ~Restore() { std::signal(SIGINT, int_h), std::signal(SIGTERM, term_h); }
+    ~Restore() { ::alarm(0), std::signal(SIGINT, int_h), std::signal(SIGTERM, term_h); }
   } restore{std::signal(SIGINT, on_sigint), std::signal(SIGTERM, on_sigint)};
 
   const auto t_data = std::chrono::steady_clock::now();

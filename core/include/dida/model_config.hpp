@@ -40,7 +40,8 @@ struct ModelConfig {
   std::string decoder_style = "none";
   // The style variant's S: "full" (E's three blocks, 5-5-3 kernels, on the image) or "light" (3x3
   // kernels on the image max-pooled to half its size: about a tenth of the multiply-adds; the
-  // colour statistics S must carry need no detail).
+  // colour statistics S must carry need no detail) or "pointwise" (the same with 1x1 kernels: no
+  // stroke shapes, only colours over 8x8 patches).
   std::string style_encoder = "full";
   // z_inv with the domains' mean difference projected out: the differences between the source's
   // and the target's mean z_inv (every position and channel) on erase_directions disjoint parts of
@@ -79,7 +80,7 @@ struct ModelConfig {
   static const std::vector<std::string>& decoders();      // small, wide
   static const std::vector<std::string>& decoder_norms(); // none, instance
   static const std::vector<std::string>& decoder_styles(); // none, adain
-  static const std::vector<std::string>& style_encoders(); // full, light
+  static const std::vector<std::string>& style_encoders(); // full, light, pointwise
 };
 
 }  // namespace dida
