@@ -155,9 +155,15 @@
     }
     performance.mark('dida:files-ready');
     const pc = copyIn(config), pw = copyIn(weights), ps = copyIn(samples);
-    const err = withString(m.path, (po) =>
-      M().UTF8ToString(M()._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po)));
-    [pc, pw, ps].forEach((p) => M()._free(p));
+    let err;
+    try {
+      err = withString(m.path, (po) =>
+        M().UTF8ToString(M()._dida_load(pc, config.length, pw, weights.length, ps, samples.length, po)));
+    } catch (e) {  // the core's own checks return a message; anything thrown still ends the load
+      err = `${m.label}: ${String(e.message || e).split('\n')[0]}`;
+    } finally {
+      [pc, pw, ps].forEach((p) => M()._free(p));
+    }
     if (err) {
       loadState = 'error: ' + err;
       notify(err, true);  // the model shown before (if any) stays, and the picker with it
@@ -477,9 +483,17 @@
                     ownSamples: got.samples ? keep('samples', got.samples) : undefined,
                     samples: index.models[Math.max(current, 0)]?.samples };
     index.models.push(entry);
-    await selectModel(index.models.length - 1);
+    try {
+      await selectModel(index.models.length - 1);
+    } catch (e) {
+      loadState = 'error: ' + (e.message || e);
+      notify(String(e.message || e), true);
+    }
     if (loadState.startsWith('loaded')) notify(`${got.weights[0]}: model loaded and added to the picker`);
-    else index.models.pop();
+    else {  // refused: no entry stays in the picker for a model that is not there
+      index.models.pop();
+      if (current >= 0) listModels();
+    }
   }
   window.addEventListener('dragover', (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; });
   window.addEventListener('drop', (e) => {

@@ -87,3 +87,33 @@ test('a dropped bundle whose class_names do not fit is refused by name; the mode
   assert.equal(r.after.model_index, r.before.model_index);
   assert.equal(r.after.models.length, r.before.models.length);
 });
+
+// A config.json whose format_version is an array nested 100,000 deep (200 kB): refused by the core
+// before parsing, with one line naming the file; the load does not hang in "loading" and the
+// picker gains no dead entry. The same drop again is refused the same way (the page still works).
+test('a dropped bundle with deeply nested JSON is refused in one line, and leaves no dead entry', async () => {
+  await openWithIndex(JSON.stringify(realIndex));
+  const m = realIndex.models[0].path;
+  const r = await site.page.evaluate(async (path) => {
+    const before = window.dida.state().explorer;
+    const text = new TextDecoder().decode(await (await fetch(`${path}/config.json`)).arrayBuffer());
+    const deep = text.replace(/"format_version":\s*\d+/, `"format_version": ${'['.repeat(100000)}${']'.repeat(100000)}`);
+    const weights = await (await fetch(`${path}/model.safetensors`)).arrayBuffer();
+    const results = [];
+    for (let k = 0; k < 2; ++k) {
+      await window.dida.dropFiles([new File([deep], 'config.json'), new File([weights], 'model.safetensors')]);
+      results.push({ notice: window.dida.notice(), load: window.dida.loadState(), after: window.dida.state().explorer });
+    }
+    await window.dida.selectModel(1);
+    return { before, results, deepLength: deep.length, finally: window.dida.loadState() };
+  }, m);
+  assert.ok(r.deepLength > 200000);
+  for (const x of r.results) {
+    assert.match(x.load, /^error: /);
+    assert.match(x.notice, /config\.json: .*(nested|deep)/i);
+    assert.ok(!x.notice.includes('\n') && x.notice.length < 400, x.notice);
+    assert.equal(x.after.models.length, r.before.models.length, 'no dead entry in the picker');
+    assert.equal(x.after.model_index, r.before.model_index);
+  }
+  assert.match(r.finally, /^loaded /, 'another model still loads');
+});

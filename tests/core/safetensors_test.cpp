@@ -130,7 +130,9 @@ TEST(SafeTensors, WritesFollowNoLinkAndReplaceNoSpecialFile) {
   write_file_atomic(linked, "new!", 4);
   EXPECT_FALSE(std::filesystem::is_symlink(linked));
   EXPECT_EQ(read_file_bytes(victim), (std::vector<std::uint8_t>{'k', 'e', 'e', 'p'}));
-  // A FIFO or a folder as the output: refused by name, left as it was.
+  EXPECT_THROW(write_file_atomic(dir.path(""), "x", 1), std::runtime_error);  // a folder
+#ifndef __EMSCRIPTEN__  // FIFOs, devices and threads: the native build's
+  // A FIFO or a device as the output: refused by name, left as it was.
   const std::string fifo = dir.path("pipe");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   try {
@@ -140,7 +142,6 @@ TEST(SafeTensors, WritesFollowNoLinkAndReplaceNoSpecialFile) {
     EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(std::filesystem::is_fifo(fifo));
-  EXPECT_THROW(write_file_atomic(dir.path(""), "x", 1), std::runtime_error);
   EXPECT_THROW(write_file_atomic("/dev/null", "x", 1), std::runtime_error);
   // Two writers of one file at once: each has its own temporary; the file ends whole.
   const std::string shared = dir.path("shared.bin");
@@ -151,6 +152,7 @@ TEST(SafeTensors, WritesFollowNoLinkAndReplaceNoSpecialFile) {
   const auto got = read_file_bytes(shared);
   ASSERT_EQ(got.size(), a.size());
   EXPECT_TRUE(got == a || got == b) << "one writer's bytes, whole";
+#endif
   for (const auto& e : std::filesystem::directory_iterator(dir.path("")))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "no temporary left: " << e.path();
 }

@@ -16,7 +16,7 @@ else
   WHAT="$SECONDS_EACH s per target"
 fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-TARGETS=(fuzz_safetensors fuzz_bundle_config fuzz_idx fuzz_image fuzz_digit_files fuzz_config_toml)
+TARGETS=(fuzz_safetensors fuzz_bundle_config fuzz_json fuzz_idx fuzz_image fuzz_digit_files fuzz_config_toml)
 mkdir -p "$BUILD/crashes"
 failed=()
 printf 'fuzz: %s\n' "$WHAT"
