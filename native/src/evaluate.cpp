@@ -23,6 +23,8 @@ nlohmann::json EvalResult::to_json() const {
   return {{"target_accuracy", target_accuracy}, {"source_accuracy", source_accuracy},
           {"domain_probe_inv", domain_probe_inv}, {"domain_probe_spe", domain_probe_spe},
           {"class_probe_spe", class_probe_spe},   {"mi_estimate", mi_estimate},
+          {"page_probes", {{"domain_probe_inv", page_domain_probe_inv}, {"domain_probe_spe", page_domain_probe_spe},
+                           {"class_probe_spe", page_class_probe_spe}, {"images", page_probe_images}}},
           {"a_distance_inv", a_distance_inv},     {"a_distance_spe", a_distance_spe},
           {"target_confidence", target_confidence}, {"target_balance", target_balance},
           {"swap_content_accuracy", swap_content_accuracy}, {"swap_style_accuracy", swap_style_accuracy},
@@ -261,6 +263,33 @@ EvalResult evaluate(const EvalOptions& eo) {
     }
     r.class_probe_spe += probe_accuracy(take(spe_all, a, 0, a.size()), take(y_all, a, 0, a.size()), take(spe_all, b, 0, b.size()),
                                         take(y_all, b, 0, b.size()), classes) / kProbeDraws;
+  }
+  // The page's own draw (web/model/explorer_model.cpp, start_probes): its sample set is the first
+  // `per` images of source-val and of target-test; the domain probes fit the k-th image of each
+  // domain for even k and test it for odd k; the class probe fits the even-numbered samples
+  // (source first, then target) and tests the odd ones.
+  {
+    const int ps_n = static_cast<int>(std::min<int64_t>(xs.size(0), CrossFitProbe::kRowsPerDomain));
+    const int pt_n = static_cast<int>(std::min<int64_t>(xt.size(0), CrossFitProbe::kRowsPerDomain));
+    const int m = std::min(ps_n, pt_n);
+    std::vector<int> fit, test;  // rows of [source 0..ps_n, target 0..pt_n]
+    for (int k = 0; k < m; ++k)
+      for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(d ? ps_n + k : k);
+    const auto sample_rows = [&](const torch::Tensor& s, const torch::Tensor& t) {
+      return torch::cat({s.slice(0, 0, ps_n), t.slice(0, 0, pt_n)});
+    };
+    const auto dom = torch::cat({torch::zeros({ps_n}, torch::kLong), torch::ones({pt_n}, torch::kLong)});
+    const auto page_probe = [&](const torch::Tensor& x, const torch::Tensor& y, const std::vector<int>& a,
+                                const std::vector<int>& b, int k) {
+      return probe_accuracy(take(x, a, 0, a.size()), take(y, a, 0, a.size()), take(x, b, 0, b.size()), take(y, b, 0, b.size()), k);
+    };
+    r.page_domain_probe_inv = page_probe(sample_rows(fs_.inv, ft.inv), dom, fit, test, 2);
+    r.page_domain_probe_spe = page_probe(sample_rows(fs_.spe, ft.spe), dom, fit, test, 2);
+    std::vector<int> cfit, ctest;
+    for (int i = 0; i < ps_n + pt_n; ++i) (i % 2 ? ctest : cfit).push_back(i);
+    r.page_class_probe_spe = page_probe(sample_rows(fs_.spe, ft.spe), torch::cat({ys.slice(0, 0, ps_n), yt.slice(0, 0, pt_n)}), cfit,
+                                        ctest, classes);
+    r.page_probe_images = ps_n + pt_n;
   }
   // Proxy A-distance 2(1 - 2 err) from the same held-out domain classifier.
   r.a_distance_inv = std::max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - r.domain_probe_inv)));

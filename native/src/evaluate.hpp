@@ -13,6 +13,10 @@ namespace dida {
 struct EvalResult {
   double target_accuracy = 0, source_accuracy = 0;
   double domain_probe_inv = 0, domain_probe_spe = 0, class_probe_spe = 0;
+  // The same three probes as the page fits them on its sample set (the first 200 source-val and
+  // target-test images, `dida data samples`), with its split: one draw, the figure the page shows.
+  double page_domain_probe_inv = 0, page_domain_probe_spe = 0, page_class_probe_spe = 0;
+  int page_probe_images = 0;
   double mi_estimate = 0, a_distance_inv = 0, a_distance_spe = 0;
   // The split, measured through the pixel decoder (docs/RESULTS.md): the swap x_ab =
   // R(z_inv(a), z_spe(b)) of image a with image b of the other domain, both directions, re-encoded.
