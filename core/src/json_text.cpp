@@ -48,6 +48,14 @@ nlohmann::json parse_json(const char* begin, const char* end, const std::string&
     why = at == std::string::npos ? "byte " + std::to_string(e.byte) : why.substr(at);
     if (why.size() > 120) why = why.substr(0, 117) + "...";
     throw std::runtime_error(what + ": not valid JSON (" + why + ")");
+  } catch (const nlohmann::json::exception& e) {
+    // out_of_range.406 "number overflow parsing '1e9999'" (found by tests/fuzz/fuzz_json): a number
+    // no double holds; any other error of the parser is one line too.
+    std::string why = e.what();
+    const auto tag = why.find("] ");
+    if (tag != std::string::npos) why = why.substr(tag + 2);
+    if (why.size() > 120) why = why.substr(0, 117) + "...";
+    throw std::runtime_error(what + ": not valid JSON (" + why + ")");
   }
 }
 

@@ -157,6 +157,11 @@ TEST(Images, TopDownBmpsReadAndTruncatedFilesAreRefused) {
   const auto good = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/gradient.jpg");
   const auto half = std::vector<std::uint8_t>(good.begin(), good.end() - 12);  // into the scan data
   EXPECT_NE(error_of([&] { decode_image(half, "half.jpg"); }).find("half.jpg: truncated JPEG"), std::string::npos);
+  // A PNG whose image-data chunk declares more bytes than the file has: refused before stb
+  // allocates for it (found by tests/fuzz/fuzz_image: 2 GiB for a file of 100 bytes).
+  const auto overrun = read_file_bytes(std::string(DIDA_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regression-png-idat-overrun.png");
+  EXPECT_NE(error_of([&] { decode_image(overrun, "o.png"); }).find("o.png: truncated PNG (a chunk declares"), std::string::npos);
+  EXPECT_EQ(decode_image(encode_png(Image(4, 4, 3, 9)), "ok.png").width, 4);
 }
 
 TEST(Images, AJpegWhoseHuffmanTableOverflowsIsRefused) {

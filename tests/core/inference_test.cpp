@@ -311,6 +311,7 @@ TEST(Json, DepthAndSizeAreCheckedBeforeParsing) {
   one_line(nested(65), "JSON nested deeper than 64 levels");
   EXPECT_NO_THROW(parse_json(nested(64), "x"));
   one_line("{\"a\": 1,}", "not valid JSON (line 1, column 9");
+  one_line("{\"epochs\": 88888888e8888888}", "not valid JSON (number overflow");  // found by fuzz_json
   one_line(std::string(kMaxJsonBytes + 1, ' '), "16777217 bytes of JSON, over the 16 MiB");
   EXPECT_EQ(json_excerpt(nlohmann::json(std::string(1000, 'a'))).size(), 40u + std::string("…").size());
 }
