@@ -126,6 +126,9 @@ std::map<std::string, ModelConfig> fresh_configs() {
   ModelConfig light = erase8;  // with the light S (3x3 kernels on the image at half size)
   light.style_encoder = "light";
   out["style-light-adain-erase8"] = light;
+  ModelConfig pointwise = erase8;  // with the pointwise S (1x1 kernels on the image at half size)
+  pointwise.style_encoder = "pointwise";
+  out["style-pointwise-adain-erase8"] = pointwise;
   return out;
 }
 
