@@ -137,7 +137,7 @@ Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& or
 }
 
 Image load_image(const std::string& path, int channels) {
-  return decode_image(read_file_bytes(path), path, channels);
+  return decode_image(read_file_bytes(path, kMaxImageFileBytes, "an image file"), path, channels);
 }
 
 Image resize_image(const Image& in, int height, int width) {

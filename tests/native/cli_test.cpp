@@ -225,6 +225,9 @@ TEST(Cli, BadInputIsRefusedWithoutHarm) {
   refused("train --config " + dir + "/folder", dir + "/folder: is a folder, not a file");
   refused("train --seed -1 --out " + dir + "/r", "--seed");
   refused("train --iters-per-epoch -3 --out " + dir + "/r", "--iters-per-epoch");
+  // A run far beyond the machine's memory is refused before anything is allocated or written.
+  refused("--threads 1 train --width 512 --batch-size 4096 --out " + dir + "/huge", "GB of memory (--batch-size 4096, --width 512");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/huge"));
   refused("predict " + dir + "/folder " + dir + "/folder", "not a run or bundle folder");
   // --out at a folder of the user's own: refused, their config.json untouched.
   { std::ofstream(dir + "/mine/config.json") << "{\"mine\": true}\n"; }

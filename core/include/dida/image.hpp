@@ -19,6 +19,8 @@ struct Image {
 
 // Largest image decode_image accepts (width x height), checked from the header before decoding.
 constexpr std::int64_t kMaxImagePixels = 8192LL * 8192;
+// Bytes of an image file read at most (refused by its size before reading): 256 MiB.
+constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t{256} << 20;
 
 // Decodes PNG, JPEG, BMP (and the other formats stb_image reads) into `channels` channels
 // (0: the file's own). Throws std::runtime_error "<origin>: <reason>" for empty or undecodable data.
