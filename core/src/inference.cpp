@@ -119,14 +119,21 @@ Model Model::from(const BundleData& bundle, const std::string& origin) {
   }
 }
 
-// Finite weights can still overflow (3e38 times a few is inf, and inf - inf is NaN): one probe
-// image goes through every output at load, so such a bundle is refused with a message rather than
-// predicting NaN. The probe: a ramp over [-1, 1], every pixel different.
+// Finite weights can still overflow (3e38 times a few is inf, and inf - inf is NaN): probe images
+// go through every output at load, so such a bundle is refused with a message rather than
+// predicting NaN. Four probes, since one can leave a layer all zero after its ReLU: a ramp over
+// [-1, 1], the same reversed, mid-grey, and noise of a fixed seed.
 void Model::refuse_non_finite_outputs() const {
   const int s = config_.image_size, c = config_.in_channels;
-  Tensor4 probe(1, c, s, s);
-  for (std::size_t i = 0; i < probe.data.size(); ++i)
-    probe.data[i] = -1.f + 2.f * static_cast<float>(i) / static_cast<float>(std::max<std::size_t>(probe.data.size() - 1, 1));
+  Tensor4 probe(4, c, s, s);
+  const std::size_t per = probe.per_item();
+  std::uint32_t state = 12345;
+  for (std::size_t i = 0; i < per; ++i) {
+    const float ramp = -1.f + 2.f * static_cast<float>(i) / static_cast<float>(std::max<std::size_t>(per - 1, 1));
+    state = state * 1664525u + 1013904223u;
+    probe.data[i] = ramp, probe.data[per + i] = -ramp, probe.data[2 * per + i] = 0.f;
+    probe.data[3 * per + i] = static_cast<float>(state >> 8) / static_cast<float>(1u << 23) - 1.f;
+  }
   auto check = [](const std::vector<float>& v, const std::string& name) {
     for (float x : v)
       if (!std::isfinite(x))

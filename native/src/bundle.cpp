@@ -30,6 +30,7 @@ void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card) 
 LoadedBundle load_bundle(const std::string& path) {
   // The core reads and validates the files; here the tensors go into the LibTorch module.
   const BundleData data = read_bundle(resolve_bundle_dir(path));
+  (void)Model::from(data, path);  // the core's checks at load, the page's: outputs finite on a probe image
   LoadedBundle b;
   b.card = data.card;
   b.net = DidaNet(data.config);

@@ -579,4 +579,24 @@ TEST(Findings, TheWalkthroughSaysWhatThePageMeasures) {
   EXPECT_NEAR(l.m.swap_readout().style_retrieval, 1.0 / c, 1e-9) << "each row right in the one column nearest its content";
   EXPECT_NE(swap_findings(l.m).find("the cells do not take their own columns' looks"), std::string::npos) << swap_findings(l.m);
 }
+
+// The page refuses a bundle whose weights are finite but whose outputs overflow (3e38 in C's first
+// layer): one line naming the bundle, rather than a model that predicts NaN (shown as class 0).
+TEST(ExplorerModel, ABundleWhoseOutputsOverflowIsNotShown) {
+  Loaded l;
+  SafeTensorsFile f = SafeTensorsFile::parse(l.weights, "w");
+  SafeTensorsWriter w;
+  for (const auto& name : f.names()) {
+    auto v = f.to_f32(name);
+    if (name.rfind("classifier.fc1", 0) == 0)
+      for (auto& x : v) x = 3e38f;
+    w.add_f32(name, f.info(name).shape, v);
+  }
+  w.set_metadata("format", "dida-bundle");
+  l.weights = w.to_bytes();
+  const std::string err = l.load();
+  EXPECT_EQ(err.rfind("b: the model's output", 0), 0u) << err;
+  EXPECT_NE(err.find("not finite"), std::string::npos) << err;
+}
+
 }  // namespace dida::web

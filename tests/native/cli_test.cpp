@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dida/image.hpp"
+#include "dida/safetensors.hpp"
 #include "dida/native/torch_api.hpp"
 #include "dida/version.hpp"
 
@@ -257,6 +258,22 @@ TEST(Cli, BadInputIsRefusedWithoutHarm) {
   EXPECT_EQ(esc.status, 0) << esc.output;
   EXPECT_NE(esc.output.find("a\\x1B[31mred\\x0Aforged.png: "), std::string::npos) << esc.output;
   EXPECT_EQ(esc.output.find('\x1b'), std::string::npos) << esc.output;
+  // Weights of 3e38 pass every check of the file but overflow: predict and eval refuse the bundle.
+  std::system(("cp -r " + std::string(DIDA_SOURCE_DIR) + "/models/mnist-mnistm-dida " + dir + "/huge-weights").c_str());
+  {
+    const auto f = dida::SafeTensorsFile::load(dir + "/huge-weights/model.safetensors");
+    dida::SafeTensorsWriter w;
+    for (const auto& name : f.names()) {
+      auto v = f.to_f32(name);
+      if (name == "classifier.fc1.weight")
+        for (auto& x : v) x = 3e38f;
+      w.add_f32(name, f.info(name).shape, v);
+    }
+    w.set_metadata("format", "dida-bundle");
+    w.save(dir + "/huge-weights/model.safetensors");
+  }
+  refused("predict " + dir + "/huge-weights " + png, "huge-weights: the model's output logits is not finite");
+  refused("--threads 1 eval " + dir + "/huge-weights", "huge-weights: the model's output logits is not finite");
   // A bundle that does not record its pair is not scored on the default pair.
   refused("--threads 1 eval " + dir + "/bundle", "does not record the pair it was trained on");
 #ifdef DIDA_HAVE_ONNX
