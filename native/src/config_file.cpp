@@ -30,15 +30,14 @@ std::vector<std::string> expand_config(int argc, char** argv) {
   if (file.empty()) return in;
   // Names a folder, a FIFO, a missing file or one far larger than a config: an error before reading.
   const auto bytes = dida::read_file_bytes(file, kMaxConfigBytes, "a config file");
-  // A binary file (or one with terminal controls) is refused by name, never echoed back.
-  if (printable(std::string(bytes.begin(), bytes.end())) != std::string(bytes.begin(), bytes.end())) {
-    std::string kept;  // printable() escapes tabs and line ends too; those a text file may hold
-    for (auto c : bytes)
-      if (c != '\n' && c != '\r' && c != '\t') kept += static_cast<char>(c);
-    if (printable(kept) != kept)
-      throw std::runtime_error(file + ": not a text file (a config holds lines of key = value, UTF-8)");
-  }
-  std::istringstream stream(std::string(bytes.begin(), bytes.end()));
+  // A binary file (or one with terminal controls) is refused by name, never echoed back; tabs and
+  // line ends are what a text file holds, so they are left out of the check.
+  std::string text(bytes.begin(), bytes.end()), checked;
+  for (char c : text)
+    if (c != '\n' && c != '\r' && c != '\t') checked += c;
+  if (printable(checked) != checked)
+    throw std::runtime_error(file + ": not a text file (a config holds lines of key = value, UTF-8)");
+  std::istringstream stream(text);
   std::vector<CLI::ConfigItem> items;
   try {
     items = CLI::ConfigTOML().from_config(stream);
