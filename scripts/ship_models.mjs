@@ -251,10 +251,8 @@ function main() {
       const name = `${pairName(source, target)}-${method}`;
       const runDir = a.fromRuns ? join(a.fromRuns, pairName(source, target), `${method}-seed${a.seed}`) : join('runs', 'models', name);
       const out = join(a.out, name);
-      const pair = PAIRS.find((q) => q.source === source && q.target === target);
-      const pairFlags = [...(pair?.trainFlags || []), ...(pair?.methodFlags?.[method] || [])];
       const trainArgs = ['train', '--config', a.config, '--source', source, '--target', target, '--method', method,
-                         '--seed', String(a.seed), ...pairFlags, ...a.extra, '--out', runDir];
+                         '--seed', String(a.seed), ...a.extra, '--out', runDir];
       console.error(`\n[${k}/${total}] ${name}: dida ${trainArgs.join(' ')}`);
       if (a.fromRuns) {
         checkRunMatches(runDir, trainArgs);

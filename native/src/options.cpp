@@ -169,7 +169,7 @@ std::vector<OptionRow> make_table() {
       dida_default(needing(choice("style-encoder", kMethod, at(&ModelConfig::style_encoder), ModelConfig::style_encoders(),
                                   "The style variant's S: full (E's blocks) | light (3x3 kernels on the image at half size) | pointwise (1x1 kernels there)"),
                            with_style_encoder, "--variant style"),
-                   "light"),
+                   "pointwise"),
       dida_default(choice("decoder-style", kMethod, at(&ModelConfig::decoder_style), ModelConfig::decoder_styles(),
                           "How R_pix's output takes the style: none | adain (its colour statistics set from z_spe)"),
                    "adain"),

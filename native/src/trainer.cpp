@@ -372,6 +372,8 @@ int run_training(TrainOptions o, bool resume) {
 
   trainer.set_erasure();  // after the last step: the encoder never trains against it (docs/RESULTS.md)
   trainer.retrain_readers();
+  // The replay's last frame is the bundle's model, erasure included (it replaces the epoch's line).
+  if (trainer.net().config.erase_domain_mean) replay.record(trainer.net(), o.epochs, device);
   const double train_s = progress.seconds(), rate = progress.images_per_s();
   const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
   const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());

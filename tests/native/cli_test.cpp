@@ -196,7 +196,7 @@ TEST(Cli, TheShippedConfigurationTrainsAndDidaTakesItsSplit) {
   EXPECT_EQ(dida["width"], 8);
   EXPECT_EQ(dida["epochs"], 1) << "the flag wins over the file";
   EXPECT_EQ(dida["variant"], "style");
-  EXPECT_EQ(dida["style_encoder"], "light");
+  EXPECT_EQ(dida["style_encoder"], "pointwise");
   EXPECT_EQ(dida["decoder_style"], "adain");
   EXPECT_EQ(dida["lambda_stats"], 1.0);
   EXPECT_EQ(dida["erase_domain_mean"], true);

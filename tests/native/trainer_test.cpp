@@ -526,6 +526,36 @@ TEST(Training, TheReplayRecordsEveryEpochChangesNothingAndSurvivesAResume) {
   for (std::size_t i = 0; i < r.inv_2d.size(); ++i) ASSERT_NEAR(again.inv_2d[i], r.inv_2d[i], 1e-4) << i;
 }
 
+TEST(Training, TheReplaysLastFrameIsTheBundlesModelErasureIncluded) {
+  TempDir dir("replay-erasure");
+  TrainOptions o = tiny(dir.path("run"));
+  o.method = Method::Dann;
+  o.model.erase_domain_mean = true;
+  o.replay = 10;
+  ASSERT_EQ(run_training(o, false), kTrainDone);
+  const Replay r = parse_replay(read_file_bytes(o.out + "/bundle/replay.safetensors"), "replay.safetensors");
+  ASSERT_EQ(r.epochs.back(), o.epochs);
+  // The bundle's z_inv of the replay's images (source-val then target-test), laid out as the
+  // recorder does; alignment only rotates or reflects, so every pairwise distance is the same.
+  const DomainPair pair = pair_for(o);
+  LoadedBundle b = load_bundle(o.out);
+  b.net->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::cat({images_to_tensor(pair.source_val).slice(0, 0, 10), images_to_tensor(pair.target_test).slice(0, 0, 10)});
+  const auto f = b.net->forward(x)["p_inv"].contiguous().view({20, -1});
+  const std::vector<float> v(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+  const auto want = pca_2d(v, 20, static_cast<int>(f.size(1)));
+  const float* last = r.inv_2d.data() + (r.epoch_count() - 1) * 20 * 2;
+  // Alignment scales each frame to unit RMS radius as well: distances relative to that radius.
+  auto dist = [](const float* p, int i, int j) {
+    double ms = 0;
+    for (int k = 0; k < 40; ++k) ms += p[k] * p[k];
+    return std::hypot(p[2 * i] - p[2 * j], p[2 * i + 1] - p[2 * j + 1]) / std::sqrt(ms / 20);
+  };
+  for (int i = 0; i < 20; ++i)
+    for (int j = i + 1; j < 20; ++j) ASSERT_NEAR(dist(last, i, j), dist(want.data(), i, j), 2e-3) << i << " " << j;
+}
+
 TEST(Training, WarmupEpochsTrainTheTaskAndReconstructionOnly) {
   TempDir dir("warmup");
   TrainOptions o = tiny(dir.path("run"));
