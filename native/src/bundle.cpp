@@ -1,5 +1,6 @@
 #include "bundle.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "dida/inference.hpp"
@@ -9,10 +10,12 @@ namespace fs = std::filesystem;
 
 namespace dida {
 
-void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card) {
+void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card, bool inference_only) {
   fs::create_directories(dir);
   SafeTensorsWriter w;
+  const auto training_only = training_only_tensors(net.config);
   for (const auto& [name, tensor] : named_state(net)) {
+    if (inference_only && std::find(training_only.begin(), training_only.end(), name) != training_only.end()) continue;
     const auto t = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
     w.add(name, DType::F32, shape, t.data_ptr<float>(), static_cast<std::size_t>(t.numel()) * sizeof(float));
@@ -22,7 +25,8 @@ void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card) 
   card["format"] = "dida-bundle";
   card["format_version"] = kBundleFormatVersion;
   card["model"] = net.config.to_json();
-  card["training_only_tensors"] = training_only_tensors(net.config);
+  card["training_only_tensors"] = training_only;
+  if (inference_only) card["inference_only"] = true;
   const std::string text = card.dump(2) + "\n";
   write_file_atomic(dir + "/config.json", text.data(), text.size());
 }

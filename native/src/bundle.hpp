@@ -8,8 +8,9 @@
 namespace dida {
 
 // Writes DIR/model.safetensors (every tensor of named_state, F32) and DIR/config.json, each atomically.
-// `card` holds everything but "model", which comes from the network's config.
-void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card);
+// `card` holds everything but "model", which comes from the network's config. `inference_only`:
+// without the tensors only training uses, marked so (docs/BUNDLE.md), as the site ships bundles.
+void save_bundle(DidaNetImpl& net, const std::string& dir, nlohmann::json card, bool inference_only = false);
 
 struct LoadedBundle {
   nlohmann::json card;  // config.json

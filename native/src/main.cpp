@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   commands.push_back(dida::cli::export_command());
   commands.push_back(dida::cli::predict_command());
   commands.push_back(dida::cli::data_command());
+  commands.push_back(dida::cli::serve_command());
   for (auto& c : commands) c->add_to(app);
 
   bool version_requested = false;

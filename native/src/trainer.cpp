@@ -279,10 +279,13 @@ int run_training(TrainOptions o, bool resume) {
   fs::create_directories(run);
   const RunLock lock(run);
   // A process stopped at once may have left a temporary of an atomic write (NAME.tmp-XXXXXX).
-  for (const auto& e : fs::directory_iterator(run)) {
-    const std::string name = e.path().filename().string();
-    const auto at = name.rfind(".tmp-");
-    if (at != std::string::npos && at + 11 == name.size() && e.is_regular_file()) fs::remove(e.path());
+  for (const std::string& dir : {run, run + "/latest"}) {
+    if (!fs::is_directory(fs::symlink_status(dir))) continue;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      const auto at = name.rfind(".tmp-");
+      if (at != std::string::npos && at + 11 == name.size() && e.is_regular_file()) fs::remove(e.path());
+    }
   }
   // From here on a signal stops the run at its next iteration, with a checkpoint.
   g_interrupted = false;
@@ -320,6 +323,19 @@ int run_training(TrainOptions o, bool resume) {
   if (resume) trim_epoch_lines(log_path, start_epoch);
   replay.trim(resume ? start_epoch : 0);
 
+  // RUN/status.json: what the page's live view (dida serve) says of the run: training (and from
+  // which epoch a resume started), interrupted, diverged or done, and the epoch it is at.
+  const auto started = std::chrono::system_clock::now();
+  nlohmann::json status = {{"state", "training"}, {"epoch", start_epoch}, {"epochs", o.epochs},
+                           {"resumed_at_epoch", resume ? nlohmann::json(start_epoch) : nlohmann::json(nullptr)}};
+  const auto set_status = [&](const std::string& state) {
+    status["state"] = state;
+    status["seconds"] = std::chrono::duration<double>(std::chrono::system_clock::now() - started).count();
+    status["updated"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    write_json(run + "/status.json", status);
+  };
+  set_status("training");
+
   const bool oracle = o.method == Method::TargetOnly;
   if (!o.quiet)
     std::cerr << "train: " << name_of(o.method) << (oracle ? " (ORACLE: trained on target labels, an upper bound, not a result)" : "")
@@ -334,6 +350,7 @@ int run_training(TrainOptions o, bool resume) {
   const auto diverged = [&](int epoch, int it) {
     std::cerr << "\ntrain: error: the loss became NaN or Inf by epoch " << epoch + 1 << ", iteration " << it + 1
               << "; stopped. The last good checkpoint is kept in " << ckpt << " (try a lower --lr or smaller loss weights).\n";
+    set_status("diverged");
     return kTrainDiverged;
   };
   for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
@@ -356,6 +373,7 @@ int run_training(TrainOptions o, bool resume) {
         if (!o.quiet)
           std::cerr << (progress.tty() ? "\n" : "") << "train: interrupted; checkpoint saved. Continue with: dida train --resume "
                     << run << "\n";
+        set_status("interrupted");
         return kTrainInterrupted;
       }
     }
@@ -363,8 +381,19 @@ int run_training(TrainOptions o, bool resume) {
     double val = 0, test = 0;
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     append_line(log_path, epoch_record(trainer, o, epoch, count, epoch_s, val, test).dump());
+    // What the live view reads of the epoch: the replay's layouts and RUN/latest/, the epoch's model
+    // as the site ships a bundle (no tensors only training uses), replaced each epoch. Their cost
+    // is in status.json (publish_seconds, beside epoch_seconds).
+    const auto t_publish = std::chrono::steady_clock::now();
     replay.record(trainer.net(), epoch + 1, device);
+    nlohmann::json card = bundle_card(record, o, pair, progress.seconds(), progress.images_per_s(), device, val, test);
+    card["snapshot"] = {{"epoch", epoch + 1}, {"epochs", o.epochs}};
+    save_bundle(trainer.net(), run + "/latest", card, true);
+    status["epoch"] = epoch + 1;
+    status["epoch_seconds"] = epoch_s;
+    status["publish_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_publish).count();
     trainer.save_checkpoint(ckpt, epoch + 1, 0);
+    set_status("training");
     if (!o.quiet)
       std::cerr << (progress.tty() ? "\n" : "") << "epoch " << epoch + 1 << ": source-val " << std::fixed << std::setprecision(4)
                 << val << ", target-test " << test << " (reporting only)\n";
@@ -386,9 +415,11 @@ int run_training(TrainOptions o, bool resume) {
     fs::remove_all(run + "/bundle");
     std::cerr << (progress.tty() ? "\n" : "") << "train: error: training diverged: " << e.what()
               << ". No bundle was kept; the last checkpoint is in " << ckpt << " (try a lower --lr or smaller loss weights).\n";
+    set_status("diverged");
     return kTrainDiverged;
   }
   replay.write(run + "/bundle", log_path, o.source, o.target);
+  set_status("done");
   if (!o.quiet)
     std::cerr << "train: done in " << fmt_duration(train_s) << ": source-val " << std::fixed << std::setprecision(4) << val
               << ", target-test " << test << (oracle ? " (ORACLE)" : "") << "; bundle in " << run << "/bundle\n";

@@ -14,6 +14,7 @@
 
 #include "augment.hpp"
 #include "bundle.hpp"
+#include "dida/inference.hpp"
 #include "dida/probe.hpp"
 #include "dida/projection.hpp"
 #include "dida/replay.hpp"
@@ -554,6 +555,38 @@ TEST(Training, TheReplaysLastFrameIsTheBundlesModelErasureIncluded) {
   };
   for (int i = 0; i < 20; ++i)
     for (int j = i + 1; j < 20; ++j) ASSERT_NEAR(dist(last, i, j), dist(want.data(), i, j), 2e-3) << i << " " << j;
+}
+
+TEST(Training, EachEpochPublishesItsModelAndTheRunsState) {
+  TempDir dir("live");
+  TrainOptions o = tiny(dir.path("run"));
+  o.method = Method::Dann;
+  o.epochs = 3;
+  o.stop_after_iters = 8;  // stopped in the second epoch
+  ASSERT_EQ(run_training(o, false), kTrainInterrupted);
+  auto json = [&](const std::string& f) { return nlohmann::json::parse(std::ifstream(o.out + "/" + f)); };
+  EXPECT_EQ(json("status.json")["state"], "interrupted");
+  EXPECT_EQ(json("status.json")["epoch"], 1);
+  EXPECT_TRUE(json("status.json")["resumed_at_epoch"].is_null());
+  // The first epoch's model, as the site ships a bundle: no tensors only training uses; it loads in the core.
+  auto card = json("latest/config.json");
+  EXPECT_EQ(card["snapshot"]["epoch"], 1);
+  EXPECT_EQ(card["inference_only"], true);
+  const auto tensors = SafeTensorsFile::load(o.out + "/latest/model.safetensors");
+  ASSERT_FALSE(card["training_only_tensors"].empty());
+  for (const auto& name : card["training_only_tensors"]) EXPECT_FALSE(tensors.contains(name.get<std::string>())) << name;
+  EXPECT_NO_THROW(Model::load(o.out + "/latest"));
+  o.stop_after_iters = 0;
+  ASSERT_EQ(run_training(o, true), kTrainDone);
+  EXPECT_EQ(json("status.json")["state"], "done");
+  EXPECT_EQ(json("status.json")["epoch"], 3);
+  EXPECT_EQ(json("status.json")["resumed_at_epoch"], 1);
+  EXPECT_GE(json("status.json")["publish_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(json("latest/config.json")["snapshot"]["epoch"], 3);
+  // The last epoch's weights are the bundle's, apart from what is set after the last step.
+  const auto last = SafeTensorsFile::load(o.out + "/latest/model.safetensors");
+  const auto bundle = SafeTensorsFile::load(o.out + "/bundle/model.safetensors");
+  EXPECT_EQ(last.to_f32("encoder.conv1.weight"), bundle.to_f32("encoder.conv1.weight"));
 }
 
 TEST(Training, WarmupEpochsTrainTheTaskAndReconstructionOnly) {

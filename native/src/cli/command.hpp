@@ -28,6 +28,7 @@ std::unique_ptr<Command> bench_command();
 std::unique_ptr<Command> export_command();
 std::unique_ptr<Command> predict_command();
 std::unique_ptr<Command> data_command();
+std::unique_ptr<Command> serve_command();
 
 // "dida COMMAND: error: WHAT" on stderr; returns 2, a usage error's exit code.
 int usage_error(const std::string& command, const std::string& what);
