@@ -21,6 +21,8 @@ APT_PACKAGES=(
   libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
   # core: header-only libraries and zlib
   libeigen3-dev nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev
+  # dida serve: an HTTP server library
+  libcpp-httplib-dev
   # web: emscripten, and the browser the tests drive
   emscripten chromium
   # data: Fashion-MNIST and the TrueType fonts of the synthetic digits
