@@ -87,10 +87,10 @@ demo: native wasm
 	@$(MAKE) --no-print-directory train-demo
 	@$(MAKE) --no-print-directory site
 	@node scripts/model_summary.mjs $(DEMO_BUNDLE)
-	@exec node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
+	@exec $(NATIVE_DIR)/bin/dida serve --site $(SITE_DIR) --port $(PORT) $(DEMO_RUN)
 
 serve:
-	node scripts/serve.mjs $(SITE_DIR) --port $(PORT)
+	$(NATIVE_DIR)/bin/dida serve --site $(SITE_DIR) --port $(PORT) $(wildcard $(DEMO_RUN))
 
 # Fuzzers: every loader of the core under libFuzzer with ASan and UBSan, seeded with
 # tests/fuzz/corpus. `make test` runs each on TEST_FUZZ_RUNS inputs from seed 1 (repeatable).

@@ -42,7 +42,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.len
 
 async function openPage(browser, isolation, query) {
   const server = await startServer({ root: BENCH_SITE, port: 0, isolation });
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const origin = server.origin;
   const w = await watchedPage(browser, origin, { viewport: { width: 1400, height: 900 } });
   await w.page.goto(`${origin}/?${query}`);
   await w.page.waitForFunction(() => window.dida && window.dida.ready() && /^(loaded|error)/.test(window.dida.loadState()),
@@ -89,8 +89,7 @@ async function main() {
       results[key] = r;
       if (p.consoleErrors.length) results[`${key}_console_errors`] = p.consoleErrors;
       await p.page.close();
-      p.server.closeAllConnections?.();
-      p.server.close();
+      await p.server.close();
     }
     // The first prediction again with the browser already running (as a visitor's is), each time
     // in a fresh context (empty cache): the median of 3, and where the time went (the page's marks).
@@ -99,7 +98,7 @@ async function main() {
       const server = await startServer({ root: BENCH_SITE, port: 0, isolation: false });
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${server.address().port}/?model=${MODEL}`);
+      await page.goto(`${server.origin}/?model=${MODEL}`);
       await page.waitForFunction(() => window.dida && window.dida.firstPredictionMs(), null, { timeout: 60000 });
       warm.push(await page.evaluate(() => ({
         first: window.dida.firstPredictionMs(),
@@ -107,8 +106,7 @@ async function main() {
           .map((m) => [m.name.slice(5), m.startTime])),
       })));
       await context.close();
-      server.closeAllConnections?.();
-      server.close();
+      await server.close();
     }
     warm.sort((a, b) => a.first - b.first);
     results.first_prediction_warm = warm[1];
@@ -125,8 +123,7 @@ async function main() {
     results.frame = { points: st.explorer.samples, work_ms: st.frame_ms, webgl_ms: st.render_ms, vertices: st.vertices,
                       raf_interval_ms: median(intervals) };
     await f.page.close();
-    f.server.closeAllConnections?.();
-    f.server.close();
+    await f.server.close();
   } finally {
     await browser.close();
   }

@@ -33,23 +33,23 @@ export async function watchedPage(browser, origin, options = {}) {
   return { page, consoleErrors, foreignRequests };
 }
 
-// The built site on a free port, and a watched page in a fresh browser.
-export async function openSite({ isolation = true, viewport = { width: 1280, height: 800 }, deviceScaleFactor = 1,
+// The built site (and `runs`, read-only) on a free port, served by `dida serve`, and a watched page
+// in a fresh browser.
+export async function openSite({ isolation = true, runs = [], viewport = { width: 1280, height: 800 }, deviceScaleFactor = 1,
                                  hasTouch = false } = {}) {
-  const server = await startServer({ root: SITE, port: 0, isolation });
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const server = await startServer({ root: SITE, runs, isolation });
+  const origin = server.origin;
   let browser;
   try {
     browser = await launchBrowser();
   } catch (e) {
-    server.close();
+    await server.close();
     throw e;
   }
   const watched = await watchedPage(browser, origin, { viewport, deviceScaleFactor, hasTouch });
   const close = async () => {
     await browser.close();
-    server.closeAllConnections?.();
-    await new Promise((r) => server.close(r));
+    await server.close();
   };
   return { ...watched, origin, close };
 }

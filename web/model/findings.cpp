@@ -7,11 +7,9 @@ namespace dida::web {
 
 namespace {
 
-std::string percent(double x) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%.0f %%", 100.0 * x);
-  return b;
-}
+// Halves rounded up, as the probe panel and the page's state round them (printf's %.0f rounds
+// 22.5 to 22, to even).
+std::string percent(double x) { return std::to_string(std::lround(100.0 * x)) + " %"; }
 
 }  // namespace
 

@@ -152,7 +152,8 @@ void EmbeddingsPanel::draw_probe_lines(const ExplorerModel& mm, bool inv, float 
       ImGui::PopStyleColor();
       return;
     }
-    ImGui::TextWrapped("probe: %s %.0f %% (chance %.0f %%)", what, 100 * r.accuracy, 100 * r.chance);
+    // Halves rounded up, as the chapter's findings say them.
+    ImGui::TextWrapped("probe: %s %ld %% (chance %ld %%)", what, std::lround(100 * r.accuracy), std::lround(100 * r.chance));
   };
   if (inv) {
     line("domain from z_inv", ExplorerModel::kDomainInv);
