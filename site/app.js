@@ -118,6 +118,11 @@
   async function start() {
     const idx = await indexRequest;
     if (idx.problem) notify(idx.problem, true);
+    if (liveIds.length) {  // ?run=K: the live view; its models are the runs' newest epochs
+      index = idx;
+      await startLive();
+      return;
+    }
     if (idx.models.length === 0) {
       runMain();
       loadState = 'no model shipped';
@@ -209,6 +214,164 @@
     const err = withString(url, (po) => M().UTF8ToString(M()._dida_load_replay(p, bytes.length, po)));
     M()._free(p);
     if (err) notify(err, true);
+  }
+
+  // The live view (?run=K, or ?run=K,L,... for runs side by side; the page served by `dida serve
+  // RUN ...`): every 2 s it reads each run's status.json and log.jsonl; the first run's newest epoch
+  // (RUN/latest/, or its bundle once it is done) becomes the model shown, with the replay so far
+  // (replay.jsonl), and the second run's the model beside it. The curves are drawn from the logs:
+  // every loss term by the name the log gives it, source-val, the label-free statistics, and
+  // target-test, for reporting only.
+  const liveIds = [...new Set((params.get('run') || '').split(',').filter((x) => /^\d{1,6}$/.test(x)).map(Number))];
+  const live = { runs: [], follow: true, busy: false, error: '' };
+  const liveEl = document.getElementById('live');
+  async function fetchText(url) {
+    const r = await fetch(url, { cache: 'no-store' });
+    if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+    return r.text();
+  }
+  const logLines = (text) => text.split('\n').flatMap((l) => {
+    try {
+      const j = JSON.parse(l);
+      return j && typeof j === 'object' && Number.isInteger(j.epoch) && j.epoch >= 1 ? [j] : [];
+    } catch { return []; }  // a line being written
+  });
+  const escapeHtml = (t) => String(t).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  async function startLive() {
+    let names = [];
+    try {
+      names = JSON.parse(await fetchText('runs.json')).runs || [];
+    } catch (e) {
+      live.error = `no live runs here (${e.message || e}): serve the page with dida serve RUN`;
+    }
+    for (const id of liveIds) {
+      const named = names.find((r) => r.id === id);
+      if (!named) { live.error = live.error || `?run=${id}: no such run (dida serve serves ${names.length})`; continue; }
+      live.runs.push({ id, name: named.name, source: null, target: null, method: '?', status: null, lines: [], files: [],
+                       loadedEpoch: 0, loadedDone: false, model: -1 });
+    }
+    liveEl.hidden = false;
+    await pollLive();
+    if (!mainStarted) {  // no epoch yet: the page waits with the curves
+      runMain();
+      loadState = 'waiting for the first epoch';
+    }
+    setInterval(() => pollLive().catch((e) => { live.error = String(e.message || e); drawLive(); }), 2000);
+  }
+  // The files of a model fetched again (they change each epoch).
+  const refetch = (m) => bundleUrls(m).slice(0, 2).forEach((u) => files.delete(u));
+  async function showRunEpoch(r, beside) {
+    const m = index.models[r.model];
+    const done = r.status.state === 'done';
+    m.path = `runs/${r.id}/${done ? 'bundle' : 'latest'}`;
+    refetch(m);
+    if (beside) {
+      if (current < 0) return;  // beside the first run's model, once there is one
+      await compareModel(r.model);
+    } else {
+      await selectModel(r.model, runMain);
+      if (current !== r.model) return;
+      if (!r.files.includes('replay.jsonl')) return;  // trained with --replay 0: the curves only
+      const [layouts, log] = await Promise.all([fetchText(`runs/${r.id}/replay.jsonl`), fetchText(`runs/${r.id}/log.jsonl`)]);
+      const err = withString(layouts, (pl) => withString(log, (pg) => withString(`run ${r.name}`, (po) =>
+        M().UTF8ToString(M()._dida_load_run_replay(pl, pg, po)))));
+      if (err) notify(err, true);
+    }
+    r.loadedEpoch = r.status.epoch, r.loadedDone = done;
+  }
+  // A run's options, once training has written them: the run joins the picker as a model, its newest epoch.
+  async function readRunConfig(r) {
+    const config = JSON.parse(await fetchText(`runs/${r.id}/config.json`));
+    ({ source: r.source, target: r.target } = config.data || {});
+    r.method = config.options?.method || '?';
+    r.model = index.models.length;
+    index.models.push({ name: `live-${r.id}`, label: `live: ${r.name} (${r.method})`, path: `runs/${r.id}/latest`,
+                        method: r.method, source: r.source, target: r.target, live: r.id,
+                        samples: `samples/${r.source}-${r.target}.safetensors.gz` });
+    if (mainStarted) listModels();
+  }
+  async function pollLive() {
+    if (live.busy) return;
+    live.busy = true;
+    try {
+      // Which files each run holds now (dida serve's runs.json): none is asked for before training writes it.
+      const listed = JSON.parse(await fetchText('runs.json')).runs || [];
+      for (const r of live.runs) {
+        try {
+          r.files = listed.find((x) => x.id === r.id)?.files || [];
+          if (r.model < 0 && r.files.includes('config.json')) await readRunConfig(r);
+          if (r.files.includes('status.json')) r.status = JSON.parse(await fetchText(`runs/${r.id}/status.json`));
+          if (r.files.includes('log.jsonl')) r.lines = logLines(await fetchText(`runs/${r.id}/log.jsonl`));
+          r.error = '';
+        } catch (e) {
+          r.error = String(e.message || e);
+        }
+      }
+      drawLive();
+      if (!live.follow) return;
+      for (const [k, r] of live.runs.slice(0, 2).entries()) {
+        if (r.model < 0 || !r.status || r.status.epoch < 1) continue;
+        const newer = r.status.epoch > r.loadedEpoch || (r.status.state === 'done' && !r.loadedDone);
+        if (newer) await showRunEpoch(r, k === 1);
+      }
+      drawLive();
+    } finally {
+      live.busy = false;
+    }
+  }
+  // A run's state as said: training (resumed at N), interrupted, diverged, done; "no news" when a
+  // training run has not written for a minute (a process killed outright cannot say so).
+  function stateOf(r) {
+    const s = r.status;
+    if (!s) return { cls: 'stale', text: r.error || 'starting (no epoch yet)' };
+    const age = Date.now() / 1000 - (s.updated || 0);
+    const resumed = s.resumed_at_epoch != null ? `, resumed at epoch ${s.resumed_at_epoch}` : '';
+    if (s.state === 'training' && age > 60) return { cls: 'stale', text: `no news for ${Math.round(age)} s (epoch ${s.epoch} of ${s.epochs}${resumed})` };
+    return { cls: s.state, text: `${s.state}, epoch ${s.epoch} of ${s.epochs}${resumed}` };
+  }
+  // What a curve is: the log's own names. Losses first, then the accuracies and statistics.
+  function curveNames() {
+    const losses = new Set(), others = new Set();
+    for (const r of live.runs)
+      for (const l of r.lines) {
+        Object.keys(l.losses || {}).forEach((n) => losses.add(n));
+        Object.keys(l).filter((k) => typeof l[k] === 'number' && /accuracy|confidence|balance/.test(k)).forEach((n) => others.add(n));
+      }
+    const order = (n) => (n.startsWith('source') ? 0 : n.startsWith('target_train') ? 1 : 2);
+    return [...[...losses].map((n) => ({ key: n, loss: true })),
+            ...[...others].sort((a, b) => order(a) - order(b)).map((n) => ({ key: n, loss: false }))];
+  }
+  const COLOURS = ['#6fb7ff', '#ffb45c', '#8fe08f', '#e58fe5'];
+  function drawLive() {
+    const names = curveNames();
+    const head = live.runs.map((r, k) => {
+      const st = stateOf(r);
+      return `<span class="run"><b style="color:${COLOURS[k % 4]}">${escapeHtml(r.name)}</b> ${escapeHtml(r.method)}, ` +
+             `${escapeHtml(r.source ?? "?")} → ${escapeHtml(r.target ?? "?")}: <span class="state-${st.cls}">${escapeHtml(st.text)}</span>` +
+             `${k < 2 && r.loadedEpoch ? ` (shown: ${r.loadedDone ? 'the bundle' : 'epoch ' + r.loadedEpoch}${k === 1 ? ', beside' : ''})` : ''}</span>`;
+    }).join(' ');
+    const curves = names.map(({ key, loss }) => {
+      const series = live.runs.map((r) => r.lines.map((l) => (loss ? l.losses?.[key] : l[key])).map((v) => (typeof v === 'number' && isFinite(v) ? v : null)));
+      const all = series.flat().filter((v) => v !== null);
+      if (!all.length) return '';
+      const lo = loss ? Math.min(0, ...all) : 0, hi = loss ? Math.max(...all) : 1, span = hi - lo || 1;
+      const maxLen = Math.max(2, ...series.map((s) => s.length));
+      const paths = series.map((s, k) => {
+        const pts = s.map((v, i) => (v === null ? null : `${(100 * i / (maxLen - 1)).toFixed(1)},${(30 - 28 * (v - lo) / span).toFixed(1)}`)).filter(Boolean);
+        return pts.length ? `<polyline fill="none" stroke="${COLOURS[k % 4]}" stroke-width="1.5" vector-effect="non-scaling-stroke" points="${pts.join(' ')}"/>` : '';
+      }).join('');
+      const last = series.map((s) => s.filter((v) => v !== null).at(-1)).map((v) => (v === undefined ? '–' : v.toPrecision(3))).join(' / ');
+      const label = key === 'target_test_accuracy' ? 'target-test (reporting only)' : key.replace(/_accuracy$/, '').replace(/_/g, '-');
+      return `<div class="curve${key === 'target_test_accuracy' ? ' reporting' : ''}" data-curve="${escapeHtml(key)}">${escapeHtml(label)} ${last}` +
+             `<svg viewBox="0 0 100 32" preserveAspectRatio="none">${paths}</svg></div>`;
+    }).join('');
+    liveEl.innerHTML = `<div class="head">${head}<label><input type="checkbox" id="live-follow"${live.follow ? ' checked' : ''}> follow the newest epoch</label></div>` +
+      (live.error ? `<div class="state-diverged">${escapeHtml(live.error)}</div>` : '') +
+      `<div class="curves">${curves}</div>`;
+    liveEl.querySelector('#live-follow').addEventListener('change', (e) => {
+      live.follow = e.target.checked;
+      if (live.follow) pollLive().catch((err) => notify(String(err.message || err), true));
+    });
   }
 
   // A second model on the samples shown, its plots under the first's; -1: none.
@@ -546,6 +709,11 @@
     // The app's state: version, build, frames, frame timings, canvas size, the explorer's state.
     state: () => JSON.parse(M().UTF8ToString(M()._dida_state_json())),
     loadState: () => loadState,
+    // The live view: each run's state, the epochs its log holds, the curves drawn, the epoch shown.
+    live: () => ({ error: live.error, follow: live.follow, curves: [...liveEl.querySelectorAll('.curve')].map((c) => c.dataset.curve),
+                   runs: live.runs.map((r) => ({ id: r.id, name: r.name, state: r.status?.state ?? null, epoch: r.status?.epoch ?? 0,
+                                                 epochs: r.status?.epochs ?? 0, logged: r.lines.length, shown_epoch: r.loadedEpoch,
+                                                 shown_done: r.loadedDone })) }),
     models: () => index.models,
     current: () => current,
     firstPredictionMs: () => firstPredictionMs,

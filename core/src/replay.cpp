@@ -3,9 +3,12 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 
+#include "dida/json_text.hpp"
 #include "dida/safetensors.hpp"
 
 namespace dida {
@@ -29,6 +32,56 @@ std::vector<std::uint8_t> replay_to_bytes(const Replay& r) {
                  "reflected onto the last epoch's (orthogonal Procrustes)");
   w.set_metadata("note", "target_test_accuracy is for reporting only; nothing was selected by it");
   return w.to_bytes();
+}
+
+Replay replay_from_run_logs(const std::string& layouts, const std::string& log, int samples, int source_samples,
+                            const std::string& source, const std::string& target) {
+  auto by_epoch = [](const std::string& text, const char* what) {
+    std::map<int, nlohmann::json> lines;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      nlohmann::json j;
+      try {
+        j = parse_json(line, what);
+      } catch (const std::runtime_error&) {
+        continue;  // a line being written, or not one of training's
+      }
+      const int epoch = j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() ? j["epoch"].get<int>() : 0;
+      if (epoch >= 1) lines[epoch] = std::move(j);
+    }
+    return lines;
+  };
+  const auto laid = by_epoch(layouts, "replay.jsonl"), logged = by_epoch(log, "log.jsonl");
+  Replay r;
+  r.samples = samples, r.source_samples = source_samples, r.source = source, r.target = target;
+  const auto points = [&](const nlohmann::json& v) {
+    return v.is_array() && v.size() == static_cast<std::size_t>(2 * samples) &&
+           std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_number(); });
+  };
+  for (const auto& [epoch, l] : laid) {
+    const auto it = logged.find(epoch);
+    if (it == logged.end() || !l.contains("inv") || !l.contains("spe") || !points(l["inv"]) || !points(l["spe"]) ||
+        !it->second.contains("losses") || !it->second["losses"].is_object())
+      continue;
+    const auto& logged_losses = it->second["losses"];
+    if (r.loss_names.empty())
+      for (const auto& [name, v] : logged_losses.items()) r.loss_names.push_back(name);
+    r.epochs.push_back(epoch);
+    for (const auto& v : l["inv"]) r.inv_2d.push_back(v.get<float>());
+    for (const auto& v : l["spe"]) r.spe_2d.push_back(v.get<float>());
+    const auto number = [](const nlohmann::json& j, const char* key) {
+      return j.contains(key) && j[key].is_number() ? j[key].get<float>() : 0.f;
+    };
+    r.source_val.push_back(number(it->second, "source_val_accuracy"));
+    r.target_test.push_back(number(it->second, "target_test_accuracy"));
+    for (const auto& name : r.loss_names) r.losses.push_back(number(logged_losses, name.c_str()));
+  }
+  if (!r.epochs.empty()) {
+    align_layouts(r.inv_2d, r.epoch_count(), r.samples);
+    align_layouts(r.spe_2d, r.epoch_count(), r.samples);
+  }
+  return r;
 }
 
 Replay parse_replay(std::vector<std::uint8_t> bytes, const std::string& origin) {

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "dida/projection.hpp"
@@ -46,37 +46,12 @@ void ReplayRecorder::record(DidaNetImpl& net, int epoch, const torch::Device& de
 int ReplayRecorder::write(const std::string& bundle_dir, const std::string& log_path, const std::string& source,
                           const std::string& target) const {
   if (!enabled() || !fs::exists(path_)) return 0;
-  std::map<int, nlohmann::json> layouts, logged;
-  auto read = [](const std::string& path, std::map<int, nlohmann::json>& into) {
+  auto text = [](const std::string& path) {
     std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      const int epoch = j.is_object() ? j.value("epoch", 0) : 0;
-      if (epoch >= 1) into[epoch] = std::move(j);
-    }
+    return std::string(std::istreambuf_iterator<char>(in), {});
   };
-  read(path_, layouts);
-  read(log_path, logged);
-  Replay r;
-  r.samples = sources_ + targets_, r.source_samples = sources_, r.source = source, r.target = target;
-  for (const auto& [epoch, l] : layouts) {
-    const auto it = logged.find(epoch);
-    if (it == logged.end() || !l.contains("inv") || !l.contains("spe") || !it->second.contains("losses") ||
-        l["inv"].size() != static_cast<std::size_t>(2 * r.samples) || l["spe"].size() != l["inv"].size())
-      continue;
-    if (r.loss_names.empty())
-      for (const auto& [name, v] : it->second["losses"].items()) r.loss_names.push_back(name);
-    r.epochs.push_back(epoch);
-    for (const auto& v : l["inv"]) r.inv_2d.push_back(v.get<float>());
-    for (const auto& v : l["spe"]) r.spe_2d.push_back(v.get<float>());
-    r.source_val.push_back(it->second.value("source_val_accuracy", 0.f));
-    r.target_test.push_back(it->second.value("target_test_accuracy", 0.f));
-    for (const auto& name : r.loss_names) r.losses.push_back(it->second["losses"].value(name, 0.f));
-  }
+  const Replay r = replay_from_run_logs(text(path_), text(log_path), sources_ + targets_, sources_, source, target);
   if (r.epochs.empty()) return 0;
-  align_layouts(r.inv_2d, r.epoch_count(), r.samples);
-  align_layouts(r.spe_2d, r.epoch_count(), r.samples);
   const auto bytes = replay_to_bytes(r);
   write_file_atomic(bundle_dir + "/replay.safetensors", bytes.data(), bytes.size());
   return r.epoch_count();

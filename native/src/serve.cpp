@@ -120,8 +120,18 @@ std::string content_type(const std::string& file) {
 
 std::string runs_json(const ServeRoots& roots) {
   nlohmann::json runs = nlohmann::json::array();
-  for (std::size_t k = 0; k < roots.runs.size(); ++k)
-    runs.push_back({{"id", k}, {"name", fs::path(roots.runs[k]).filename().string()}});
+  for (std::size_t k = 0; k < roots.runs.size(); ++k) {
+    nlohmann::json files = nlohmann::json::array();  // those there now: a page asks for no file not yet written
+    for (const auto& f : kRunFiles) {
+      std::vector<std::string> parts;
+      for (std::size_t at = 0, slash; at <= f.size(); at = slash + 1) {
+        slash = std::min(f.find('/', at), f.size());
+        parts.push_back(f.substr(at, slash - at));
+      }
+      if (walk(roots.runs[k], parts).status == 200) files.push_back(f);
+    }
+    runs.push_back({{"id", k}, {"name", fs::path(roots.runs[k]).filename().string()}, {"files", files}});
+  }
   return nlohmann::json{{"runs", runs}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

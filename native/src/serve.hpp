@@ -2,7 +2,7 @@
 // `dida serve`: the built site and, read-only, the files a page needs from run folders, on one HTTP
 // server. What a request may reach is decided here, without a socket, so it is tested on its own.
 //   /                      the site (a folder: its index.html)
-//   /runs.json             the served runs: [{"id": 0, "name": ...}, ...]
+//   /runs.json             the served runs: {"runs": [{"id": 0, "name": ..., "files": [those of kRunFiles there now]}]}
 //   /runs/K/FILE           FILE of the K-th run, one of kRunFiles, nothing else of the run
 #include <string>
 #include <vector>
@@ -33,7 +33,7 @@ Resolved resolve_target(const ServeRoots& roots, const std::string& target);
 // The Content-Type of a served file, by its extension.
 std::string content_type(const std::string& file);
 
-// /runs.json's body: each run's id and folder name.
+// /runs.json's body: each run's id, folder name and the files of kRunFiles it holds now.
 std::string runs_json(const ServeRoots& roots);
 
 struct ServeOptions {

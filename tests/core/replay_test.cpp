@@ -59,4 +59,36 @@ TEST(Replay, RoundTripsAndRefusesWrongFiles) {
   }
 }
 
+TEST(Replay, FromARunsLogsAsTheyAreWhileItTrains) {
+  // Two samples (one source, one target): an epoch's layout is 4 numbers per space.
+  const std::string layouts =
+      "{\"epoch\":1,\"inv\":[1,0,-1,0],\"spe\":[0,1,0,-1]}\n"
+      "{\"epoch\":2,\"inv\":[2,0,-2,0],\"spe\":[0,2,0,-2]}\n"
+      "{\"epoch\":2,\"inv\":[0,3,0,-3],\"spe\":[3,0,-3,0]}\n"  // the epoch again (the erasure's frame): it replaces
+      "{\"epoch\":3,\"inv\":[1,2,3],\"spe\":[1,2,3,4]}\n"      // not two points: skipped
+      "{\"epoch\":4,\"inv\":[1,0,-1,0],\"spe\":[0,1,0,-";      // a line being written: skipped
+  const std::string log =
+      "{\"epoch\":1,\"losses\":{\"task\":2.0,\"mi\":0.5},\"source_val_accuracy\":0.5,\"target_test_accuracy\":0.25}\n"
+      "{\"epoch\":2,\"losses\":{\"task\":1.0,\"mi\":0.25},\"source_val_accuracy\":0.75,\"target_test_accuracy\":0.5}\n"
+      "{\"epoch\":3,\"losses\":{\"task\":0.5,\"mi\":0.125},\"source_val_accuracy\":0.875}\n";
+  const Replay r = replay_from_run_logs(layouts, log, 2, 1, "mnist", "mnistm");
+  EXPECT_EQ(r.epochs, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(r.loss_names, (std::vector<std::string>{"mi", "task"}));  // the log's names, in its order
+  EXPECT_EQ(r.loss_curve("task"), (std::vector<float>{2.0f, 1.0f}));
+  EXPECT_EQ(r.source_val, (std::vector<float>{0.5f, 0.75f}));
+  EXPECT_EQ(r.target_test, (std::vector<float>{0.25f, 0.5f}));
+  EXPECT_EQ(r.source, "mnist");
+  EXPECT_EQ(r.source_samples, 1);
+  // Aligned onto the last epoch, whose layout is the replacing line's (unit RMS radius).
+  ASSERT_EQ(r.inv_2d.size(), 8u);
+  EXPECT_NEAR(r.inv_2d[4], 0, 1e-5);
+  EXPECT_NEAR(std::abs(r.inv_2d[5]), 1, 1e-5);
+  // The first epoch's points turned onto the second's: the same axis.
+  EXPECT_NEAR(r.inv_2d[0], 0, 1e-5);
+  EXPECT_NEAR(std::abs(r.inv_2d[1]), 1, 1e-5);
+  // Nothing yet: no epochs.
+  EXPECT_TRUE(replay_from_run_logs("", "", 2, 1, "a", "b").epochs.empty());
+  EXPECT_TRUE(replay_from_run_logs(layouts, "", 2, 1, "a", "b").epochs.empty());
+}
+
 }  // namespace dida

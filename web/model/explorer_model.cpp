@@ -226,19 +226,36 @@ ExplorerModel::ProbeReadout ExplorerModel::probe(ProbeKind k) const {
 std::string ExplorerModel::load_replay(std::vector<std::uint8_t> bytes, const std::string& origin) {
   if (!model_) return origin + ": no model is loaded";
   try {
-    Replay r = parse_replay(std::move(bytes), origin);
-    const int n = samples_.images.size(), sources = static_cast<int>(domain_items_[0].size());
-    // The replay's points are the sample set's images, in order: the same count, pair and split.
-    if (r.samples != n || r.source_samples != sources || r.source != samples_.source || r.target != samples_.target)
-      return origin + ": recorded on " + std::to_string(r.samples) + " samples of " + r.source + " -> " + r.target +
-             ", the page shows " + std::to_string(n) + " of " + samples_.source + " -> " + samples_.target;
-    if (r.epochs.empty()) return origin + ": no epochs recorded";
-    replay_ = std::move(r);
-    set_replay_epoch(replay_->epoch_count() - 1);
-    return "";
+    return use_replay(parse_replay(std::move(bytes), origin), origin, false);
   } catch (const std::exception& e) {
     return e.what();
   }
+}
+
+std::string ExplorerModel::load_run_replay(const std::string& layouts, const std::string& log, const std::string& origin) {
+  if (!model_) return origin + ": no model is loaded";
+  try {
+    return use_replay(replay_from_run_logs(layouts, log, samples_.images.size(), static_cast<int>(domain_items_[0].size()),
+                                           samples_.source, samples_.target),
+                      origin, true);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+std::string ExplorerModel::use_replay(Replay r, const std::string& origin, bool keep_epoch) {
+  const int n = samples_.images.size(), sources = static_cast<int>(domain_items_[0].size());
+  // The replay's points are the sample set's images, in order: the same count, pair and split.
+  if (r.samples != n || r.source_samples != sources || r.source != samples_.source || r.target != samples_.target)
+    return origin + ": recorded on " + std::to_string(r.samples) + " samples of " + r.source + " -> " + r.target +
+           ", the page shows " + std::to_string(n) + " of " + samples_.source + " -> " + samples_.target;
+  if (r.epochs.empty()) return origin + ": no epochs recorded";
+  // A replay that grows (a run training): the epoch shown stays, unless it was the newest.
+  const bool at_newest = !replay_ || replay_epoch_ < 0 || replay_epoch_ >= replay_->epoch_count() - 1;
+  const int shown = replay_epoch_;
+  replay_ = std::move(r);
+  set_replay_epoch(keep_epoch && !at_newest ? shown : replay_->epoch_count() - 1);
+  return "";
 }
 
 void ExplorerModel::set_replay_epoch(int e) {

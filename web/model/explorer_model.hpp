@@ -139,6 +139,10 @@ class ExplorerModel {
   // these samples lay in z_inv and z_spe. Returns "" or a one-line error (a replay of other samples
   // is refused). Replay epoch -1 shows the live plots; 0..E-1 an epoch's layouts.
   std::string load_replay(std::vector<std::uint8_t> bytes, const std::string& origin);
+  // The same from a training run's RUN/replay.jsonl and RUN/log.jsonl as they are while it trains
+  // (the live view, served by dida serve): the epochs so far; the epoch shown stays unless it was
+  // the newest.
+  std::string load_run_replay(const std::string& layouts, const std::string& log, const std::string& origin);
   bool has_replay() const { return replay_.has_value(); }
   const Replay& replay() const { return *replay_; }
   void set_replay_epoch(int e);
@@ -233,6 +237,7 @@ class ExplorerModel {
   std::vector<UserImage> user_;
   int user_version_ = 0;
   std::unique_ptr<CrossFitProbe> probes_[3];
+  std::string use_replay(Replay r, const std::string& origin, bool keep_epoch);
   std::optional<Replay> replay_;
   int replay_epoch_ = -1;
   std::vector<float> replay_inv_, replay_spe_;

@@ -48,6 +48,10 @@ std::string Explorer::load_replay(std::vector<std::uint8_t> bytes, const std::st
   return e;
 }
 
+std::string Explorer::load_run_replay(const std::string& layouts, const std::string& log, const std::string& origin) {
+  return m_.load_run_replay(layouts, log, origin);  // no playing: it shows the newest epoch as it comes
+}
+
 void Explorer::set_projection(bool tsne) {
   m_.set_projection(tsne);
   if (ExplorerModel* other = compare_.model()) other->set_projection(tsne);

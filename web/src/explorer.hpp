@@ -50,6 +50,8 @@ class Explorer {
   void close_compare() { compare_.close(); }
   // The bundle's replay.safetensors, which then plays from its first epoch: "" or a one-line error.
   std::string load_replay(std::vector<std::uint8_t> bytes, const std::string& origin);
+  // A training run's replay so far (the live view, ?run=K).
+  std::string load_run_replay(const std::string& layouts, const std::string& log, const std::string& origin);
   void open_chapter(int k) { walk_.open(k); }  // 1..count, 0: the free explorer
   // The visitor's images: a dropped or chosen file (returns "" or a one-line error naming it).
   std::string add_user_rgba(const std::string& name, const std::vector<std::uint8_t>& rgba, int width, int height) {

@@ -157,6 +157,14 @@ EMSCRIPTEN_KEEPALIVE const char* dida_load_replay(const std::uint8_t* bytes, int
   return error.c_str();
 }
 
+// The live view: a training run's replay.jsonl and log.jsonl as they are now: "" or a one-line error.
+EMSCRIPTEN_KEEPALIVE const char* dida_load_run_replay(const char* layouts, const char* log, const char* origin) {
+  static std::string error;
+  error = g_explorer.load_run_replay(layouts, log, origin);
+  update_state_json();
+  return error.c_str();
+}
+
 // 0: PCA, 1: t-SNE (computed by the core, a few iterations per frame).
 EMSCRIPTEN_KEEPALIVE void dida_set_projection(int tsne) { g_explorer.set_projection(tsne != 0); }
 

@@ -26,6 +26,16 @@ struct Replay {
 };
 
 std::vector<std::uint8_t> replay_to_bytes(const Replay& r);
+
+// A replay from a run folder's text files as `dida train` writes them each epoch: `layouts`, the
+// lines of RUN/replay.jsonl ({"epoch", "inv", "spe"}: an epoch's 2-D layouts, unaligned), and `log`,
+// the lines of RUN/log.jsonl (its losses and accuracies). Epochs in both only, in order; a later
+// line of an epoch replaces an earlier one; a line that is not a whole JSON object (one being
+// written) or whose layout is not of `samples` points is skipped. Aligned (align_layouts). What
+// training writes into replay.safetensors at its end, and what the page's live view reads while a
+// run trains.
+Replay replay_from_run_logs(const std::string& layouts, const std::string& log, int samples, int source_samples,
+                            const std::string& source, const std::string& target);
 // Throws std::runtime_error "<origin>: ..." when a tensor is missing or its shape disagrees.
 Replay parse_replay(std::vector<std::uint8_t> bytes, const std::string& origin);
 
