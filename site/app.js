@@ -365,9 +365,15 @@
       return `<div class="curve${key === 'target_test_accuracy' ? ' reporting' : ''}" data-curve="${escapeHtml(key)}">${escapeHtml(label)} ${last}` +
              `<svg viewBox="0 0 100 32" preserveAspectRatio="none">${paths}</svg></div>`;
     }).join('');
-    liveEl.innerHTML = `<div class="head">${head}<label><input type="checkbox" id="live-follow"${live.follow ? ' checked' : ''}> follow the newest epoch</label></div>` +
+    // Not following: a click shows the newest epoch once.
+    const first = live.runs[0], newer = first?.status && first.model >= 0 && first.status.epoch > first.loadedEpoch;
+    const button = !live.follow && newer ? ` <button id="live-show">show epoch ${first.status.epoch}</button>` : '';
+    liveEl.innerHTML = `<div class="head">${head}<label><input type="checkbox" id="live-follow"${live.follow ? ' checked' : ''}> follow the newest epoch</label>${button}</div>` +
       (live.error ? `<div class="state-diverged">${escapeHtml(live.error)}</div>` : '') +
       `<div class="curves">${curves}</div>`;
+    liveEl.querySelector('#live-show')?.addEventListener('click', () => {
+      showRunEpoch(first, false).then(drawLive).catch((err) => notify(String(err.message || err), true));
+    });
     liveEl.querySelector('#live-follow').addEventListener('change', (e) => {
       live.follow = e.target.checked;
       if (live.follow) pollLive().catch((err) => notify(String(err.message || err), true));

@@ -135,45 +135,38 @@ std::string runs_json(const ServeRoots& roots) {
   return nlohmann::json{{"runs", runs}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-int serve(const ServeOptions& o) {
-  struct stat st {};
-  if (lstat(o.roots.site.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !fs::exists(o.roots.site + "/index.html")) {
-    std::cerr << "dida serve: error: no built site at " << printable(o.roots.site)
-              << " (build it with `make site`, or give --site DIR)\n";
-    return 1;
-  }
-  for (const auto& run : o.roots.runs)
-    if (lstat(run.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      std::cerr << "dida serve: error: " << printable(run) << ": not a run folder\n";
-      return 1;
-    }
-  // SIGINT/SIGTERM go to one thread that stops the server: blocked here, so every thread the
-  // server starts inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+struct RunningServer::Impl {
   httplib::Server server;
-  auto headers = [&](httplib::Response& res) {
+  std::thread thread;
+};
+
+RunningServer::RunningServer(const ServeOptions& o, const std::string& who) : o_(o), impl_(std::make_unique<Impl>()) {
+  struct stat st {};
+  if (lstat(o.roots.site.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !fs::exists(o.roots.site + "/index.html"))
+    throw std::runtime_error("no built site at " + printable(o.roots.site) + " (build it with `make site`, or give --site DIR)");
+  for (const auto& run : o.roots.runs)
+    if (lstat(run.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw std::runtime_error(printable(run) + ": not a run folder");
+
+  httplib::Server& server = impl_->server;
+  const ServeOptions& opt = o_;  // the handlers read this object's copy, which lives as long as the server
+  auto headers = [&opt](httplib::Response& res) {
     res.set_header("Cache-Control", "no-cache");
-    if (o.isolation) {
+    if (opt.isolation) {
       res.set_header("Cross-Origin-Opener-Policy", "same-origin");
       res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
     }
   };
-  auto log = [&](const httplib::Request& req, int status) {
-    if (!o.quiet) std::cerr << status << " " << req.method << " " << printable(req.target) << "\n";
+  auto log = [&opt](const httplib::Request& req, int status) {
+    if (!opt.quiet) std::cerr << status << " " << req.method << " " << printable(req.target) << "\n";
   };
-  server.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+  server.Get(".*", [&opt, headers, log](const httplib::Request& req, httplib::Response& res) {
     headers(res);
     const std::string path = req.target.substr(0, req.target.find_first_of("?#"));
     if (path == "/runs.json") {
-      res.set_content(runs_json(o.roots), "application/json");
+      res.set_content(runs_json(opt.roots), "application/json");
       return log(req, 200);
     }
-    const Resolved r = resolve_target(o.roots, req.target);
+    const Resolved r = resolve_target(opt.roots, req.target);
     if (r.status != 200) {
       res.status = r.status;
       res.set_content(r.reason + "\n", "text/plain; charset=utf-8");
@@ -191,7 +184,7 @@ int serve(const ServeOptions& o) {
     log(req, 200);
   });
   // Read-only: every other method is refused (HEAD is answered as GET without the body).
-  const auto not_allowed = [&](const httplib::Request& req, httplib::Response& res) {
+  const auto not_allowed = [headers, log](const httplib::Request& req, httplib::Response& res) {
     headers(res);
     res.status = 405;
     res.set_header("Allow", "GET, HEAD");
@@ -210,28 +203,57 @@ int serve(const ServeOptions& o) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  const int port = o.port == 0 ? server.bind_to_any_port(o.host) : (server.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (port < 0) {
-    std::cerr << "dida serve: error: cannot listen on " << printable(o.host) << ":" << o.port
-              << " (in use? another port: --port N, or --port 0 for any free one)\n";
+  port_ = o.port == 0 ? server.bind_to_any_port(o.host) : (server.bind_to_port(o.host, o.port) ? o.port : -1);
+  if (port_ < 0)
+    throw std::runtime_error("cannot listen on " + printable(o.host) + ":" + std::to_string(o.port) +
+                             " (in use? another port: --port N, or --port 0 for any free one)");
+  if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
+    std::cerr << who << ": warning: listening on " << printable(o.host)
+              << ": anyone who reaches this address can read the site and the runs' served files\n";
+  const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
+  url_ = "http://" + host + ":" + std::to_string(port_) + "/";
+  // The server's threads never take SIGINT or SIGTERM: they stay the program's (a training's
+  // Ctrl-C, or serve()'s wait).
+  sigset_t block, before;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &before);
+  impl_->thread = std::thread([this]() { impl_->server.listen_after_bind(); });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+}
+
+RunningServer::~RunningServer() { stop(); }
+
+void RunningServer::stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->server.stop();
+  impl_->thread.join();
+}
+
+int wait_for_stop_signal() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  return sig;
+}
+
+int serve(const ServeOptions& o) {
+  try {
+    RunningServer server(o, "dida serve");
+    std::cout << "dida serve: " << server.url() << "  (site " << o.roots.site << "; " << o.roots.runs.size()
+              << " run(s), read-only; a run's live view: " << server.url() << "?run=0). Ctrl-C stops.\n"
+              << std::flush;
+    wait_for_stop_signal();
+    return 0;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "dida serve: error: " << e.what() << "\n";
     return 1;
   }
-  if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
-    std::cerr << "dida serve: warning: listening on " << printable(o.host)
-              << ": anyone who reaches this address can read the site and the runs' served files\n";
-  std::cout << "dida serve: http://" << (o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host) << ":" << port
-            << "/  (site " << o.roots.site << "; " << o.roots.runs.size() << " run(s), read-only). Ctrl-C stops.\n"
-            << std::flush;
-  std::thread stopper([&]() {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server.stop();
-  });
-  server.listen_after_bind();
-  // listen ended without a signal (an error): wake the waiting thread.
-  pthread_kill(stopper.native_handle(), SIGTERM);
-  stopper.join();
-  return 0;
 }
 
 }  // namespace dida

@@ -4,6 +4,7 @@
 //   /                      the site (a folder: its index.html)
 //   /runs.json             the served runs: {"runs": [{"id": 0, "name": ..., "files": [those of kRunFiles there now]}]}
 //   /runs/K/FILE           FILE of the K-th run, one of kRunFiles, nothing else of the run
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,31 @@ struct ServeOptions {
   bool quiet = false;       // no line per request
 };
 
-// Serves until SIGINT or SIGTERM; returns the exit code. Refuses to start with one line on stderr
-// (a missing site, a port in use).
+// A server bound and answering on threads of its own (which never take SIGINT or SIGTERM) until
+// stop() or destruction. Throws std::runtime_error with a one-line reason (a missing site, a run
+// that is not a folder, a port in use); `who` names the program in a warning.
+class RunningServer {
+ public:
+  RunningServer(const ServeOptions& o, const std::string& who);
+  ~RunningServer();
+  RunningServer(const RunningServer&) = delete;
+  RunningServer& operator=(const RunningServer&) = delete;
+  const std::string& url() const { return url_; }
+  void stop();
+
+ private:
+  struct Impl;
+  ServeOptions o_;
+  std::string url_;
+  int port_ = -1;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocks SIGINT and SIGTERM in the calling thread and waits for one; returns it.
+int wait_for_stop_signal();
+
+// `dida serve`: serves until SIGINT or SIGTERM; returns the exit code. Refuses to start with one
+// line on stderr.
 int serve(const ServeOptions& o);
 
 }  // namespace dida

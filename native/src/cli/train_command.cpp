@@ -1,8 +1,12 @@
 // `dida train`: a new run from the flags (and --config), or --resume of a run with its recorded options.
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "command.hpp"
+#include "dida/messages.hpp"
 #include "dida/native/torch_api.hpp"
+#include "serve.hpp"
 #include "torch_loader.hpp"
 #include "train_flags.hpp"
 
@@ -18,6 +22,13 @@ class TrainCommand : public Command {
                      "Read options from a TOML/INI file: epochs = 5, lambda-mi = 0.2, ... (flags given on the command line win)");
     resume_ = sub_->add_option("--resume", resume_run_, "Continue the run in this folder (its recorded options are used)")
                   ->group("Run");
+    serve_ = sub_->add_option("--serve", serve_port_,
+                              "Serve the page and this run while it trains (dida serve; PORT default 8080): "
+                              "http://127.0.0.1:PORT/?run=0")
+                 ->expected(0, 1)
+                 ->default_str("8080")
+                 ->check(CLI::Range(0, 65535))
+                 ->group("Run");
   }
 
   int run(int threads) override {
@@ -48,7 +59,27 @@ class TrainCommand : public Command {
         else if (!row->takes_effect(options_))
           std::cerr << "dida train: warning: --" << row->name << " has no effect without " << row->needs_what << " (ignored)\n";
     }
-    return torch_api().train(options_, !resume_run_.empty());
+    if (!serve_->count()) return torch_api().train(options_, !resume_run_.empty());
+    // --serve: the run folder exists before the server does (it serves folders that exist); the
+    // server's threads never take Ctrl-C, which stays the training's.
+    std::optional<RunningServer> server;
+    try {
+      std::filesystem::create_directories(options_.out);
+      ServeOptions so;
+      so.roots.site = (std::filesystem::path(DIDA_SOURCE_DIR) / "build/wasm/site").string();
+      so.roots.runs = {options_.out};
+      so.port = serve_port_;
+      so.quiet = true;
+      server.emplace(so, "dida train");
+    } catch (const std::exception& e) {
+      return usage_error("train", std::string("--serve: ") + describe_error(e));
+    }
+    std::cerr << "dida train: watch this run at " << server->url() << "?run=0\n";
+    const int code = torch_api().train(options_, !resume_run_.empty());
+    if (code != 0) return code;  // interrupted, diverged or an error: the server stops with it
+    std::cerr << "dida train: still serving " << server->url() << "?run=0 (the run is done). Ctrl-C stops.\n";
+    wait_for_stop_signal();
+    return 0;
   }
 
  private:
@@ -56,6 +87,8 @@ class TrainCommand : public Command {
   TrainOptions options_;
   std::string config_, resume_run_;  // --config is read before parsing (config_file.hpp)
   CLI::Option* resume_ = nullptr;
+  CLI::Option* serve_ = nullptr;
+  int serve_port_ = 8080;
 };
 
 }  // namespace
