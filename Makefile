@@ -62,6 +62,7 @@ train-demo: native
 	else \
 	  rm -rf $(DEMO_RUN); \
 	  echo "demo: training the default model (mnist -> mnistm, dida, configs/small.toml; a few minutes on 2 cores, with a progress line)"; \
+	  echo "demo: watch it in the page: in another terminal, $(NATIVE_DIR)/bin/dida serve --port 8081 $(DEMO_RUN), then open http://127.0.0.1:8081/?run=0"; \
 	  $(NATIVE_DIR)/bin/dida train --config configs/small.toml --source mnist --target mnistm --method dida --seed 1 \
 	    --out $(DEMO_RUN) $(DIDA_DEMO_TRAIN_FLAGS) && $(NATIVE_DIR)/bin/dida export $(DEMO_BUNDLE); \
 	fi
@@ -84,6 +85,7 @@ test: build fuzz-build
 	node --test --test-timeout=2400000 tests/browser/ tests/node/ tests/e2e/
 
 demo: native wasm
+	@$(MAKE) --no-print-directory site  # before the training too: its live view needs the page's sample sets
 	@$(MAKE) --no-print-directory train-demo
 	@$(MAKE) --no-print-directory site
 	@node scripts/model_summary.mjs $(DEMO_BUNDLE)
