@@ -19,6 +19,8 @@ APT_PACKAGES=(
   clang-14 libclang-rt-14-dev
   # native: LibTorch on OpenBLAS/OpenMP, ONNX writer
   libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
+  # data-parallel training: the headers of Gloo, which LibTorch's c10d group is built on
+  libgloo-dev
   # core: header-only libraries and zlib
   libeigen3-dev nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev
   # dida serve: an HTTP server library

@@ -1,0 +1,137 @@
+#include "distributed.hpp"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+namespace dida {
+
+namespace {
+
+int env_int(const char* name, int fallback, int lo, int hi) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (*end != '\0' || x < lo || x > hi)
+    throw std::runtime_error(std::string(name) + "=" + v + ": not a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return static_cast<int>(x);
+}
+
+// A flat copy of the tensors (all float32 here) and its way back.
+torch::Tensor flatten(const std::vector<torch::Tensor>& ts) {
+  std::vector<torch::Tensor> flat;
+  flat.reserve(ts.size());
+  for (const auto& t : ts) flat.push_back(t.detach().reshape({-1}).to(torch::kFloat));
+  return torch::cat(flat);
+}
+
+void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>& ts) {
+  torch::NoGradGuard no_grad;
+  int64_t at = 0;
+  for (const auto& t : ts) {
+    const int64_t n = t.numel();
+    t.copy_(flat.slice(0, at, at + n).view(t.sizes()));
+    at += n;
+  }
+}
+
+}  // namespace
+
+Ranks::Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout)
+    : rank_(rank), world_(world) {
+  if (world < 1 || rank < 0 || rank >= world)
+    throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(world) + ": no such rank");
+  if (world == 1) return;
+  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+  options->threads = 1;
+  try {
+    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(world) +
+                             ": the ranks did not all meet within " + std::to_string(timeout.count() / 1000) + " s (" +
+                             std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + ")");
+  }
+}
+
+Ranks Ranks::from_environment(std::chrono::milliseconds timeout) {
+  const int world = env_int("WORLD_SIZE", 1, 1, 65536);
+  if (world == 1) return Ranks();
+  const char* rank_text = std::getenv("RANK");
+  if (!rank_text) throw std::runtime_error("WORLD_SIZE=" + std::to_string(world) + " without RANK (start the ranks with torchrun)");
+  const int rank = env_int("RANK", 0, 0, world - 1);
+  const char* addr = std::getenv("MASTER_ADDR");
+  const int port = env_int("MASTER_PORT", -1, 1, 65535);
+  if (!addr || !*addr || port < 0) throw std::runtime_error("MASTER_ADDR and MASTER_PORT are needed with WORLD_SIZE > 1");
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<std::uint16_t>(port);
+  so.isServer = rank == 0;
+  so.numWorkers = world;
+  so.waitWorkers = false;
+  so.timeout = timeout;
+  c10::intrusive_ptr<c10d::Store> store;
+  try {
+    store = c10::make_intrusive<c10d::TCPStore>(addr, so);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("rank ") + std::to_string(rank) + ": the store at " + addr + ":" + std::to_string(port) +
+                             " could not be " + (rank == 0 ? "opened" : "reached") + " within " +
+                             std::to_string(timeout.count() / 1000) + " s (" +
+                             std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + ")");
+  }
+  return Ranks(rank, world, store, timeout);
+}
+
+std::string Ranks::backend() const { return group_ ? group_->getBackendName() : "none"; }
+
+void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
+  if (!group_) return;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  if (grads.empty()) return;
+  std::vector<torch::Tensor> bucket = {flatten(grads)};
+  group_->allreduce(bucket)->wait();
+  unflatten_into(bucket[0].div_(world_), grads);
+}
+
+void Ranks::broadcast(const std::vector<torch::Tensor>& tensors) const {
+  if (!group_ || tensors.empty()) return;
+  std::vector<torch::Tensor> bucket = {flatten(tensors)};
+  group_->broadcast(bucket)->wait();
+  unflatten_into(bucket[0], tensors);
+}
+
+bool Ranks::any(bool flag) const {
+  if (!group_) return flag;
+  std::vector<torch::Tensor> t = {torch::full({1}, flag ? 1.f : 0.f)};
+  c10d::AllreduceOptions o;
+  o.reduceOp = c10d::ReduceOp::MAX;
+  group_->allreduce(t, o)->wait();
+  return t[0].item<float>() > 0;
+}
+
+void Ranks::check_same(const std::string& text, const std::string& what) const {
+  if (!group_) return;
+  // Each rank's text as bytes, padded to the longest: gathered, compared with rank 0's.
+  std::vector<torch::Tensor> len = {torch::full({1}, static_cast<int64_t>(text.size()), torch::kLong)};
+  c10d::AllreduceOptions mx;
+  mx.reduceOp = c10d::ReduceOp::MAX;
+  group_->allreduce(len, mx)->wait();
+  const int64_t n = len[0].item<int64_t>() + 1;
+  auto mine = torch::zeros({n}, torch::kUInt8);
+  std::memcpy(mine.data_ptr<std::uint8_t>(), text.data(), text.size());
+  mine[static_cast<int64_t>(text.size())] = 1;  // so that "a" and "a\0" differ
+  std::vector<std::vector<torch::Tensor>> all(1);
+  for (int r = 0; r < world_; ++r) all[0].push_back(torch::empty({n}, torch::kUInt8));
+  std::vector<torch::Tensor> in = {mine};
+  group_->allgather(all, in)->wait();
+  for (int r = 1; r < world_; ++r)
+    if (!torch::equal(all[0][static_cast<std::size_t>(r)], all[0][0]))
+      throw std::runtime_error("rank " + std::to_string(r) + "'s " + what + " differ from rank 0's: every rank must be started with the same ones");
+}
+
+}  // namespace dida

@@ -1,0 +1,49 @@
+#pragma once
+// Data-parallel training on PyTorch's c10d, Gloo on CPU: the ranks of a run, joined through c10d's
+// TCPStore from the environment torchrun sets (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), and
+// what a step needs of them: each optimiser's gradients averaged in one flat bucket, tensors set
+// to rank 0's, a flag any rank raised, and a text every rank must agree on. No transport of our own.
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace dida {
+
+class Ranks {
+ public:
+  // One process alone: rank 0 of 1, no group; every call below is then a no-op.
+  Ranks() = default;
+  // Rank `rank` of `world` over `store` (tests run ranks as threads of one process over one store).
+  // Every collective gives up after `timeout` with an error instead of waiting for ever.
+  Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout);
+  // The group torchrun (or `dida train --nproc`) describes in the environment; alone when
+  // WORLD_SIZE is unset or 1. Throws std::runtime_error with one line (a variable missing or wrong,
+  // a store that cannot be reached, ranks that do not all arrive within `timeout`).
+  static Ranks from_environment(std::chrono::milliseconds timeout);
+
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+  bool alone() const { return world_ == 1; }
+  std::string backend() const;  // "gloo", or "none" alone
+
+  // Every defined gradient of `params` summed over the ranks and divided by their number: one
+  // all-reduce of one flat buffer (a bucket), copied back.
+  void average_gradients(const std::vector<torch::Tensor>& params) const;
+  // `tensors` (parameters, buffers) set in place to rank 0's, in one flat buffer.
+  void broadcast(const std::vector<torch::Tensor>& tensors) const;
+  // Whether any rank's `flag` is true (a Ctrl-C seen by one rank stops all at the same step).
+  bool any(bool flag) const;
+  // Throws std::runtime_error on every rank unless every rank's `text` is the same: what differs is
+  // named by `what` and the first rank that differs from rank 0.
+  void check_same(const std::string& text, const std::string& what) const;
+
+ private:
+  int rank_ = 0, world_ = 1;
+  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+};
+
+}  // namespace dida
