@@ -98,8 +98,34 @@ std::vector<TrainStep::Extra> TrainStep::extras() const {
   return e;
 }
 
-TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch::Device& device)
-    : o_(o), device_(device), mine_(o.mine_ma_rate) {
+std::vector<torch::Tensor> TrainStep::all_parameters() const {
+  std::vector<torch::Tensor> all = net_->parameters();
+  for (const auto& e : extras())
+    for (const auto& p : e.module->parameters()) all.push_back(p);
+  return all;
+}
+
+std::vector<torch::Tensor> TrainStep::all_buffers() const {
+  std::vector<torch::Tensor> all = net_->buffers();
+  for (const auto& e : extras())
+    for (const auto& b : e.module->buffers()) all.push_back(b);
+  std::vector<torch::Tensor> floats;  // batch norm's statistics; its step counter stays each rank's
+  for (const auto& b : all)
+    if (b.is_floating_point()) floats.push_back(b);
+  return floats;
+}
+
+std::vector<torch::Tensor> TrainStep::params_of(const torch::optim::Optimizer& opt) {
+  std::vector<torch::Tensor> params;
+  for (const auto& group : opt.param_groups())
+    for (const auto& p : group.params()) params.push_back(p);
+  return params;
+}
+
+TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch::Device& device, Ranks ranks)
+    : o_(o), device_(device), ranks_(std::move(ranks)), mine_(o.mine_ma_rate) {
+  if (!ranks_.alone() && !device_.is_cpu())
+    throw std::runtime_error("data-parallel training runs on the CPU (Gloo); this LibTorch has no NCCL group: use --device cpu");
   for (const auto& term : loss_terms()) {
     const double w = term_weight(term, o);
     if (w > 0) active_.emplace_back(&term, w);
@@ -165,11 +191,12 @@ TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch:
     opts_.push_back(make_optimizer(o, with(params_of_step(*net_, 1), modules_.dom_spe_train)));
     opts_.push_back(make_optimizer(o, with(params_of_step(*net_, 2), modules_.pix_dec_train)));
   }
+  ranks_.broadcast(all_parameters());  // every rank starts from rank 0's weights
 }
 
 int TrainStep::iters_per_epoch() const {
-  return o_.iters_per_epoch > 0 ? o_.iters_per_epoch
-                                : static_cast<int>((xs_.size(0) + o_.batch_size - 1) / o_.batch_size);
+  const int64_t global = o_.batch_size * ranks_.world();
+  return o_.iters_per_epoch > 0 ? o_.iters_per_epoch : static_cast<int>((xs_.size(0) + global - 1) / global);
 }
 
 void TrainStep::save_checkpoint(const std::string& path, int epoch, int iter) {
@@ -190,7 +217,8 @@ void TrainStep::save_checkpoint(const std::string& path, int epoch, int iter) {
       archive.write(e.name + "_optimizer", a);
     }
   }
-  archive.write("state", torch::tensor({static_cast<double>(epoch), static_cast<double>(iter), mine_.moving_average()},
+  archive.write("state", torch::tensor({static_cast<double>(epoch), static_cast<double>(iter), mine_.moving_average(),
+                                        static_cast<double>(ranks_.world())},
                                        torch::kFloat64));
   // Serialised in memory, then written atomically: a full disk gives a clear error and leaves the
   // last good checkpoint (and no .tmp) behind.
@@ -233,6 +261,10 @@ void TrainStep::load_checkpoint(const std::string& path, int& epoch, int& iter) 
     epoch = static_cast<int>(state[0].item<double>());
     iter = static_cast<int>(state[1].item<double>());
     mine_.set_moving_average(state[2].item<double>());
+    // A position inside an epoch counts global batches of the ranks that saved it: with another
+    // number of ranks the epoch starts over.
+    const int world = state.numel() > 3 ? static_cast<int>(state[3].item<double>()) : 1;
+    if (iter > 0 && world != ranks_.world()) iter = 0, epoch_started_over_ = true;
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": corrupt or incompatible checkpoint (" + first_line(e.what()) + ")");
   }
@@ -270,13 +302,17 @@ void TrainStep::step(int epoch, int iter, double progress) {
     tgt_order_ = permutation(static_cast<int>(nt), r);
     order_epoch_ = epoch;
   }
+  // This rank's part of the global batch (ranks x bs images of each domain, in the permutation's order).
+  const int64_t first = (static_cast<int64_t>(iter) * ranks_.world() + ranks_.rank()) * bs;
   std::vector<int64_t> si(static_cast<std::size_t>(bs)), ti(static_cast<std::size_t>(bs));
   for (int64_t k = 0; k < bs; ++k) {
-    si[static_cast<std::size_t>(k)] = src_order_[static_cast<std::size_t>((iter * bs + k) % ns)];
-    ti[static_cast<std::size_t>(k)] = tgt_order_[static_cast<std::size_t>((iter * bs + k) % nt)];
+    si[static_cast<std::size_t>(k)] = src_order_[static_cast<std::size_t>((first + k) % ns)];
+    ti[static_cast<std::size_t>(k)] = tgt_order_[static_cast<std::size_t>((first + k) % nt)];
   }
   const auto s_index = torch::tensor(si).to(device_), t_index = torch::tensor(ti).to(device_);
-  const std::uint64_t seed = step_seed(o_.seed, epoch, iter);
+  // Each rank draws its own augmentations and MINE pairings (one rank: the seed's own stream).
+  const std::uint64_t seed = step_seed(o_.seed, epoch, iter) ^ (0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(ranks_.rank()));
+  if (!ranks_.alone()) ranks_.broadcast(all_buffers());
   auto xs = xs_.index_select(0, s_index);
   xs_clean_ = xs;  // the critic's real source images: the domain's own look, not the strong view
   if (o_.augment_source) {  // the labelled images in the strong view too: C learns its invariances from labels
@@ -309,6 +345,7 @@ void TrainStep::step(int epoch, int iter, double progress) {
     values["total"] = total.detach();
     opts_[0]->zero_grad();
     total.backward();
+    ranks_.average_gradients(params_of(*opts_[0]));
     opts_[0]->step();
   } else {
     // 1: everything; 2: I, S, C, D_spe, T; 3: I, S, R (the optimisers' parameter groups). This mode
@@ -325,12 +362,13 @@ void TrainStep::step(int epoch, int iter, double progress) {
       for (const auto& [term, weight] : active_)
         if (terms.count(term->name)) total = total + terms.at(term->name);
       if (!total.requires_grad()) continue;
-      if (!std::isfinite(total.item<double>())) {
+      if (ranks_.any(!std::isfinite(total.item<double>()))) {  // every rank stops at the same stage
         values["total"] = total.detach();
         break;
       }
       for (auto& opt : opts_) opt->zero_grad();
       total.backward();
+      ranks_.average_gradients(params_of(*opts_[static_cast<std::size_t>(s)]));
       opts_[static_cast<std::size_t>(s)]->step();
       for (const auto& [name, value] : st)
         if (!logged.count(name)) logged[name] = value;
@@ -363,6 +401,7 @@ void TrainStep::critic_step() {
   const auto loss = 0.5 * (ls(b.real, b.real_domain, 1.0) + ls(b.fake.detach().to(torch::kFloat), b.fake_domain, 0.0));
   critic_opt_->zero_grad();
   loss.backward();
+  ranks_.average_gradients(params_of(*critic_opt_));
   critic_opt_->step();
   critic_batch_ = CriticBatch{};
 }

@@ -12,6 +12,7 @@
 #include "dida/data.hpp"
 #include "dida/native/options.hpp"
 #include "dida/rng.hpp"
+#include "distributed.hpp"
 #include "loss_terms.hpp"
 #include "model.hpp"
 #include "training_data.hpp"
@@ -23,11 +24,18 @@ ModelConfig model_config_for(const TrainOptions& o, const DomainPair& p);
 
 class TrainStep {
  public:
-  TrainStep(const TrainOptions& o, const DomainPair& pair, const torch::Device& device);
-  int iters_per_epoch() const;
+  // With `ranks` of a data-parallel run (distributed.hpp), each rank trains on its own part of
+  // every global batch (ranks x --batch-size images of each domain, the same permutation on every
+  // rank), every optimiser's gradients are averaged over the ranks before it steps, and the
+  // networks' buffers (batch norm's running statistics) follow rank 0's at each step.
+  TrainStep(const TrainOptions& o, const DomainPair& pair, const torch::Device& device, Ranks ranks = Ranks());
+  int iters_per_epoch() const;  // of global batches
+  const Ranks& ranks() const { return ranks_; }
   DidaNetImpl& net() { return *net_; }
   void save_checkpoint(const std::string& path, int epoch, int iter);
   void load_checkpoint(const std::string& path, int& epoch, int& iter);
+  // The checkpoint was taken inside an epoch by another number of ranks: its epoch starts over.
+  bool epoch_started_over() const { return epoch_started_over_; }
   // One iteration (three steps when staged). Its loss values stay on the training device (no host
   // synchronisation per step); the three readers below copy them to the host.
   void step(int epoch, int iter, double progress);
@@ -71,9 +79,14 @@ class TrainStep {
     torch::optim::Optimizer* optimizer;
   };
   std::vector<Extra> extras() const;
+  // Every parameter, or every buffer, of the network and the training-only modules.
+  std::vector<torch::Tensor> all_parameters() const;
+  std::vector<torch::Tensor> all_buffers() const;
+  static std::vector<torch::Tensor> params_of(const torch::optim::Optimizer& opt);
 
   TrainOptions o_;
   torch::Device device_;
+  Ranks ranks_;
   std::vector<std::pair<const LossTerm*, double>> active_;
   torch::Tensor before_erasure_;  // C's probabilities on the target training images, before the erasure
   DidaNet net_{nullptr};
@@ -86,6 +99,7 @@ class TrainStep {
   torch::Tensor xs_clean_;  // this step's source images before the strong view
   std::vector<int> src_order_, tgt_order_;
   int order_epoch_ = -1;
+  bool epoch_started_over_ = false;
   torch::Tensor last_, sum_, finite_;  // on the training device
 };
 

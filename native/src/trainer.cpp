@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "bundle.hpp"
@@ -268,18 +269,37 @@ nlohmann::json bundle_card(nlohmann::json card, const TrainOptions& o, const Dom
 
 }  // namespace
 
+// How long a rank waits for the others at a collective before it stops with an error (a rank that
+// died, or never arrived). Rank 0's work at an epoch's end (accuracies, replay, checkpoint) happens
+// while the others wait at the next step: it must fit well inside.
+constexpr std::chrono::seconds kRanksTimeout{30};
+
 int run_training(TrainOptions o, bool resume) {
-  o = options_for_run(std::move(o), resume);
-  validate(o);
+  // A data-parallel run (torchrun, or `dida train --nproc`): every rank trains its part of each
+  // batch; rank 0 alone checks and writes the run folder (log, progress, checkpoints, replay,
+  // bundle). A refusal on rank 0 stops every rank.
+  const Ranks ranks = Ranks::from_environment(kRanksTimeout);
+  const bool writer = ranks.rank() == 0;
+  std::string refused;
+  try {
+    if (writer || resume) o = options_for_run(std::move(o), resume);
+    validate(o);
+  } catch (const std::exception& e) {
+    refused = e.what();
+  }
+  if (ranks.any(!refused.empty()))
+    throw std::runtime_error(!refused.empty() ? refused : "rank 0 refused the run (its message says why)");
+  if (!writer) o.quiet = true;
   const std::string run = o.out;
   const std::string config_path = run + "/config.json", ckpt = run + "/checkpoint.pt", log_path = run + "/log.jsonl";
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device device = pick_device(o.device);
   if (device.is_cpu()) refuse_runs_beyond_memory(o);
-  fs::create_directories(run);
-  const RunLock lock(run);
+  std::optional<RunLock> lock;
+  if (writer) fs::create_directories(run), lock.emplace(run);
   // A process stopped at once may have left a temporary of an atomic write (NAME.tmp-XXXXXX).
   for (const std::string& dir : {run, run + "/latest"}) {
+    if (!writer) break;
     if (!fs::is_directory(fs::symlink_status(dir))) continue;
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string name = e.path().filename().string();
@@ -309,10 +329,11 @@ int run_training(TrainOptions o, bool resume) {
                                            {"source_train", pair.source_train.size()}, {"source_val", pair.source_val.size()},
                                            {"target_train", pair.target_train.size()}, {"target_test", pair.target_test.size()},
                                            {"classes", pair.source_train.classes}}}};
-  if (!resume) write_json(config_path, record);
+  if (!resume && writer) write_json(config_path, record);
+  ranks.check_same(record.dump(), "options and data");
 
-  TrainStep trainer(o, pair, device);
-  const ReplayRecorder replay(run, pair, o.replay);
+  TrainStep trainer(o, pair, device, ranks);
+  const ReplayRecorder replay(run, pair, writer ? o.replay : 0);
   int start_epoch = 0, start_iter = 0;
   if (resume && fs::exists(ckpt)) trainer.load_checkpoint(ckpt, start_epoch, start_iter);
   const bool bundle_done = fs::exists(run + "/bundle/config.json") && fs::exists(run + "/bundle/model.safetensors");
@@ -320,7 +341,10 @@ int run_training(TrainOptions o, bool resume) {
     throw std::runtime_error(run + ": already finished all " + std::to_string(o.epochs) + " epochs");
   // A process killed between an epoch's log line and its checkpoint logged an epoch that is now
   // trained again: keep the log to the epochs the checkpoint holds.
-  if (resume) trim_epoch_lines(log_path, start_epoch);
+  if (resume && writer) trim_epoch_lines(log_path, start_epoch);
+  if (trainer.epoch_started_over() && !o.quiet)
+    std::cerr << "train: note: the checkpoint was taken inside epoch " << start_epoch + 1
+              << " by another number of ranks: that epoch starts over\n";
   replay.trim(resume ? start_epoch : 0);
 
   // RUN/status.json: what the page's live view (dida serve) says of the run: training (and from
@@ -328,7 +352,9 @@ int run_training(TrainOptions o, bool resume) {
   const auto started = std::chrono::system_clock::now();
   nlohmann::json status = {{"state", "training"}, {"epoch", start_epoch}, {"epochs", o.epochs},
                            {"resumed_at_epoch", resume ? nlohmann::json(start_epoch) : nlohmann::json(nullptr)}};
+  status["ranks"] = ranks.world();
   const auto set_status = [&](const std::string& state) {
+    if (!writer) return;
     status["state"] = state;
     status["seconds"] = std::chrono::duration<double>(std::chrono::system_clock::now() - started).count();
     status["updated"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -341,14 +367,17 @@ int run_training(TrainOptions o, bool resume) {
     std::cerr << "train: " << name_of(o.method) << (oracle ? " (ORACLE: trained on target labels, an upper bound, not a result)" : "")
               << " on " << o.source << " -> " << o.target << ", " << o.epochs << " epochs x " << trainer.iters_per_epoch()
               << " iterations, batch " << o.batch_size << ", " << name_of(o.optimisation) << ", device " << device.str()
-              << ", threads " << torch::get_num_threads() << " (data " << std::fixed << std::setprecision(1) << data_s
+              << ", threads " << torch::get_num_threads()
+              << (ranks.alone() ? std::string() : ", ranks " + std::to_string(ranks.world()) + " (" + ranks.backend() + ")")
+              << " (data " << std::fixed << std::setprecision(1) << data_s
               << " s)" << (resume ? ", resuming at epoch " + std::to_string(start_epoch + 1) : std::string()) << "\n";
 
   const int n_iters = trainer.iters_per_epoch();
   const int64_t total_iters = static_cast<int64_t>(o.epochs) * n_iters;
   ProgressLine progress(o, total_iters);
   const auto diverged = [&](int epoch, int it) {
-    std::cerr << "\ntrain: error: the loss became NaN or Inf by epoch " << epoch + 1 << ", iteration " << it + 1
+    if (writer)
+      std::cerr << "\ntrain: error: the loss became NaN or Inf by epoch " << epoch + 1 << ", iteration " << it + 1
               << "; stopped. The last good checkpoint is kept in " << ckpt << " (try a lower --lr or smaller loss weights).\n";
     set_status("diverged");
     return kTrainDiverged;
@@ -360,16 +389,17 @@ int run_training(TrainOptions o, bool resume) {
       const int64_t global = static_cast<int64_t>(epoch) * n_iters + it;
       trainer.step(epoch, it, static_cast<double>(global) / static_cast<double>(total_iters));
       ++count;
-      progress.count(trainer.images_per_iter());
+      progress.count(trainer.images_per_iter() * ranks.world());
       // The loss values stay on the device; they are read (and checked for NaN/Inf) only when a line
       // is printed, before a checkpoint and at the epoch's end.
       if (progress.due(it + 1 == n_iters)) {
-        if (!trainer.finite()) return diverged(epoch, it);
+        if (ranks.alone() && !trainer.finite()) return diverged(epoch, it);  // ranks check together, at the epoch's end
         progress.print(trainer, epoch, it, global);
       }
-      if (g_interrupted || (o.stop_after_iters > 0 && progress.iterations() >= o.stop_after_iters)) {
-        if (!trainer.finite()) return diverged(epoch, it);
-        trainer.save_checkpoint(ckpt, it + 1 == n_iters ? epoch + 1 : epoch, it + 1 == n_iters ? 0 : it + 1);
+      // A stop seen by any rank stops every rank after the same iteration.
+      if (ranks.any(g_interrupted || (o.stop_after_iters > 0 && progress.iterations() >= o.stop_after_iters))) {
+        if (ranks.any(!trainer.finite())) return diverged(epoch, it);
+        if (writer) trainer.save_checkpoint(ckpt, it + 1 == n_iters ? epoch + 1 : epoch, it + 1 == n_iters ? 0 : it + 1);
         if (!o.quiet)
           std::cerr << (progress.tty() ? "\n" : "") << "train: interrupted; checkpoint saved. Continue with: dida train --resume "
                     << run << "\n";
@@ -377,28 +407,33 @@ int run_training(TrainOptions o, bool resume) {
         return kTrainInterrupted;
       }
     }
-    if (!trainer.finite()) return diverged(epoch, n_iters - 1);
+    if (ranks.any(!trainer.finite())) return diverged(epoch, n_iters - 1);
+    if (!writer) continue;  // the other ranks go on to the next epoch's first step, where rank 0 joins them
     double val = 0, test = 0;
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
     append_line(log_path, epoch_record(trainer, o, epoch, count, epoch_s, val, test).dump());
-    // What the live view reads of the epoch: the replay's layouts and RUN/latest/, the epoch's model
-    // as the site ships a bundle (no tensors only training uses), replaced each epoch. Their cost
-    // is in status.json (publish_seconds, beside epoch_seconds).
+    // What the live view reads of the epoch: the replay's layouts (before the checkpoint, as the log
+    // line: a resume trains again what the checkpoint does not hold) and, once the checkpoint is
+    // written, RUN/latest/: the epoch's model as the site ships a bundle (no tensors only training
+    // uses), replaced each epoch. Their cost is in status.json (publish_seconds, beside epoch_seconds).
     const auto t_publish = std::chrono::steady_clock::now();
     replay.record(trainer.net(), epoch + 1, device);
+    const double replay_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_publish).count();
+    trainer.save_checkpoint(ckpt, epoch + 1, 0);
+    const auto t_snapshot = std::chrono::steady_clock::now();
     nlohmann::json card = bundle_card(record, o, pair, progress.seconds(), progress.images_per_s(), device, val, test);
     card["snapshot"] = {{"epoch", epoch + 1}, {"epochs", o.epochs}};
     save_bundle(trainer.net(), run + "/latest", card, true);
     status["epoch"] = epoch + 1;
     status["epoch_seconds"] = epoch_s;
-    status["publish_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_publish).count();
-    trainer.save_checkpoint(ckpt, epoch + 1, 0);
+    status["publish_seconds"] = replay_s + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_snapshot).count();
     set_status("training");
     if (!o.quiet)
       std::cerr << (progress.tty() ? "\n" : "") << "epoch " << epoch + 1 << ": source-val " << std::fixed << std::setprecision(4)
                 << val << ", target-test " << test << " (reporting only)\n";
   }
 
+  if (!writer) return kTrainDone;
   trainer.set_erasure();  // after the last step: the encoder never trains against it (docs/RESULTS.md)
   trainer.retrain_readers();
   // The replay's last frame is the bundle's model, erasure included (it replaces the epoch's line).
