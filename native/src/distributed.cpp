@@ -1,5 +1,6 @@
 #include "distributed.hpp"
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -39,6 +40,18 @@ void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>&
   }
 }
 
+// Waits for a collective; a rank that died or cannot be reached ends it with one line, after the
+// group's timeout at the latest.
+void finish(const c10::intrusive_ptr<c10d::Work>& work, int rank, int world, const char* what) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    const std::string why = e.what();
+    throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(world) + ": the ranks' " + what +
+                             " failed: another rank stopped or cannot be reached (" + why.substr(0, why.find('\n')) + ")");
+  }
+}
+
 }  // namespace
 
 Ranks::Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout)
@@ -67,9 +80,13 @@ Ranks Ranks::from_environment(std::chrono::milliseconds timeout) {
   const char* addr = std::getenv("MASTER_ADDR");
   const int port = env_int("MASTER_PORT", -1, 1, 65535);
   if (!addr || !*addr || port < 0) throw std::runtime_error("MASTER_ADDR and MASTER_PORT are needed with WORLD_SIZE > 1");
+  // torchrun's agent already holds a store at MASTER_PORT and says so: every rank is then its
+  // client, under the prefix of the agent's attempt (what PyTorch's env:// rendezvous does).
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent && std::string(agent) == "True";
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(port);
-  so.isServer = rank == 0;
+  so.isServer = rank == 0 && !agent_store;
   so.numWorkers = world;
   so.waitWorkers = false;
   so.timeout = timeout;
@@ -81,6 +98,10 @@ Ranks Ranks::from_environment(std::chrono::milliseconds timeout) {
                              " could not be " + (rank == 0 ? "opened" : "reached") + " within " +
                              std::to_string(timeout.count() / 1000) + " s (" +
                              std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + ")");
+  }
+  if (agent_store) {
+    const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
+    store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::string(attempt ? attempt : "0"), store);
   }
   return Ranks(rank, world, store, timeout);
 }
@@ -94,14 +115,14 @@ void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
     if (p.grad().defined()) grads.push_back(p.mutable_grad());
   if (grads.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(grads)};
-  group_->allreduce(bucket)->wait();
+  finish(group_->allreduce(bucket), rank_, world_, "gradient average");
   unflatten_into(bucket[0].div_(world_), grads);
 }
 
 void Ranks::broadcast(const std::vector<torch::Tensor>& tensors) const {
   if (!group_ || tensors.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(tensors)};
-  group_->broadcast(bucket)->wait();
+  finish(group_->broadcast(bucket), rank_, world_, "broadcast");
   unflatten_into(bucket[0], tensors);
 }
 
@@ -110,7 +131,7 @@ bool Ranks::any(bool flag) const {
   std::vector<torch::Tensor> t = {torch::full({1}, flag ? 1.f : 0.f)};
   c10d::AllreduceOptions o;
   o.reduceOp = c10d::ReduceOp::MAX;
-  group_->allreduce(t, o)->wait();
+  finish(group_->allreduce(t, o), rank_, world_, "step agreement");
   return t[0].item<float>() > 0;
 }
 
@@ -120,7 +141,7 @@ void Ranks::check_same(const std::string& text, const std::string& what) const {
   std::vector<torch::Tensor> len = {torch::full({1}, static_cast<int64_t>(text.size()), torch::kLong)};
   c10d::AllreduceOptions mx;
   mx.reduceOp = c10d::ReduceOp::MAX;
-  group_->allreduce(len, mx)->wait();
+  finish(group_->allreduce(len, mx), rank_, world_, "check of the options");
   const int64_t n = len[0].item<int64_t>() + 1;
   auto mine = torch::zeros({n}, torch::kUInt8);
   std::memcpy(mine.data_ptr<std::uint8_t>(), text.data(), text.size());
@@ -128,7 +149,7 @@ void Ranks::check_same(const std::string& text, const std::string& what) const {
   std::vector<std::vector<torch::Tensor>> all(1);
   for (int r = 0; r < world_; ++r) all[0].push_back(torch::empty({n}, torch::kUInt8));
   std::vector<torch::Tensor> in = {mine};
-  group_->allgather(all, in)->wait();
+  finish(group_->allgather(all, in), rank_, world_, "check of the options");
   for (int r = 1; r < world_; ++r)
     if (!torch::equal(all[0][static_cast<std::size_t>(r)], all[0][0]))
       throw std::runtime_error("rank " + std::to_string(r) + "'s " + what + " differ from rank 0's: every rank must be started with the same ones");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/command.hpp"
+#include "cli/local_ranks.hpp"
 #include "config_file.hpp"
 #include "dida/messages.hpp"
 #include "dida/native/torch_api.hpp"
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
   int threads = default_threads();
   app.add_option("--threads", threads, "Threads for LibTorch and the core (default: all cores)")->check(dida::cli::kPositive);
 
+  dida::cli::set_program_args(argc, argv);
   std::vector<std::string> args;
   try {
     args = dida::cli::expand_config(argc, argv);

@@ -366,7 +366,7 @@ int run_training(TrainOptions o, bool resume) {
   if (!o.quiet)
     std::cerr << "train: " << name_of(o.method) << (oracle ? " (ORACLE: trained on target labels, an upper bound, not a result)" : "")
               << " on " << o.source << " -> " << o.target << ", " << o.epochs << " epochs x " << trainer.iters_per_epoch()
-              << " iterations, batch " << o.batch_size << ", " << name_of(o.optimisation) << ", device " << device.str()
+              << " iterations, batch " << o.batch_size << (ranks.alone() ? "" : " per rank") << ", " << name_of(o.optimisation) << ", device " << device.str()
               << ", threads " << torch::get_num_threads()
               << (ranks.alone() ? std::string() : ", ranks " + std::to_string(ranks.world()) + " (" + ranks.backend() + ")")
               << " (data " << std::fixed << std::setprecision(1) << data_s

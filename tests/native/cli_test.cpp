@@ -509,3 +509,71 @@ TEST(Cli, BenchAndEvalEndToEndOnTinyRuns) {
   EXPECT_NE(text.output.find("target"), std::string::npos) << text.output;
   std::system(("rm -rf " + dir).c_str());
 }
+
+// Data-parallel training on this machine: --nproc 2 starts two ranks (c10d, Gloo on 127.0.0.1);
+// rank 0 alone writes the run; a run stopped with two ranks resumes with one; a rank killed with
+// SIGKILL stops the other within the group's timeout, leaving a checkpoint that resumes.
+TEST(Cli, TwoLocalRanksTrainAndResumeWithAnotherNumberAndSurviveAKilledRank) {
+  const std::string dir = "/tmp/dida-cli-ranks-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const std::string run = dir + "/run";
+  Result r = run_cli("--threads 1 train" + std::string(kTinyTrain) + " --epochs 2 --iters-per-epoch 3 --nproc 2 --stop-after-iters 4 --out " + run);
+  EXPECT_EQ(r.status, 130) << "interrupted after 4 iterations (exit 130, as on Ctrl-C): " << r.output;
+  auto status = nlohmann::json::parse(slurp(run + "/status.json"));
+  EXPECT_EQ(status["ranks"], 2);
+  EXPECT_EQ(status["state"], "interrupted");
+  EXPECT_EQ(status["epoch"], 1);
+  // One rank finishes what two began (the checkpoint is inside epoch 2: that epoch starts over).
+  r = run_cli("--threads 1 train --resume " + run);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("by another number of ranks: that epoch starts over"), std::string::npos) << r.output;
+  status = nlohmann::json::parse(slurp(run + "/status.json"));
+  EXPECT_EQ(status["state"], "done");
+  EXPECT_EQ(status["ranks"], 1);
+  EXPECT_TRUE(std::ifstream(run + "/bundle/model.safetensors").good());
+  std::ifstream log(run + "/log.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) ++lines;
+  EXPECT_EQ(lines, 2) << "rank 0 alone wrote the log, a line per epoch";
+
+  // Two ranks started as torchrun starts them; rank 1 killed once epoch 1 is checkpointed.
+  const std::string run2 = dir + "/run2", port = std::to_string(29600 + ::getpid() % 300);
+  const std::string rank = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " " + DIDA_CLI_PATH +
+                           " --threads 1 train" + kTinyTrain + " --epochs 4 --iters-per-epoch 40 --out " + run2;
+  const std::string script = "RANK=0 " + rank + " > " + dir + "/rank0.txt 2>&1 & p0=$!; RANK=1 " + rank +
+                             " > /dev/null 2>&1 & p1=$!; while [ ! -f " + run2 + "/checkpoint.pt ]; do sleep 0.1; done; " +
+                             "kill -9 $p1; s=$(date +%s); wait $p0; echo \"rc=$? after $(( $(date +%s) - s )) s\"";
+  FILE* pipe = popen(("bash -c '" + script + "' 2>/dev/null").c_str(), "r");  // (bash's "Killed" notice)
+  ASSERT_NE(pipe, nullptr);
+  std::array<char, 128> buf{};
+  std::string said;
+  while (std::fgets(buf.data(), buf.size(), pipe)) said += buf.data();
+  pclose(pipe);
+  int code = -1, seconds = -1;
+  ASSERT_EQ(std::sscanf(said.c_str(), "rc=%d after %d s", &code, &seconds), 2) << said;
+  EXPECT_EQ(code, 1) << slurp(dir + "/rank0.txt");
+  EXPECT_LE(seconds, 35) << "rank 0 stops within the group's timeout";
+  const std::string out = slurp(dir + "/rank0.txt");
+  EXPECT_NE(out.find("rank 0 of 2: the ranks'"), std::string::npos) << out;
+  EXPECT_NE(out.find("another rank stopped or cannot be reached"), std::string::npos) << out;
+  r = run_cli("--threads 1 train --quiet --resume " + run2);  // alone: the checkpoint is intact
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(std::ifstream(run2 + "/bundle/model.safetensors").good());
+  std::system(("rm -rf " + dir).c_str());
+}
+
+// torchrun (Debian's python3-torch 1.13) starts the ranks, its agent holding the store: the
+// command docs/SCALE.md gives.
+TEST(Cli, TorchrunStartsTheRanks) {
+  if (std::system("command -v torchrun > /dev/null 2>&1") != 0) GTEST_SKIP() << "no torchrun (python3-torch) here";
+  const std::string dir = "/tmp/dida-cli-torchrun-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const std::string cmd = "torchrun --no_python --nproc_per_node 2 --master_port " + std::to_string(29900 + ::getpid() % 90) +
+                          " --redirects 1 --tee 1 --log_dir " + dir + "/logs " + DIDA_CLI_PATH + " --threads 1 train" + kTinyTrain +
+                          " --epochs 2 --iters-per-epoch 3 --out " + dir + "/run > " + dir + "/out.txt 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(dir + "/out.txt");
+  const auto status = nlohmann::json::parse(slurp(dir + "/run/status.json"));
+  EXPECT_EQ(status["ranks"], 2);
+  EXPECT_EQ(status["state"], "done");
+  std::system(("rm -rf " + dir).c_str());
+}

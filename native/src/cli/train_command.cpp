@@ -1,9 +1,13 @@
 // `dida train`: a new run from the flags (and --config), or --resume of a run with its recorded options.
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include "command.hpp"
+#include "local_ranks.hpp"
 #include "dida/messages.hpp"
 #include "dida/native/torch_api.hpp"
 #include "serve.hpp"
@@ -29,6 +33,11 @@ class TrainCommand : public Command {
                  ->default_str("8080")
                  ->check(CLI::Range(0, 65535))
                  ->group("Run");
+    sub_->add_option("--nproc", nproc_,
+                     "Data-parallel on this machine: N ranks, each a process training its part of every batch "
+                     "(c10d, Gloo; the cores shared out unless --threads says per rank; torchrun starts ranks elsewhere)")
+        ->check(CLI::Range(1, 256))
+        ->group("Run");
   }
 
   int run(int threads) override {
@@ -59,7 +68,14 @@ class TrainCommand : public Command {
         else if (!row->takes_effect(options_))
           std::cerr << "dida train: warning: --" << row->name << " has no effect without " << row->needs_what << " (ignored)\n";
     }
-    if (!serve_->count()) return torch_api().train(options_, !resume_run_.empty());
+    // A rank that torchrun or --nproc started (WORLD_SIZE set) is one rank, whatever --nproc says.
+    const bool launcher = nproc_ > 1 && !std::getenv("WORLD_SIZE");
+    const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const auto train = [&]() {
+      return launcher ? run_local_ranks(nproc_, threads == hardware ? std::max(1, hardware / nproc_) : threads)
+                      : torch_api().train(options_, !resume_run_.empty());
+    };
+    if (!serve_->count()) return train();
     // --serve: the run folder exists before the server does (it serves folders that exist); the
     // server's threads never take Ctrl-C, which stays the training's.
     std::optional<RunningServer> server;
@@ -75,7 +91,7 @@ class TrainCommand : public Command {
       return usage_error("train", std::string("--serve: ") + describe_error(e));
     }
     std::cerr << "dida train: watch this run at " << server->url() << "?run=0\n";
-    const int code = torch_api().train(options_, !resume_run_.empty());
+    const int code = train();
     if (code != 0) return code;  // interrupted, diverged or an error: the server stops with it
     std::cerr << "dida train: still serving " << server->url() << "?run=0 (the run is done). Ctrl-C stops.\n";
     wait_for_stop_signal();
@@ -89,6 +105,7 @@ class TrainCommand : public Command {
   CLI::Option* resume_ = nullptr;
   CLI::Option* serve_ = nullptr;
   int serve_port_ = 8080;
+  int nproc_ = 1;
 };
 
 }  // namespace
