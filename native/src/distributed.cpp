@@ -106,6 +106,11 @@ Ranks Ranks::from_environment(std::chrono::milliseconds timeout) {
   return Ranks(rank, world, store, timeout);
 }
 
+void Ranks::count(const torch::Tensor& t, std::chrono::steady_clock::time_point since) const {
+  comm_->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  comm_->bytes += static_cast<int64_t>(t.numel() * t.element_size());
+}
+
 std::string Ranks::backend() const { return group_ ? group_->getBackendName() : "none"; }
 
 void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
@@ -115,14 +120,18 @@ void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
     if (p.grad().defined()) grads.push_back(p.mutable_grad());
   if (grads.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(grads)};
+  const auto t0 = std::chrono::steady_clock::now();
   finish(group_->allreduce(bucket), rank_, world_, "gradient average");
+  count(bucket[0], t0);
   unflatten_into(bucket[0].div_(world_), grads);
 }
 
 void Ranks::broadcast(const std::vector<torch::Tensor>& tensors) const {
   if (!group_ || tensors.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(tensors)};
+  const auto t0 = std::chrono::steady_clock::now();
   finish(group_->broadcast(bucket), rank_, world_, "broadcast");
+  count(bucket[0], t0);
   unflatten_into(bucket[0], tensors);
 }
 
@@ -131,7 +140,9 @@ bool Ranks::any(bool flag) const {
   std::vector<torch::Tensor> t = {torch::full({1}, flag ? 1.f : 0.f)};
   c10d::AllreduceOptions o;
   o.reduceOp = c10d::ReduceOp::MAX;
+  const auto t0 = std::chrono::steady_clock::now();
   finish(group_->allreduce(t, o), rank_, world_, "step agreement");
+  count(t[0], t0);
   return t[0].item<float>() > 0;
 }
 

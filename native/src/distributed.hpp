@@ -41,9 +41,20 @@ class Ranks {
   // named by `what` and the first rank that differs from rank 0.
   void check_same(const std::string& text, const std::string& what) const;
 
+  // What the collectives cost so far on this rank: seconds waited (the transfer and any wait for a
+  // slower rank) and bytes sent into them (each all-reduce or broadcast buffer once).
+  double comm_seconds() const { return comm_->seconds; }
+  int64_t comm_bytes() const { return comm_->bytes; }
+
  private:
+  struct Comm {
+    double seconds = 0;
+    int64_t bytes = 0;
+  };
+  void count(const torch::Tensor& t, std::chrono::steady_clock::time_point since) const;
   int rank_ = 0, world_ = 1;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  std::shared_ptr<Comm> comm_ = std::make_shared<Comm>();  // shared by the copies of these ranks
 };
 
 }  // namespace dida

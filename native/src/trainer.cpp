@@ -237,7 +237,8 @@ nlohmann::json epoch_record(TrainStep& trainer, const TrainOptions& o, int epoch
   nlohmann::json line = {{"epoch", epoch + 1},
                          {"iterations", count},
                          {"seconds", seconds},
-                         {"images_per_s", count * trainer.images_per_iter() / std::max(seconds, 1e-9)},
+                         // every rank's images: the run's rate
+                         {"images_per_s", count * trainer.images_per_iter() * trainer.ranks().world() / std::max(seconds, 1e-9)},
                          {"lr", o.anneal_lr ? o.lr * lr_factor(p_end) : o.lr},
                          {"grl_lambda", grl_lambda(p_end, o.grl_gamma)},
                          {"losses", sum.to_json(count ? 1.0 / count : 0.0)},
@@ -384,6 +385,8 @@ int run_training(TrainOptions o, bool resume) {
   };
   for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
     int count = 0;
+    const double comm_s_before = ranks.comm_seconds();
+    const int64_t comm_bytes_before = ranks.comm_bytes();
     const auto t_epoch = std::chrono::steady_clock::now();
     for (int it = (epoch == start_epoch ? start_iter : 0); it < n_iters; ++it) {
       const int64_t global = static_cast<int64_t>(epoch) * n_iters + it;
@@ -426,6 +429,10 @@ int run_training(TrainOptions o, bool resume) {
     save_bundle(trainer.net(), run + "/latest", card, true);
     status["epoch"] = epoch + 1;
     status["epoch_seconds"] = epoch_s;
+    if (!ranks.alone()) {  // rank 0's share of the epoch spent in the ranks' collectives (bench/ranks_bench.sh)
+      status["comm_seconds"] = ranks.comm_seconds() - comm_s_before;
+      status["comm_bytes_per_iteration"] = static_cast<double>(ranks.comm_bytes() - comm_bytes_before) / std::max(count, 1);
+    }
     status["publish_seconds"] = replay_s + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_snapshot).count();
     set_status("training");
     if (!o.quiet)
