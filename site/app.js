@@ -223,7 +223,7 @@
   // every loss term by the name the log gives it, source-val, the label-free statistics, and
   // target-test, for reporting only.
   const liveIds = [...new Set((params.get('run') || '').split(',').filter((x) => /^\d{1,6}$/.test(x)).map(Number))];
-  const live = { runs: [], follow: true, busy: false, error: '' };
+  const live = { runs: [], follow: true, folded: false, busy: false, error: '' };  // folded: the curves hidden (they cover the page's corner)
   const liveEl = document.getElementById('live');
   async function fetchText(url) {
     const r = await fetch(url, { cache: 'no-store' });
@@ -368,9 +368,11 @@
     // Not following: a click shows the newest epoch once.
     const first = live.runs[0], newer = first?.status && first.model >= 0 && first.status.epoch > first.loadedEpoch;
     const button = !live.follow && newer ? ` <button id="live-show">show epoch ${first.status.epoch}</button>` : '';
-    liveEl.innerHTML = `<div class="head">${head}<label><input type="checkbox" id="live-follow"${live.follow ? ' checked' : ''}> follow the newest epoch</label>${button}</div>` +
+    liveEl.innerHTML = `<div class="head">${head}<label><input type="checkbox" id="live-follow"${live.follow ? ' checked' : ''}> follow the newest epoch</label>${button}` +
+      ` <button id="live-fold">${live.folded ? 'show the curves' : 'hide the curves'}</button></div>` +
       (live.error ? `<div class="state-diverged">${escapeHtml(live.error)}</div>` : '') +
-      `<div class="curves">${curves}</div>`;
+      (live.folded ? '' : `<div class="curves">${curves}</div>`);
+    liveEl.querySelector('#live-fold').addEventListener('click', () => { live.folded = !live.folded; drawLive(); });
     liveEl.querySelector('#live-show')?.addEventListener('click', () => {
       showRunEpoch(first, false).then(drawLive).catch((err) => notify(String(err.message || err), true));
     });

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 namespace dida {
 
@@ -40,22 +41,10 @@ void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>&
   }
 }
 
-// Waits for a collective; a rank that died or cannot be reached ends it with one line, after the
-// group's timeout at the latest.
-void finish(const c10::intrusive_ptr<c10d::Work>& work, int rank, int world, const char* what) {
-  try {
-    work->wait();
-  } catch (const std::exception& e) {
-    const std::string why = e.what();
-    throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(world) + ": the ranks' " + what +
-                             " failed: another rank stopped or cannot be reached (" + why.substr(0, why.find('\n')) + ")");
-  }
-}
-
 }  // namespace
 
 Ranks::Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout)
-    : rank_(rank), world_(world) {
+    : rank_(rank), world_(world), store_(store) {
   if (world < 1 || rank < 0 || rank >= world)
     throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(world) + ": no such rank");
   if (world == 1) return;
@@ -111,6 +100,33 @@ void Ranks::count(const torch::Tensor& t, std::chrono::steady_clock::time_point 
   comm_->bytes += static_cast<int64_t>(t.numel() * t.element_size());
 }
 
+// Which ranks are gone: every rank that sees a collective fail says so in the store and, a few
+// seconds later, the ranks that have not said so are the ones named. A store that cannot be
+// reached was rank 0's (or torchrun's agent's): rank 0, or its machine, is then the one gone.
+std::string Ranks::lost_ranks() const {
+  try {
+    store_->set("dida/failed/" + std::to_string(rank_), std::vector<std::uint8_t>{1});
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    std::string lost;
+    for (int r = 0; r < world_; ++r)
+      if (!store_->check({"dida/failed/" + std::to_string(r)})) lost += (lost.empty() ? "" : ", ") + std::to_string(r);
+    return lost.empty() ? "no rank is missing from the store: the network between ranks failed"
+                        : std::string("rank") + (lost.find(',') != std::string::npos ? "s " : " ") + lost + " stopped or cannot be reached";
+  } catch (const std::exception&) {
+    return "the ranks' store cannot be reached: rank 0 (or the launcher holding the store) stopped";
+  }
+}
+
+void Ranks::finish(const c10::intrusive_ptr<c10d::Work>& work, const char* what) const {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    const std::string why = e.what();
+    throw std::runtime_error("rank " + std::to_string(rank_) + " of " + std::to_string(world_) + ": the ranks' " + what +
+                             " failed: " + lost_ranks() + " (" + why.substr(0, why.find('\n')) + ")");
+  }
+}
+
 std::string Ranks::backend() const { return group_ ? group_->getBackendName() : "none"; }
 
 void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
@@ -121,7 +137,7 @@ void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
   if (grads.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(grads)};
   const auto t0 = std::chrono::steady_clock::now();
-  finish(group_->allreduce(bucket), rank_, world_, "gradient average");
+  finish(group_->allreduce(bucket), "gradient average");
   count(bucket[0], t0);
   unflatten_into(bucket[0].div_(world_), grads);
 }
@@ -130,7 +146,7 @@ void Ranks::broadcast(const std::vector<torch::Tensor>& tensors) const {
   if (!group_ || tensors.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(tensors)};
   const auto t0 = std::chrono::steady_clock::now();
-  finish(group_->broadcast(bucket), rank_, world_, "broadcast");
+  finish(group_->broadcast(bucket), "broadcast");
   count(bucket[0], t0);
   unflatten_into(bucket[0], tensors);
 }
@@ -141,7 +157,7 @@ bool Ranks::any(bool flag) const {
   c10d::AllreduceOptions o;
   o.reduceOp = c10d::ReduceOp::MAX;
   const auto t0 = std::chrono::steady_clock::now();
-  finish(group_->allreduce(t, o), rank_, world_, "step agreement");
+  finish(group_->allreduce(t, o), "step agreement");
   count(t[0], t0);
   return t[0].item<float>() > 0;
 }
@@ -152,7 +168,7 @@ void Ranks::check_same(const std::string& text, const std::string& what) const {
   std::vector<torch::Tensor> len = {torch::full({1}, static_cast<int64_t>(text.size()), torch::kLong)};
   c10d::AllreduceOptions mx;
   mx.reduceOp = c10d::ReduceOp::MAX;
-  finish(group_->allreduce(len, mx), rank_, world_, "check of the options");
+  finish(group_->allreduce(len, mx), "check of the options");
   const int64_t n = len[0].item<int64_t>() + 1;
   auto mine = torch::zeros({n}, torch::kUInt8);
   std::memcpy(mine.data_ptr<std::uint8_t>(), text.data(), text.size());
@@ -160,7 +176,7 @@ void Ranks::check_same(const std::string& text, const std::string& what) const {
   std::vector<std::vector<torch::Tensor>> all(1);
   for (int r = 0; r < world_; ++r) all[0].push_back(torch::empty({n}, torch::kUInt8));
   std::vector<torch::Tensor> in = {mine};
-  finish(group_->allgather(all, in), rank_, world_, "check of the options");
+  finish(group_->allgather(all, in), "check of the options");
   for (int r = 1; r < world_; ++r)
     if (!torch::equal(all[0][static_cast<std::size_t>(r)], all[0][0]))
       throw std::runtime_error("rank " + std::to_string(r) + "'s " + what + " differ from rank 0's: every rank must be started with the same ones");

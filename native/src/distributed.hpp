@@ -52,7 +52,11 @@ class Ranks {
     int64_t bytes = 0;
   };
   void count(const torch::Tensor& t, std::chrono::steady_clock::time_point since) const;
+  // Waits for a collective; when it fails, throws one line naming the ranks that are gone.
+  void finish(const c10::intrusive_ptr<c10d::Work>& work, const char* what) const;
+  std::string lost_ranks() const;
   int rank_ = 0, world_ = 1;
+  c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
   std::shared_ptr<Comm> comm_ = std::make_shared<Comm>();  // shared by the copies of these ranks
 };

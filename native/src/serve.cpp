@@ -245,8 +245,8 @@ int wait_for_stop_signal() {
 int serve(const ServeOptions& o) {
   try {
     RunningServer server(o, "dida serve");
-    std::cout << "dida serve: " << server.url() << "  (site " << o.roots.site << "; " << o.roots.runs.size()
-              << " run(s), read-only; a run's live view: " << server.url() << "?run=0). Ctrl-C stops.\n"
+    std::cout << "dida serve: " << server.url() << "  (site " << o.roots.site << "; " << o.roots.runs.size() << " run(s)"
+              << (o.roots.runs.empty() ? std::string() : ", read-only; live view: " + server.url() + "?run=0") << "). Ctrl-C stops.\n"
               << std::flush;
     wait_for_stop_signal();
     return 0;
