@@ -553,9 +553,23 @@ TEST(Cli, TwoLocalRanksTrainAndResumeWithAnotherNumberAndSurviveAKilledRank) {
   ASSERT_EQ(std::sscanf(said.c_str(), "rc=%d after %d s", &code, &seconds), 2) << said;
   EXPECT_EQ(code, 1) << slurp(dir + "/rank0.txt");
   EXPECT_LE(seconds, 35) << "rank 0 stops within the group's timeout";
+  std::cerr << "rank 0 stopped " << seconds << " s after rank 1 was killed\n";
   const std::string out = slurp(dir + "/rank0.txt");
   EXPECT_NE(out.find("rank 0 of 2: the ranks'"), std::string::npos) << out;
   EXPECT_NE(out.find("failed: rank 1 stopped or cannot be reached"), std::string::npos) << out;
+  // Ranks started with other options: every rank stops at once, with one line.
+  const std::string run3 = dir + "/run3", port3 = std::to_string(29300 + ::getpid() % 300);
+  const std::string mismatch = "R() { RANK=$1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port3 + " " + DIDA_CLI_PATH +
+                               " --threads 1 train" + kTinyTrain + " --iters-per-epoch 2 --out " + run3 + " --epochs $2; }; " +
+                               "R 0 1 > " + dir + "/m0.txt 2>&1 & R 1 2 > " + dir + "/m1.txt 2>&1; echo $?; wait $!; echo $?";
+  pipe = popen(("bash -c '" + mismatch + "'").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  said.clear();
+  while (std::fgets(buf.data(), buf.size(), pipe)) said += buf.data();
+  pclose(pipe);
+  EXPECT_EQ(said, "1\n1\n") << slurp(dir + "/m0.txt") << slurp(dir + "/m1.txt");
+  for (const char* f : {"/m0.txt", "/m1.txt"})
+    EXPECT_NE(slurp(dir + f).find("rank 1's options and data differ from rank 0's"), std::string::npos) << slurp(dir + f);
   r = run_cli("--threads 1 train --quiet --resume " + run2);  // alone: the checkpoint is intact
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(std::ifstream(run2 + "/bundle/model.safetensors").good());
