@@ -34,7 +34,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for r in $(seq "$rounds"); do
   args=(--threads "$threads" train --source mnist --target mnistm --epochs 1 --iters-per-epoch "$iters" --replay 0 --out "$work/run$r"
-        --no-readouts --decoder small --decoder-norm none)
+        --no-readouts --decoder small --decoder-norm none
+        --variant branch --decoder-style none --lambda-stats 0 --no-erase-domain-mean --erasure-retrain-iters 0)
   [ -n "$config" ] && args+=(--config "$config")
   build/native/bin/dida "${args[@]}" 2> "$work/train$r.err"
   /usr/bin/python3 bench/train_pytorch.py "$work/run$r/bundle" --threads "$threads" --iters "$iters" --warmup 0 > "$work/python$r.json"
