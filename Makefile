@@ -8,9 +8,12 @@ NATIVE_DIR := build/native
 WASM_DIR := build/wasm
 SITE_DIR := $(WASM_DIR)/site
 
-# emcc needs acorn & co. from Debian's node modules; OpenMP must not spin on 2 busy cores.
+# emcc needs acorn & co. from Debian's node modules.
 export NODE_PATH := /usr/share/nodejs
-export OMP_WAIT_POLICY := passive
+# The tests run several processes on the cores at once: there OpenMP's idle threads must sleep, not
+# spin on a core another test needs. A training alone (make demo, models, bench) keeps OpenMP's
+# default, spinning: its 2 threads train 1.6-1.7x faster than sleeping ones (docs/BENCHMARKS.md).
+test test-native test-wasm test-browser test-fuzz fuzz asan: export OMP_WAIT_POLICY := passive
 
 .PHONY: help deps native wasm site train-demo models build test test-native test-wasm test-browser test-fuzz demo serve asan fuzz fuzz-build bench clean
 

@@ -12,24 +12,29 @@
 # adds to an epoch.
 # The machine's speed drifts by more than the difference measured, so the two alternate for a
 # number of rounds and the medians are compared.
-# Usage: bench/train_vs_pytorch.sh [--config FILE] [--threads N] [--iters N] [--rounds N]
-#        (default: the default configuration, 1 thread, 60 iterations of 64 + 64 images, 3 rounds)
+# OpenMP's threads spin between parallel regions (OMP_WAIT_POLICY=active, for both programs): with
+# passive, the threads sleep between a step's ~5,000 operator calls and each parallel one wakes them:
+# 2 threads then train no faster than 1 (docs/BENCHMARKS.md). --wait-policy passive measures that case.
+# Usage: bench/train_vs_pytorch.sh [--config FILE] [--threads N] [--iters N] [--rounds N] [--wait-policy active|passive]
+#        (default: the default configuration, 1 thread, 60 iterations of 64 + 64 images, 3 rounds, active)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-config="" threads=1 iters=60 rounds=3
+config="" threads=1 iters=60 rounds=3 wait=active
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --iters) iters="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --wait-policy) wait="$2"; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "train_vs_pytorch: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [ -x build/native/bin/dida ] || { echo "train_vs_pytorch: build/native/bin/dida is missing: run make native" >&2; exit 1; }
 /usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "train_vs_pytorch: /usr/bin/python3 has no torch: apt-get install python3-torch" >&2; exit 1; }
-export OMP_WAIT_POLICY=passive
+case "$wait" in active|passive) ;; *) echo "train_vs_pytorch: --wait-policy is active or passive, not $wait" >&2; exit 2 ;; esac
+export OMP_WAIT_POLICY=$wait
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for r in $(seq "$rounds"); do
@@ -60,7 +65,7 @@ for (let r = 1; r <= rounds; ++r) {
 }
 const card = JSON.parse(fs.readFileSync(`${work}/run1/bundle/config.json`, "utf8"));
 const py = rows[0].info;
-console.log(`${py.iters} iterations of ${py.batch} + ${py.batch} images, ${py.threads} thread(s), ${py.parameters} parameters in both, ${rounds} rounds (medians)`);
+console.log(`${py.iters} iterations of ${py.batch} + ${py.batch} images, ${py.threads} thread(s), OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}, ${py.parameters} parameters in both, ${rounds} rounds (medians)`);
 console.log("| engine | images/s |");
 console.log("| --- | --- |");
 console.log(`| dida train (LibTorch ${card.training.libtorch}) | ${median(rows.map((r) => r.dida)).toFixed(0)} |`);

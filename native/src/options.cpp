@@ -266,6 +266,9 @@ std::vector<OptionRow> make_table() {
       not_recorded(integer("stop-after-iters", kRun, at(&TrainOptions::stop_after_iters), 0, 1e12,
                            "Stop (as Ctrl-C does) after this many iterations")),
       not_recorded(flag("quiet", kRun, at(&TrainOptions::quiet), "No progress output")),
+      not_recorded(text("profile", kRun, at(&TrainOptions::profile),
+                        "Write where the steps' time goes to FILE (LibTorch's profiler: each operator's own time and calls "
+                        "per step, JSON); slows the steps")),
   };
 }
 

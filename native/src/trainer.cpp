@@ -25,6 +25,7 @@
 #include "dida/safetensors.hpp"
 #include "dida/schedule.hpp"
 #include "replay_recorder.hpp"
+#include "step_profile.hpp"
 #include "train_step.hpp"
 #include "training_data.hpp"
 
@@ -157,6 +158,12 @@ void refuse_runs_beyond_memory(const TrainOptions& o) {
 // (the flags that do not change the training from the command line); a new run goes only into a
 // new or empty folder.
 TrainOptions options_for_run(TrainOptions o, bool resume) {
+  if (!o.profile.empty()) {  // said before the training, not after it
+    const fs::path p(o.profile);
+    if (fs::is_directory(p)) throw std::runtime_error("--profile " + o.profile + ": is a folder; give a file name");
+    if (p.has_parent_path() && !fs::is_directory(p.parent_path()))
+      throw std::runtime_error("--profile " + o.profile + ": no folder " + p.parent_path().string());
+  }
   const std::string run = o.out;
   const std::string config_path = run + "/config.json";
   if (resume) {
@@ -172,7 +179,7 @@ TrainOptions options_for_run(TrainOptions o, bool resume) {
     } catch (const std::exception& e) {
       throw std::runtime_error(config_path + ": " + e.what());
     }
-    r.out = run, r.threads = o.threads, r.stop_after_iters = o.stop_after_iters, r.quiet = o.quiet, r.device = o.device;
+    r.out = run, r.threads = o.threads, r.stop_after_iters = o.stop_after_iters, r.quiet = o.quiet, r.device = o.device, r.profile = o.profile;
     return r;  // checked by validate(), as a new run's options are
   }
   if (fs::exists(run + "/checkpoint.pt") || fs::exists(run + "/bundle") || fs::exists(run + "/log.jsonl"))
@@ -376,6 +383,20 @@ int run_training(TrainOptions o, bool resume) {
   const int n_iters = trainer.iters_per_epoch();
   const int64_t total_iters = static_cast<int64_t>(o.epochs) * n_iters;
   ProgressLine progress(o, total_iters);
+  // --profile: the table is written however the loop ends (done, interrupted, diverged).
+  std::optional<StepProfile> profile;
+  if (!o.profile.empty() && writer) profile.emplace();  // rank 0 profiles its own steps
+  struct WriteProfile {
+    std::optional<StepProfile>& p;
+    const std::string& path;
+    ~WriteProfile() {
+      if (p) try {
+          p->write(path, torch::get_num_threads());
+        } catch (const std::exception& e) {
+          std::cerr << "train: the profile could not be written: " << e.what() << "\n";
+        }
+    }
+  } write_profile{profile, o.profile};
   const auto diverged = [&](int epoch, int it) {
     if (writer)
       std::cerr << "\ntrain: error: the loss became NaN or Inf by epoch " << epoch + 1 << ", iteration " << it + 1
@@ -390,7 +411,9 @@ int run_training(TrainOptions o, bool resume) {
     const auto t_epoch = std::chrono::steady_clock::now();
     for (int it = (epoch == start_epoch ? start_iter : 0); it < n_iters; ++it) {
       const int64_t global = static_cast<int64_t>(epoch) * n_iters + it;
+      if (profile) profile->begin();
       trainer.step(epoch, it, static_cast<double>(global) / static_cast<double>(total_iters));
+      if (profile) profile->end();
       ++count;
       progress.count(trainer.images_per_iter() * ranks.world());
       // The loss values stay on the device; they are read (and checked for NaN/Inf) only when a line

@@ -153,6 +153,42 @@ const char* kTinyTrain =
     " --batch-size 16 --quiet";
 }  // namespace
 
+// --profile: the table of where the steps' time went, one row per operator, counted over exactly
+// the steps the run took (not the epoch's evaluation), and not recorded as a training option.
+TEST(Cli, AProfileTablesTheStepsOperators) {
+  const std::string dir = "/tmp/dida-cli-profile-" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const Result r = run_cli(std::string("--threads 1 train") + kTinyTrain + " --epochs 1 --iters-per-epoch 3 --replay 0 --profile " +
+                           dir + "/profile.json --out " + dir + "/run");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("profile: 3 steps"), std::string::npos) << r.output;
+  const auto p = nlohmann::json::parse(slurp(dir + "/profile.json"));
+  EXPECT_EQ(p["steps"], 3);
+  EXPECT_EQ(p["threads"], 1);
+  double self = 0, prev = 1e18;
+  std::map<std::string, double> calls;
+  for (const auto& o : p["operators"]) {
+    const double ms = o["self_ms_per_step"].get<double>();
+    EXPECT_LE(ms, prev + 1e-9) << "sorted by own time";
+    EXPECT_LE(ms, o["total_ms_per_step"].get<double>() + 1e-9);
+    prev = ms, self += ms;
+    calls[o["name"].get<std::string>()] = o["calls_per_step"].get<double>();
+  }
+  EXPECT_NEAR(self, p["operators_ms_per_step"].get<double>(), 1e-6);
+  EXPECT_LE(self, p["step_ms"].get<double>());  // own times do not overlap: their sum fits in the step
+  ASSERT_TRUE(calls.count("aten::convolution_backward")) << p.dump();
+  EXPECT_GT(calls["aten::convolution_backward"], 0);
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir + "/run/config.json"))["options"].count("profile"), 0u);
+  for (const std::string& where : {dir, dir + "/nope/profile.json"}) {  // refused before training: no run folder
+    const Result bad = run_cli(std::string("--threads 1 train") + kTinyTrain + " --epochs 1 --iters-per-epoch 1 --profile " + where +
+                               " --out " + dir + "/run2");
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.output.find("--profile " + where + ": "), std::string::npos) << bad.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/run2"));
+  }
+  std::system(("rm -rf " + dir).c_str());
+}
+
 // An option the run would ignore is named: one the method does not read, or one without the
 // option it needs; the loss registry reads the same condition (the term stays off).
 TEST(Cli, OptionsThatARunWouldIgnoreAreNamed) {

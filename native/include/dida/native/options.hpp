@@ -92,6 +92,7 @@ struct TrainOptions {
   int replay = 200;          // images per domain of the training replay (the page's sample set); 0: none
   int stop_after_iters = 0;  // stop as Ctrl-C would after this many iterations (tests)
   bool quiet = false;
+  std::string profile;       // write where the steps' time goes to this file (bench/step_profile.sh)
 
   // The recorded options (train_option_table()'s rows that a run records), flat, by key.
   nlohmann::json to_json() const;
