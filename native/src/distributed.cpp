@@ -43,13 +43,32 @@ void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>&
 
 }  // namespace
 
-Ranks::Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout)
+std::string gloo_listen_address(const std::string& master_addr, const std::string& ifname) {
+  if (!ifname.empty()) return ifname.substr(0, ifname.find(','));
+  const bool loopback = master_addr.empty() || master_addr == "localhost" || master_addr == "::1" ||
+                        master_addr.rfind("127.", 0) == 0;
+  return loopback ? "" : "*";
+}
+
+Ranks::Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout,
+             const std::string& master_addr)
     : rank_(rank), world_(world), store_(store) {
   if (world < 1 || rank < 0 || rank >= world)
     throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(world) + ": no such rank");
   if (world == 1) return;
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-  options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+  // Ranks on other machines connect to the address this one listens on: never loopback then.
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  const std::string listen = gloo_listen_address(master_addr, ifname ? ifname : "");
+  try {
+    options->devices.push_back(listen.empty()   ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                               : listen == "*" ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                               : c10d::ProcessGroupGloo::createDeviceForInterface(listen));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("rank " + std::to_string(rank) + ": no network interface for the ranks' transport (" +
+                             (listen == "*" ? std::string("this machine's host name") : "GLOO_SOCKET_IFNAME=" + listen) +
+                             "): " + std::string(e.what()).substr(0, std::string(e.what()).find('\n')));
+  }
   options->threads = 1;
   try {
     group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
@@ -92,7 +111,7 @@ Ranks Ranks::from_environment(std::chrono::milliseconds timeout) {
     const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
     store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::string(attempt ? attempt : "0"), store);
   }
-  return Ranks(rank, world, store, timeout);
+  return Ranks(rank, world, store, timeout, addr);
 }
 
 void Ranks::count(const torch::Tensor& t, std::chrono::steady_clock::time_point since) const {

@@ -13,13 +13,21 @@
 
 namespace dida {
 
+// Where a rank's Gloo transport listens (the other ranks connect to it there): the interface
+// GLOO_SOCKET_IFNAME names (`ifname`, as PyTorch reads it: the first of a comma list), "" when the
+// ranks all run on this machine (`master_addr` a loopback address), or "*" for the address this
+// machine's host name resolves to (PyTorch's default).
+std::string gloo_listen_address(const std::string& master_addr, const std::string& ifname);
+
 class Ranks {
  public:
   // One process alone: rank 0 of 1, no group; every call below is then a no-op.
   Ranks() = default;
   // Rank `rank` of `world` over `store` (tests run ranks as threads of one process over one store).
   // Every collective gives up after `timeout` with an error instead of waiting for ever.
-  Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout);
+  // Its Gloo transport listens where `master_addr` says the ranks are (gloo_listen_address).
+  Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout,
+        const std::string& master_addr = "127.0.0.1");
   // The group torchrun (or `dida train --nproc`) describes in the environment; alone when
   // WORLD_SIZE is unset or 1. Throws std::runtime_error with one line (a variable missing or wrong,
   // a store that cannot be reached, ranks that do not all arrive within `timeout`).

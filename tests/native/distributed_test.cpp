@@ -155,6 +155,29 @@ TEST(Distributed, ARankThatNeverArrivesIsAnErrorWithinTheTimeout) {
   EXPECT_NE(errors[0].find("rank 0 of 2: the ranks did not all meet within 3 s"), std::string::npos) << errors[0];
 }
 
+// Ranks on several machines must not listen on loopback (the others could not connect): the
+// interface GLOO_SOCKET_IFNAME names, else the host name's address; loopback only when the
+// rendezvous itself is this machine's loopback.
+TEST(Distributed, TheTransportListensWhereTheOtherRanksCanReachIt) {
+  EXPECT_EQ(gloo_listen_address("127.0.0.1", ""), "");
+  EXPECT_EQ(gloo_listen_address("127.0.1.1", ""), "");
+  EXPECT_EQ(gloo_listen_address("localhost", ""), "");
+  EXPECT_EQ(gloo_listen_address("::1", ""), "");
+  EXPECT_EQ(gloo_listen_address("node0.cluster", ""), "*");
+  EXPECT_EQ(gloo_listen_address("10.1.2.3", ""), "*");
+  EXPECT_EQ(gloo_listen_address("10.1.2.3", "eth1"), "eth1");
+  EXPECT_EQ(gloo_listen_address("127.0.0.1", "ib0,eth0"), "ib0");
+  // Named, the interface is what the group uses: two ranks meet over "lo"; an interface this
+  // machine lacks is one line naming it.
+  ::setenv("GLOO_SOCKET_IFNAME", "lo", 1);
+  auto errors = on_ranks(2, [](const Ranks& ranks) { EXPECT_TRUE(ranks.any(ranks.rank() == 1)); });
+  EXPECT_EQ(errors, (std::vector<std::string>(2, "")));
+  ::setenv("GLOO_SOCKET_IFNAME", "nosuch0", 1);
+  errors = on_ranks(2, [](const Ranks&) {}, 3s);
+  ::unsetenv("GLOO_SOCKET_IFNAME");
+  for (const auto& e : errors) EXPECT_NE(e.find("no network interface for the ranks' transport (GLOO_SOCKET_IFNAME=nosuch0)"), std::string::npos) << e;
+}
+
 TEST(Distributed, AloneEveryCallIsANoOp) {
   const Ranks alone;
   EXPECT_TRUE(alone.alone());
