@@ -5,7 +5,9 @@
 #   3. times the training step on CUDA at batch 64 and 1,024 per domain, fp32 and bf16 autocast
 #      (`--precision bf16`), for `dida train` and for the same step in PyTorch-Python
 #      (bench/train_pytorch.py, on the bundle of step 2), with the card's name;
-#   4. optionally (BENCH=1) runs `dida bench` on CUDA.
+#   4. data-parallel on CUDA (c10d's NCCL group for the gradients): `dida train --nproc G --device
+#      cuda` over the machine's G GPUs, one rank each, when G >= 2 (NCCL takes one rank per GPU);
+#   5. optionally (BENCH=1) runs `dida bench` on CUDA.
 # The data comes from a pair cache ($DIDA_CACHE) built beforehand with `dida data show`,
 # because such machines usually lack the data packages.
 # Usage: bench/gpu_check.sh OUT_DIR        (env: DIDA_HEADER_ROOT, DIDA_CACHE, BENCH, EPOCHS, ITERS)
@@ -38,6 +40,16 @@ for batch in 64 1024; do
       --precision "$precision" --iters "$ITERS" --warmup 20 | tee "$OUT/$name-pytorch.json"
   done
 done
+grep -q "NCCL group" "$OUT/configure.log" && echo "== this build has c10d's NCCL group" || echo "== this build has no NCCL group"
+gpus=$(python3 -c 'import torch; print(torch.cuda.device_count())')
+if [ "$gpus" -ge 2 ]; then
+  echo "== data-parallel on cuda: $gpus ranks, one GPU each"
+  rm -rf "$OUT/ranks-cuda"
+  build/gpu/bin/dida train --nproc "$gpus" --device cuda --epochs 1 --iters-per-epoch "$ITERS" --out "$OUT/ranks-cuda" 2>&1 \
+    | tr '\r' '\n' | grep -E "ranks|img/s|done|error" | tail -4 | tee "$OUT/ranks-cuda.txt"
+else
+  echo "== data-parallel on cuda: skipped, $gpus GPU (NCCL takes one rank per GPU)" | tee "$OUT/ranks-cuda.txt"
+fi
 if [ "${BENCH:-0}" = 1 ]; then
   echo "== bench on cuda"
   build/gpu/bin/dida bench --device cuda --epochs "${EPOCHS:-10}" --methods source-only,dann,dida --seeds 1,2,3 \

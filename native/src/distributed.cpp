@@ -3,6 +3,10 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef DIDA_WITH_NCCL  // a CUDA LibTorch (native/CMakeLists.txt): compiled only there
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -52,7 +56,7 @@ std::string gloo_listen_address(const std::string& master_addr, const std::strin
 
 Ranks::Ranks(int rank, int world, const c10::intrusive_ptr<c10d::Store>& store, std::chrono::milliseconds timeout,
              const std::string& master_addr)
-    : rank_(rank), world_(world), store_(store) {
+    : rank_(rank), world_(world), store_(store), timeout_(timeout) {
   if (world < 1 || rank < 0 || rank >= world)
     throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(world) + ": no such rank");
   if (world == 1) return;
@@ -146,7 +150,37 @@ void Ranks::finish(const c10::intrusive_ptr<c10d::Work>& work, const char* what)
   }
 }
 
-std::string Ranks::backend() const { return group_ ? group_->getBackendName() : "none"; }
+std::string Ranks::backend() const {
+  if (!group_) return "none";
+  return data_group_ ? data_group_->getBackendName() + "+" + group_->getBackendName() : group_->getBackendName();
+}
+
+bool Ranks::nccl_built() {
+#ifdef DIDA_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+torch::Device Ranks::use_cuda() {
+#ifdef DIDA_WITH_NCCL
+  const int gpus = static_cast<int>(torch::cuda::device_count());
+  const int local = env_int("LOCAL_RANK", rank_, 0, 65535);
+  const auto index = static_cast<c10::DeviceIndex>(local % std::max(gpus, 1));
+  c10::cuda::set_device(index);
+  if (!group_) return torch::Device(torch::kCUDA, index);
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = timeout_;
+  data_group_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("dida/nccl", store_), rank_,
+                                                            world_, options);
+  return torch::Device(torch::kCUDA, index);
+#else
+  if (!group_) return torch::Device(torch::kCUDA);
+  throw std::runtime_error("data-parallel training on CUDA needs c10d's NCCL group, which this LibTorch lacks "
+                           "(a CUDA build of LibTorch has it); on this one: --device cpu");
+#endif
+}
 
 void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
   if (!group_) return;
@@ -156,7 +190,7 @@ void Ranks::average_gradients(const std::vector<torch::Tensor>& params) const {
   if (grads.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(grads)};
   const auto t0 = std::chrono::steady_clock::now();
-  finish(group_->allreduce(bucket), "gradient average");
+  finish(data_group()->allreduce(bucket), "gradient average");
   count(bucket[0], t0);
   unflatten_into(bucket[0].div_(world_), grads);
 }
@@ -165,7 +199,7 @@ void Ranks::broadcast(const std::vector<torch::Tensor>& tensors) const {
   if (!group_ || tensors.empty()) return;
   std::vector<torch::Tensor> bucket = {flatten(tensors)};
   const auto t0 = std::chrono::steady_clock::now();
-  finish(group_->broadcast(bucket), "broadcast");
+  finish(data_group()->broadcast(bucket), "broadcast");
   count(bucket[0], t0);
   unflatten_into(bucket[0], tensors);
 }

@@ -1,11 +1,18 @@
 #pragma once
-// Data-parallel training on PyTorch's c10d, Gloo on CPU: the ranks of a run, joined through c10d's
-// TCPStore from the environment torchrun sets (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), and
-// what a step needs of them: each optimiser's gradients averaged in one flat bucket, tensors set
-// to rank 0's, a flag any rank raised, and a text every rank must agree on. No transport of our own.
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+// Data-parallel training on PyTorch's c10d: the ranks of a run, joined through c10d's TCPStore from
+// the environment torchrun sets (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), and what a step needs
+// of them: each optimiser's gradients averaged in one flat bucket, tensors set to rank 0's, a flag
+// any rank raised, and a text every rank must agree on. Gloo carries everything on the CPU; on CUDA
+// (a LibTorch built with NCCL: DIDA_WITH_NCCL) NCCL carries the gradients and weights, Gloo the
+// flags and checks. No transport of our own.
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/torch.h>
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 
 #include <chrono>
 #include <string>
@@ -18,6 +25,13 @@ namespace dida {
 // ranks all run on this machine (`master_addr` a loopback address), or "*" for the address this
 // machine's host name resolves to (PyTorch's default).
 std::string gloo_listen_address(const std::string& master_addr, const std::string& ifname);
+
+// What runs the collectives: since PyTorch 2.0 Gloo and NCCL are a process group's backends.
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveGroup = c10d::Backend;
+#else
+using CollectiveGroup = c10d::ProcessGroup;
+#endif
 
 class Ranks {
  public:
@@ -36,7 +50,14 @@ class Ranks {
   int rank() const { return rank_; }
   int world() const { return world_; }
   bool alone() const { return world_ == 1; }
-  std::string backend() const;  // "gloo", or "none" alone
+  std::string backend() const;  // "gloo", "nccl+gloo" on CUDA, or "none" alone
+
+  // Whether this build has c10d's NCCL group (a CUDA LibTorch; Debian's has none).
+  static bool nccl_built();
+  // For training on CUDA: this rank's GPU (LOCAL_RANK's, modulo the GPUs there are), made the
+  // current device, and an NCCL group for average_gradients and broadcast over the same store.
+  // Throws one line when this LibTorch has no NCCL group. Call before the Ranks are copied.
+  torch::Device use_cuda();
 
   // Every defined gradient of `params` summed over the ranks and divided by their number: one
   // all-reduce of one flat buffer (a bucket), copied back.
@@ -65,7 +86,10 @@ class Ranks {
   std::string lost_ranks() const;
   int rank_ = 0, world_ = 1;
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  std::chrono::milliseconds timeout_{0};
+  c10::intrusive_ptr<CollectiveGroup> group_;       // Gloo: everything on the CPU, flags and checks always
+  c10::intrusive_ptr<CollectiveGroup> data_group_;  // NCCL on CUDA: the gradients and weights
+  const c10::intrusive_ptr<CollectiveGroup>& data_group() const { return data_group_ ? data_group_ : group_; }
   std::shared_ptr<Comm> comm_ = std::make_shared<Comm>();  // shared by the copies of these ranks
 };
 

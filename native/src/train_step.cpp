@@ -124,8 +124,8 @@ std::vector<torch::Tensor> TrainStep::params_of(const torch::optim::Optimizer& o
 
 TrainStep::TrainStep(const TrainOptions& o, const DomainPair& pair, const torch::Device& device, Ranks ranks)
     : o_(o), device_(device), ranks_(std::move(ranks)), mine_(o.mine_ma_rate) {
-  if (!ranks_.alone() && !device_.is_cpu())
-    throw std::runtime_error("data-parallel training runs on the CPU (Gloo); this LibTorch has no NCCL group: use --device cpu");
+  if (!ranks_.alone() && device_.is_cuda() && ranks_.backend().rfind("nccl", 0) != 0)
+    throw std::runtime_error("data-parallel training on CUDA needs the ranks' NCCL group (Ranks::use_cuda)");
   for (const auto& term : loss_terms()) {
     const double w = term_weight(term, o);
     if (w > 0) active_.emplace_back(&term, w);

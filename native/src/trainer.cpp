@@ -286,7 +286,7 @@ int run_training(TrainOptions o, bool resume) {
   // A data-parallel run (torchrun, or `dida train --nproc`): every rank trains its part of each
   // batch; rank 0 alone checks and writes the run folder (log, progress, checkpoints, replay,
   // bundle). A refusal on rank 0 stops every rank.
-  const Ranks ranks = Ranks::from_environment(kRanksTimeout);
+  Ranks ranks = Ranks::from_environment(kRanksTimeout);
   const bool writer = ranks.rank() == 0;
   std::string refused;
   try {
@@ -301,7 +301,8 @@ int run_training(TrainOptions o, bool resume) {
   const std::string run = o.out;
   const std::string config_path = run + "/config.json", ckpt = run + "/checkpoint.pt", log_path = run + "/log.jsonl";
   if (o.threads > 0) torch::set_num_threads(o.threads);
-  const torch::Device device = pick_device(o.device);
+  torch::Device device = pick_device(o.device);
+  if (device.is_cuda() && !ranks.alone()) device = ranks.use_cuda();  // each rank its GPU; NCCL for gradients
   if (device.is_cpu()) refuse_runs_beyond_memory(o);
   std::optional<RunLock> lock;
   if (writer) fs::create_directories(run), lock.emplace(run);
