@@ -544,14 +544,16 @@ TEST(Findings, TheWalkthroughSaysWhatThePageMeasures) {
   EXPECT_EQ(ProbeVerdict::of(0.25, 0.1), "close to chance");
   EXPECT_EQ(ProbeVerdict::of(0.70, 0.5), "above chance");
   EXPECT_EQ(ProbeVerdict::of(0.90, 0.5), "far above chance");
+  EXPECT_NEAR(ProbeVerdict::share(0.23, 0.11), 0.135, 1e-3);
   Loaded l;
   ASSERT_EQ(l.load(), "");
   show_known_features(l);
   EXPECT_NE(probe_findings(l.m).find("still fitting"), std::string::npos);
   while (!l.m.probes_done()) l.m.step_probes(1L << 30);
   const std::string said = probe_findings(l.m);
-  EXPECT_NE(said.find("domain read from z_spe 100 % (chance 50 %): far above chance"), std::string::npos) << said;
-  EXPECT_NE(said.find("domain read from z_inv 50 % (chance 50 %): close to chance"), std::string::npos) << said;
+  EXPECT_NE(said.find("domain read from z_spe 100 % (chance 50 %): far above chance (100 % of the way from chance to every image right)"),
+            std::string::npos) << said;
+  EXPECT_NE(said.find("domain read from z_inv 50 % (chance 50 %): close to chance (0 % of the way"), std::string::npos) << said;
   EXPECT_NE(said.find("class read from z_spe"), std::string::npos) << said;
 
   const Domain& d = l.m.samples().images;

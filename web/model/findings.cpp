@@ -1,5 +1,6 @@
 #include "findings.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -13,10 +14,12 @@ std::string percent(double x) { return std::to_string(std::lround(100.0 * x)) + 
 
 }  // namespace
 
+double ProbeVerdict::share(double accuracy, double chance) { return chance < 1 ? (accuracy - chance) / (1 - chance) : 0; }
+
 std::string ProbeVerdict::of(double accuracy, double chance) {
-  const double share = chance < 1 ? (accuracy - chance) / (1 - chance) : 0;
-  if (share <= kClose) return "close to chance";
-  if (share <= kPartly) return "above chance";
+  const double s = share(accuracy, chance);
+  if (s <= kClose) return "close to chance";
+  if (s <= kPartly) return "above chance";
   return "far above chance";
 }
 
@@ -28,8 +31,12 @@ std::string probe_findings(const ExplorerModel& m) {
     return "Measuring this model: the probes are still fitting.";
   }
   const auto line = [](const char* what, const ExplorerModel::ProbeReadout& r, const char* want) {
+    // The verdict says how it was judged: "close to chance" at 23 % against 11 % is a reader's
+    // surprise unless the page says that this is 13 % of the way from chance to every image right.
+    const long way = std::lround(100.0 * std::max(0.0, ProbeVerdict::share(r.accuracy, r.chance)));
     return std::string(what) + " " + percent(r.accuracy) + " (chance " + percent(r.chance) + "): " +
-           ProbeVerdict::of(r.accuracy, r.chance) + "; a split that holds: " + want + ".";
+           ProbeVerdict::of(r.accuracy, r.chance) + " (" + std::to_string(way) +
+           " % of the way from chance to every image right); a split that holds: " + want + ".";
   };
   return "Measured on this model, here: " + line("the domain read from z_spe", spe, "far above chance") + " " +
          line("The domain read from z_inv", inv, "close to chance") + " " +

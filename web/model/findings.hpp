@@ -13,6 +13,8 @@ namespace dida::web {
 struct ProbeVerdict {
   static constexpr double kClose = 0.2, kPartly = 0.5;
   static std::string of(double accuracy, double chance);
+  // The accuracy's share of the way from chance to 1 (0: chance, 1: every image right).
+  static double share(double accuracy, double chance);
 };
 
 // Chapter "the probes": the three live probes of the shown model, each with its verdict and what a
