@@ -223,6 +223,8 @@ void TrainStep::save_checkpoint(const std::string& path, int epoch, int iter) {
       archive.write(e.name + "_optimizer", a);
     }
   }
+  for (std::size_t i = 0; i < average_.size(); ++i) archive.write("weight_average" + std::to_string(i), average_[i]);
+  if (!average_.empty()) archive.write("weight_average_steps", torch::tensor({static_cast<double>(averaged_steps_)}, torch::kFloat64));
   archive.write("state", torch::tensor({static_cast<double>(epoch), static_cast<double>(iter), mine_.moving_average(),
                                         static_cast<double>(ranks_.world())},
                                        torch::kFloat64));
@@ -260,6 +262,18 @@ void TrainStep::load_checkpoint(const std::string& path, int& epoch, int& iter) 
         torch::serialize::InputArchive a;
         archive.read(e.name + "_optimizer", a);
         e.optimizer->load(a);
+      }
+    }
+    if (o_.weight_average > 0) {  // a checkpoint from before any step has none
+      torch::Tensor steps;
+      if (archive.try_read("weight_average_steps", steps)) {
+        averaged_steps_ = static_cast<int64_t>(steps[0].item<double>());
+        average_.clear();
+        for (const auto& [name, t] : named_state(*net_)) {
+          torch::Tensor a;
+          archive.read("weight_average" + std::to_string(average_.size()), a);
+          average_.push_back(a.to(t.device(), t.scalar_type()));
+        }
       }
     }
     torch::Tensor state;
@@ -394,6 +408,33 @@ void TrainStep::step(int epoch, int iter, double progress) {
   sum_ = sum_.defined() ? sum_ + last_ : last_.clone();
   const auto ok = torch::isfinite(last_[static_cast<int64_t>(loss_value_names().size() - 1)]);
   finite_ = finite_.defined() ? finite_.logical_and(ok) : ok;
+  update_weight_average();
+}
+
+void TrainStep::update_weight_average() {
+  if (o_.weight_average <= 0) return;
+  torch::NoGradGuard no_grad;
+  const auto state = named_state(*net_);
+  if (average_.empty())
+    for (const auto& [name, t] : state) average_.push_back(t.detach().clone());
+  // The decay grows with the steps averaged (1 + n) / (10 + n), up to the option's: the first
+  // steps' weights, far from the trained ones, do not linger in the average.
+  const double n = static_cast<double>(averaged_steps_++);
+  const double d = std::min(o_.weight_average, (1 + n) / (10 + n));
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    const auto& t = state[i].second;
+    if (t.is_floating_point())
+      average_[i].mul_(d).add_(t.detach(), 1 - d);
+    else
+      average_[i].copy_(t);  // counters (batch norm's batches seen)
+  }
+}
+
+void TrainStep::use_weight_average() {
+  if (average_.empty()) return;
+  torch::NoGradGuard no_grad;
+  const auto state = named_state(*net_);
+  for (std::size_t i = 0; i < state.size(); ++i) state[i].second.copy_(average_[i]);
 }
 
 void TrainStep::critic_step() {

@@ -58,6 +58,9 @@ class TrainStep {
   // batches, and both so that a source content in a target style is read by C as its label. Both
   // were trained on z_inv before the erasure.
   void retrain_readers();
+  // --weight-average: the network takes the moving average of its weights (and buffers) over the
+  // steps, in place of the last step's; once, after the last step. No-op when off.
+  void use_weight_average();
   const torch::Tensor& x_val() const { return x_val_; }
   const torch::Tensor& y_val() const { return y_val_; }
   const torch::Tensor& x_test() const { return x_test_; }
@@ -67,6 +70,10 @@ class TrainStep {
   const std::vector<std::pair<const LossTerm*, double>>& active_terms() const { return active_; }
 
  private:
+  // --weight-average's moving average of named_state(net) (parameters and buffers), and its steps.
+  std::vector<torch::Tensor> average_;
+  int64_t averaged_steps_ = 0;
+  void update_weight_average();
   // The weighted terms of one pass that the stage optimises (`stage` < 0: joint), by name; their
   // logged values go to `values`.
   LossTerms losses(const torch::Tensor& xs, const torch::Tensor& ys, const torch::Tensor& xt, double grl,

@@ -465,6 +465,7 @@ int run_training(TrainOptions o, bool resume) {
   }
 
   if (!writer) return kTrainDone;
+  trainer.use_weight_average();  // --weight-average: the bundle's weights are the average's
   trainer.set_erasure();  // after the last step: the encoder never trains against it (docs/RESULTS.md)
   trainer.retrain_readers();
   // The replay's last frame is the bundle's model, erasure included (it replaces the epoch's line).

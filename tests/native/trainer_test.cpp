@@ -1016,6 +1016,53 @@ TEST(Model, TheAdainDecoderGivesASwapItsStylesColourStatistics) {
       << "another style, other statistics";
 }
 
+// --weight-average: the bundle's weights are the moving average of every step's weights, with the
+// decay (1 + n) / (10 + n) up to the option's; it survives a checkpoint; off, nothing changes.
+TEST(Training, TheWeightAverageIsTheStepsAverageAndResumes) {
+  TempDir dir("average");
+  TrainOptions o = tiny(dir.path("run"));
+  o.weight_average = 0.2;
+  const DomainPair pair = pair_for(o);
+  TrainStep step(o, pair, torch::kCPU);
+  std::vector<torch::Tensor> want;
+  for (int it = 0; it < 4; ++it) {
+    step.step(0, it, it / 10.0);
+    const auto state = named_state(step.net());
+    const double n = it, d = std::min(0.2, (1 + n) / (10 + n));
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      const auto t = state[i].second.detach().clone();
+      if (it == 0) want.push_back(t);
+      else if (t.is_floating_point()) want[i] = want[i] * d + t * (1 - d);
+      else want[i] = t;
+    }
+    if (it == 1) step.save_checkpoint(dir.path("c.pt"), 0, 2);
+  }
+  // Resumed from the checkpoint after step 2, the same two steps give the same average.
+  TrainStep again(o, pair, torch::kCPU);
+  int epoch = -1, iter = -1;
+  again.load_checkpoint(dir.path("c.pt"), epoch, iter);
+  for (int it = 2; it < 4; ++it) again.step(0, it, it / 10.0);
+  std::vector<torch::Tensor> last;  // the last step's weights (named_state gives the live tensors)
+  for (const auto& [name, t] : named_state(step.net())) last.push_back(t.detach().clone());
+  step.use_weight_average(), again.use_weight_average();
+  const auto avg = named_state(step.net()), avg2 = named_state(again.net());
+  for (std::size_t i = 0; i < avg.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(avg[i].second, want[i], 1e-5, 1e-6)) << avg[i].first;
+    EXPECT_TRUE(torch::allclose(avg2[i].second, want[i], 1e-5, 1e-6)) << avg2[i].first << " after a resume";
+  }
+  double moved = 0;
+  for (std::size_t i = 0; i < avg.size(); ++i)
+    if (avg[i].second.is_floating_point()) moved = std::max(moved, (avg[i].second - last[i]).abs().max().item<double>());
+  EXPECT_GT(moved, 1e-6) << "the average is not the last step's weights";
+  TrainStep plain([&] { TrainOptions p = o; p.weight_average = 0; return p; }(), pair, torch::kCPU);
+  for (int it = 0; it < 4; ++it) plain.step(0, it, it / 10.0);
+  std::vector<torch::Tensor> before;
+  for (const auto& [name, t] : named_state(plain.net())) before.push_back(t.clone());
+  plain.use_weight_average();
+  const auto after = named_state(plain.net());
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_TRUE(torch::equal(after[i].second, before[i])) << "off: unchanged";
+}
+
 // A step keeps its loss values on the training device; what the host reads later is exactly what
 // the steps computed: the last step's values, and their sum since the last read.
 TEST(Training, LossValuesAreReadWhenAskedAndSumAsTheSteps) {

@@ -82,6 +82,7 @@ struct TrainOptions {
   Precision precision = Precision::Fp32;
   double lr = 1e-3, momentum = 0.9, weight_decay = 0.0;
   bool anneal_lr = true;
+  double weight_average = 0.0;  // decay per step of the weights' moving average the bundle keeps; 0: off
   int epochs = 25, batch_size = 64;
   int iters_per_epoch = 70;  // 0: one pass over source-train
   std::uint64_t seed = 1;
