@@ -25,6 +25,8 @@ nlohmann::json EvalResult::to_json() const {
           {"class_probe_spe", class_probe_spe},   {"mi_estimate", mi_estimate},
           {"page_probes", {{"domain_probe_inv", page_domain_probe_inv}, {"domain_probe_spe", page_domain_probe_spe},
                            {"class_probe_spe", page_class_probe_spe}, {"images", page_probe_images}}},
+          {"probe_draws", {{"domain_probe_inv", draws_domain_probe_inv}, {"domain_probe_spe", draws_domain_probe_spe},
+                           {"class_probe_spe", draws_class_probe_spe}}},
           {"a_distance_inv", a_distance_inv},     {"a_distance_spe", a_distance_spe},
           {"target_confidence", target_confidence}, {"target_balance", target_balance},
           {"swap_content_accuracy", swap_content_accuracy}, {"swap_style_accuracy", swap_style_accuracy},
@@ -253,16 +255,19 @@ EvalResult evaluate(const EvalOptions& eo) {
       const auto b = torch::cat({take(fsrc, ds, half, rows), take(ftgt, dt, half, rows)});
       return probe_accuracy(a, torch::cat({zeros(half), ones(half)}), b, torch::cat({zeros(rows - half), ones(rows - half)}), 2);
     };
-    r.domain_probe_inv += domain_probe(fs_.inv, ft.inv) / kProbeDraws;
-    r.domain_probe_spe += domain_probe(fs_.spe, ft.spe) / kProbeDraws;
+    r.draws_domain_probe_inv.push_back(domain_probe(fs_.inv, ft.inv));
+    r.draws_domain_probe_spe.push_back(domain_probe(fs_.spe, ft.spe));
+    r.domain_probe_inv += r.draws_domain_probe_inv.back() / kProbeDraws;
+    r.domain_probe_spe += r.draws_domain_probe_spe.back() / kProbeDraws;
     // The class from z_spe: the same images of both domains, with their labels.
     std::vector<int> a, b;  // indices into spe_all: source rows first, then target rows
     for (std::size_t k = 0; k < rows; ++k) {
       (k < half ? a : b).push_back(ds[k]);
       (k < half ? a : b).push_back(static_cast<int>(xs.size(0)) + dt[k]);
     }
-    r.class_probe_spe += probe_accuracy(take(spe_all, a, 0, a.size()), take(y_all, a, 0, a.size()), take(spe_all, b, 0, b.size()),
-                                        take(y_all, b, 0, b.size()), classes) / kProbeDraws;
+    r.draws_class_probe_spe.push_back(probe_accuracy(take(spe_all, a, 0, a.size()), take(y_all, a, 0, a.size()),
+                                                     take(spe_all, b, 0, b.size()), take(y_all, b, 0, b.size()), classes));
+    r.class_probe_spe += r.draws_class_probe_spe.back() / kProbeDraws;
   }
   // The page's own draw (web/model/explorer_model.cpp, start_probes): its sample set is the first
   // `per` images of source-val and of target-test; the domain probes fit the k-th image of each

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <torch/torch.h>
+#include <vector>
 
 #include "dida/native/options.hpp"
 #include "dida/style_retrieval.hpp"
@@ -17,6 +18,9 @@ struct EvalResult {
   // target-test images, `dida data samples`), with its split: one draw, the figure the page shows.
   double page_domain_probe_inv = 0, page_domain_probe_spe = 0, page_class_probe_spe = 0;
   int page_probe_images = 0;
+  // Each draw's figures (the three probes above are their means): how far one draw of the page's
+  // size strays from the mean.
+  std::vector<double> draws_domain_probe_inv, draws_domain_probe_spe, draws_class_probe_spe;
   double mi_estimate = 0, a_distance_inv = 0, a_distance_spe = 0;
   // The split, measured through the pixel decoder (docs/RESULTS.md): the swap x_ab =
   // R(z_inv(a), z_spe(b)) of image a with image b of the other domain, both directions, re-encoded.

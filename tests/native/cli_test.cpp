@@ -536,6 +536,14 @@ TEST(Cli, BenchAndEvalEndToEndOnTinyRuns) {
     EXPECT_TRUE(e[k].get<double>() >= 0 && e[k].get<double>() <= 1) << k << " = " << e[k];
   }
   EXPECT_GT(e["reconstruction_psnr"].get<double>(), 0);
+  // Each probe is the mean of its draws, which are listed (one draw is what the page fits).
+  for (const char* k : {"domain_probe_inv", "domain_probe_spe", "class_probe_spe"}) {
+    const auto& draws = e["probe_draws"][k];
+    ASSERT_EQ(draws.size(), 5u) << k << ": " << e["probe_draws"].dump();
+    double sum = 0;
+    for (const auto& d : draws) sum += d.get<double>();
+    EXPECT_NEAR(sum / 5, e[k].get<double>(), 1e-9) << k;
+  }
   // The bundle's own record and eval agree on the target accuracy of the last checkpoint.
   const auto card = nlohmann::json::parse(slurp(run + "/bundle/config.json"));
   EXPECT_NEAR(card["metrics"]["target_test_accuracy"].get<double>(), e["target_accuracy"].get<double>(), 1e-9);
