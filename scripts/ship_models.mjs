@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statS
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PAIRS, SAMPLES_PER_DOMAIN, pairName, sampleFile, writeSampleSet } from './site_lib.mjs';
+import { PAIRS, PROBE_SAMPLES_PER_DOMAIN, SAMPLES_PER_DOMAIN, pairName, sampleFile, writeSampleSet } from './site_lib.mjs';
 
 const METHODS = ['dida', 'dann', 'source-only'];
 
@@ -147,7 +147,7 @@ function run(cmd, args, opts = {}) {
 }
 
 const samplesCommand = (source, target) =>
-  `dida data samples --source ${source} --target ${target} --n ${SAMPLES_PER_DOMAIN} --out ${sampleFile(source, target)}`;
+  `dida data samples --source ${source} --target ${target} --n ${SAMPLES_PER_DOMAIN} --probe-n ${PROBE_SAMPLES_PER_DOMAIN} --out ${sampleFile(source, target)}`;
 
 // Accuracy per domain on the page's sample set, by the core (`dida predict --samples`).
 function sampleFigures(dida, bundle, samples) {

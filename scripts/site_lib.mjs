@@ -12,6 +12,9 @@ export const PAIRS = [
 // Held-out images per domain in a page's sample set (source-val and target-test; default data seed),
 // written gzip-compressed (about half the bytes).
 export const SAMPLES_PER_DOMAIN = 200;
+// Further held-out images of each domain that only the page's probes read: with the shown ones,
+// the 500 rows of each domain that `dida eval` draws (CrossFitProbe::kRowsPerDomain).
+export const PROBE_SAMPLES_PER_DOMAIN = 300;
 export const sampleFile = (source, target) => `${pairName(source, target)}.safetensors.gz`;
 
 // The bundle layout the page reads (docs/BUNDLE.md; `dida export` converts older bundles).
@@ -23,6 +26,7 @@ export const pairName = (source, target) => `${source}-${target}`;
 export function writeSampleSet(dida, source, target, path) {
   mkdirSync(dirname(path), { recursive: true });
   const r = spawnSync(dida, ['data', 'samples', '--source', source, '--target', target,
-                             '--n', String(SAMPLES_PER_DOMAIN), '--out', path], { encoding: 'utf8' });
+                             '--n', String(SAMPLES_PER_DOMAIN), '--probe-n', String(PROBE_SAMPLES_PER_DOMAIN),
+                             '--out', path], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`dida data samples ${source} -> ${target} failed: ${(r.stderr || '').trim()}`);
 }

@@ -9,27 +9,33 @@
 
 namespace dida {
 
-void write_sample_set(const DomainPair& p, int n, const std::string& path) {
+void write_sample_set(const DomainPair& p, int n, const std::string& path, int probe_n) {
   const Domain& s = p.source_val;
   const Domain& t = p.target_test;
-  const int ns = std::min(n, s.size()), nt = std::min(n, t.size());
-  std::vector<std::uint8_t> images;
-  std::vector<std::int64_t> labels, domains;
-  auto take = [&](const Domain& d, int count, int domain) {
-    for (int i = 0; i < count; ++i) {
-      const auto img = d.image(i);
-      images.insert(images.end(), img.pixels.begin(), img.pixels.end());
-      labels.push_back(d.labels[static_cast<std::size_t>(i)]);
-      domains.push_back(domain);
-    }
-  };
-  take(s, ns, 0);
-  take(t, nt, 1);
   SafeTensorsWriter w;
-  const std::int64_t total = ns + nt;
-  w.add_u8("images", {total, s.height, s.width, s.channels}, images);
-  w.add_i64("labels", {total}, labels);
-  w.add_i64("domains", {total}, domains);
+  // Held-out images [from, from + count) of each domain as one block of tensors named prefix*.
+  auto block = [&](const std::string& prefix, int from, int count) {
+    std::vector<std::uint8_t> images;
+    std::vector<std::int64_t> labels, domains;
+    auto take = [&](const Domain& d, int domain) {
+      for (int i = from; i < std::min(from + count, d.size()); ++i) {
+        const auto img = d.image(i);
+        images.insert(images.end(), img.pixels.begin(), img.pixels.end());
+        labels.push_back(d.labels[static_cast<std::size_t>(i)]);
+        domains.push_back(domain);
+      }
+    };
+    take(s, 0);
+    take(t, 1);
+    const auto total = static_cast<std::int64_t>(labels.size());
+    if (total == 0) return std::int64_t{0};
+    w.add_u8(prefix + "images", {total, s.height, s.width, s.channels}, images);
+    w.add_i64(prefix + "labels", {total}, labels);
+    w.add_i64(prefix + "domains", {total}, domains);
+    return total;
+  };
+  block("", 0, n);
+  if (probe_n > 0) w.set_metadata("probe_images", std::to_string(block("probe_", n, probe_n)));
   w.set_metadata("format", "dida-samples");
   w.set_metadata("source", p.source_spec);
   w.set_metadata("target", p.target_spec);
@@ -77,6 +83,30 @@ SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::str
     d.labels.push_back(static_cast<std::int32_t>(labels[i]));
     d.origin.push_back(static_cast<std::int32_t>(i));
     out.domains.push_back(static_cast<std::int32_t>(domains[i]));
+  }
+  // The probes' own images, when the file has them: the shown images' size and classes.
+  if (f.contains("probe_images")) {
+    for (const char* name : {"probe_labels", "probe_domains"})
+      if (!f.contains(name)) throw std::runtime_error(origin + ": missing tensor \"" + name + "\"");
+    const TensorInfo& pi = f.info("probe_images");
+    if (pi.shape.size() != 4 || pi.shape[1] != info.shape[1] || pi.shape[2] != info.shape[2] || pi.shape[3] != info.shape[3])
+      throw std::runtime_error(origin + ": probe_images are not of the images' size");
+    if (info.shape[0] + pi.shape[0] > kMaxSampleSetImages)
+      throw std::runtime_error(origin + ": " + std::to_string(info.shape[0] + pi.shape[0]) + " images, more than the " +
+                               std::to_string(kMaxSampleSetImages) + " a sample set may hold");
+    Domain& q = out.probe_images;
+    q.name = d.name + " (probes)", q.height = d.height, q.width = d.width, q.channels = d.channels, q.classes = d.classes;
+    q.pixels = f.to_u8("probe_images");
+    const auto pl = f.to_i64("probe_labels"), pd = f.to_i64("probe_domains");
+    if (static_cast<std::int64_t>(pl.size()) != pi.shape[0] || pl.size() != pd.size())
+      throw std::runtime_error(origin + ": probe_images, probe_labels and probe_domains differ in count");
+    for (std::size_t i = 0; i < pl.size(); ++i) {
+      if (pl[i] < 0 || pl[i] >= static_cast<std::int64_t>(d.classes.size()) || (pd[i] != 0 && pd[i] != 1))
+        throw std::runtime_error(origin + ": probe image " + std::to_string(i) + " has a label or domain out of range");
+      q.labels.push_back(static_cast<std::int32_t>(pl[i]));
+      q.origin.push_back(static_cast<std::int32_t>(i));
+      out.probe_domains.push_back(static_cast<std::int32_t>(pd[i]));
+    }
   }
   return out;
 }

@@ -269,10 +269,10 @@ EvalResult evaluate(const EvalOptions& eo) {
                                                      take(spe_all, b, 0, b.size()), take(y_all, b, 0, b.size()), classes));
     r.class_probe_spe += r.draws_class_probe_spe.back() / kProbeDraws;
   }
-  // The page's own draw (web/model/explorer_model.cpp, start_probes): its sample set is the first
-  // `per` images of source-val and of target-test; the domain probes fit the k-th image of each
-  // domain for even k and test it for odd k; the class probe fits the even-numbered samples
-  // (source first, then target) and tests the odd ones.
+  // The page's own draw (web/model/explorer_model.cpp, fit_probes): its sample set's shown and
+  // probe images are the first kRowsPerDomain of source-val and of target-test; the domain probes
+  // fit the k-th image of each domain for even k and test it for odd k; the class probe takes the
+  // first m of each domain (source first, then target) and fits the even-numbered, tests the odd.
   {
     const int ps_n = static_cast<int>(std::min<int64_t>(xs.size(0), CrossFitProbe::kRowsPerDomain));
     const int pt_n = static_cast<int>(std::min<int64_t>(xt.size(0), CrossFitProbe::kRowsPerDomain));
@@ -290,8 +290,10 @@ EvalResult evaluate(const EvalOptions& eo) {
     };
     r.page_domain_probe_inv = page_probe(sample_rows(fs_.inv, ft.inv), dom, fit, test, 2);
     r.page_domain_probe_spe = page_probe(sample_rows(fs_.spe, ft.spe), dom, fit, test, 2);
-    std::vector<int> cfit, ctest;
-    for (int i = 0; i < ps_n + pt_n; ++i) (i % 2 ? ctest : cfit).push_back(i);
+    std::vector<int> cfit, ctest, crows;  // the first m of each domain, source first
+    for (int i = 0; i < m; ++i) crows.push_back(i);
+    for (int i = 0; i < m; ++i) crows.push_back(ps_n + i);
+    for (std::size_t i = 0; i < crows.size(); ++i) (i % 2 ? ctest : cfit).push_back(crows[i]);
     r.page_class_probe_spe = page_probe(sample_rows(fs_.spe, ft.spe), torch::cat({ys.slice(0, 0, ps_n), yt.slice(0, 0, pt_n)}), cfit,
                                         ctest, classes);
     r.page_probe_images = ps_n + pt_n;

@@ -429,6 +429,34 @@ TEST(Data, SampleSetRoundTripAndBadFiles) {
   auto cut = gz;
   cut.resize(cut.size() / 2);
   EXPECT_NE(error_of([&] { read_sample_set(cut, "cut.safetensors.gz"); }).find("cut.safetensors.gz"), std::string::npos);
+  EXPECT_EQ(s.probe_images.size(), 0) << "no probe images unless asked";
+  // The probes' own images: the next held-out images of each domain, after the shown ones.
+  ASSERT_GE(a.source_val.size(), 6);
+  ASSERT_GE(a.target_test.size(), 6);
+  write_sample_set(a, 4, dir.path("p.safetensors.gz"), 2);
+  const SampleSet p = read_sample_set(read_file_bytes(dir.path("p.safetensors.gz")), "p.safetensors.gz");
+  EXPECT_EQ(p.images.pixels, s.images.pixels) << "the shown images are the same";
+  ASSERT_EQ(p.probe_images.size(), 4);
+  EXPECT_EQ(p.probe_domains, (std::vector<std::int32_t>{0, 0, 1, 1}));
+  EXPECT_EQ(p.probe_images.image(0).pixels, a.source_val.image(4).pixels);
+  EXPECT_EQ(p.probe_images.image(2).pixels, a.target_test.image(4).pixels);
+  EXPECT_EQ(p.probe_images.labels[3], a.target_test.labels[5]);
+  // Probe images of another size than the shown ones, or with a label out of range, are refused.
+  const auto bad = [&](int size, std::int64_t label) {
+    SafeTensorsWriter b;
+    b.add_u8("images", {1, 2, 2, 3}, std::vector<std::uint8_t>(12, 1));
+    b.add_i64("labels", {1}, {0});
+    b.add_i64("domains", {1}, {0});
+    b.add_u8("probe_images", {1, size, size, 3}, std::vector<std::uint8_t>(static_cast<std::size_t>(size * size * 3), 1));
+    b.add_i64("probe_labels", {1}, {label});
+    b.add_i64("probe_domains", {1}, {1});
+    b.set_metadata("format", "dida-samples");
+    b.set_metadata("classes", "[\"a\", \"b\"]");
+    return error_of([&] { read_sample_set(b.to_bytes(), "b"); });
+  };
+  EXPECT_EQ(bad(2, 1), "");
+  EXPECT_NE(bad(3, 1).find("b: probe_images are not of the images' size"), std::string::npos);
+  EXPECT_NE(bad(2, 2).find("b: probe image 0 has a label or domain out of range"), std::string::npos);
   // Another safetensors file is not a sample set.
   SafeTensorsWriter w;
   w.add_f32("x", {1}, {1.f});

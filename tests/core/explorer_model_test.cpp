@@ -23,12 +23,12 @@ struct Loaded {
   test::ScratchDir dir{"explorer"};
   ExplorerModel m;
   std::vector<std::uint8_t> config, weights, samples;
-  Loaded() {
+  explicit Loaded(int probe_n = 0) {
     PairOptions o;
-    o.max_per_domain = 400;
+    o.max_per_domain = probe_n > 0 ? 1000 : 400;  // enough held-out images for the probe images too
     o.cache_dir = "";
     const DomainPair p = build_pair("mnist", "mnistm", DataSources::from_root(DIDA_SOURCE_DIR), o);
-    write_sample_set(p, 40, dir.path("s.safetensors"));  // 40 source-val + 40 target-test images
+    write_sample_set(p, 40, dir.path("s.safetensors"), probe_n);  // 40 source-val + 40 target-test images
     config = read_file_bytes(kBundle + "/config.json");
     weights = read_file_bytes(kBundle + "/model.safetensors");
     samples = read_file_bytes(dir.path("s.safetensors"));
@@ -353,6 +353,57 @@ TEST(ExplorerModel, LiveProbesFindWhatTheShownFeaturesHold) {
   l.m.use_engine(ExplorerModel::kCore);
   while (!l.m.probes_done()) l.m.step_probes(1L << 30);
   EXPECT_GT(l.m.probe(ExplorerModel::kDomainSpe).accuracy, 0.8);
+}
+
+// With probe images the probes read them beside the shown samples, each domain's rows in its
+// held-out order (what `dida eval`'s page_probes reproduces): the figures are those of probes
+// fitted here on the model's own features of those rows.
+TEST(ExplorerModel, TheProbesReadTheProbeImagesBesideTheShownOnes) {
+  Loaded l(30);
+  ASSERT_EQ(l.load(), "");
+  ASSERT_EQ(l.m.probe_images(), 60);
+  while (!l.m.predicted_all()) l.m.predict_next();
+  EXPECT_FALSE(l.m.probes_done()) << "the probe images' features come first";
+  int calls = 0;
+  while (!l.m.probes_done()) l.m.step_probes(1L << 30), ++calls;
+  EXPECT_GE(calls, 2);
+  const Model whole = Model::load(kBundle);
+  const SampleSet& s = l.m.samples();
+  const auto shown = whole.forward(l.m.input());
+  const Tensor4 probe_in = pixels_to_input(s.probe_images.pixels, 60, s.images.height, s.images.width, s.images.channels);
+  const auto more = whole.forward(probe_in);
+  const Rows si = whole.pool(shown.map("z_inv")), ss = whole.pool(shown.map("z_spe"));
+  const Rows pi = whole.pool(more.map("z_inv")), ps = whole.pool(more.map("z_spe"));
+  std::vector<float> inv, spe;
+  std::vector<int> dom, label, items[2];
+  for (int d = 0; d < 2; ++d) {
+    for (int i = 0; i < 80; ++i)
+      if (s.domains[static_cast<std::size_t>(i)] == d) {
+        items[d].push_back(static_cast<int>(dom.size()));
+        inv.insert(inv.end(), si.row(i), si.row(i) + si.d), spe.insert(spe.end(), ss.row(i), ss.row(i) + ss.d);
+        dom.push_back(d), label.push_back(s.images.labels[static_cast<std::size_t>(i)]);
+      }
+    for (int i = 0; i < 60; ++i)
+      if (s.probe_domains[static_cast<std::size_t>(i)] == d) {
+        items[d].push_back(static_cast<int>(dom.size()));
+        inv.insert(inv.end(), pi.row(i), pi.row(i) + pi.d), spe.insert(spe.end(), ps.row(i), ps.row(i) + ps.d);
+        dom.push_back(d), label.push_back(s.probe_images.labels[static_cast<std::size_t>(i)]);
+      }
+  }
+  ASSERT_EQ(items[0].size(), 70u);
+  std::vector<int> fit, test, cfit, ctest;
+  for (std::size_t k = 0; k < 70; ++k)
+    for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(items[d][k]);
+  for (int i = 0; i < 140; ++i) (i % 2 ? ctest : cfit).push_back(i);
+  auto fitted = [](CrossFitProbe p) {
+    while (p.step(CrossFitProbe::kSteps)) {
+    }
+    return p.test_accuracy();
+  };
+  EXPECT_NEAR(l.m.probe(ExplorerModel::kDomainInv).accuracy, fitted(CrossFitProbe(inv, 140, si.d, dom, 2, fit, test)), 1e-6);
+  EXPECT_NEAR(l.m.probe(ExplorerModel::kDomainSpe).accuracy, fitted(CrossFitProbe(spe, 140, ss.d, dom, 2, fit, test)), 1e-6);
+  EXPECT_NEAR(l.m.probe(ExplorerModel::kClassSpe).accuracy, fitted(CrossFitProbe(spe, 140, ss.d, label, 10, cfit, ctest)), 1e-6);
+  EXPECT_DOUBLE_EQ(l.m.probe(ExplorerModel::kDomainInv).chance, 0.5);
 }
 
 TEST(ExplorerModel, TsneKeepsEachClassOfTheShownFeaturesTogether) {

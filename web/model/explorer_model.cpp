@@ -48,6 +48,10 @@ std::string ExplorerModel::load(const std::string& config_text, std::vector<std:
     if (!shape.empty()) return shape;
     const int n = s.images.size();
     input_ = pixels_to_input(s.images.pixels, n, s.images.height, s.images.width, s.images.channels);
+    probe_input_ = s.probe_images.size() > 0 ? pixels_to_input(s.probe_images.pixels, s.probe_images.size(), s.images.height,
+                                                               s.images.width, s.images.channels)
+                                             : Tensor4();
+    probe_inv_feat_.clear(), probe_spe_feat_.clear(), probe_predicted_ = 0, probes_pending_ = false;
     core_ = EngineOutputs{};
     ort_ = EngineOutputs{};
     engine_max_diff_ = -1;
@@ -172,34 +176,76 @@ void ExplorerModel::apply_engine() {
 }
 
 void ExplorerModel::start_probes() {
-  const int n = samples_.images.size();
-  const int m = static_cast<int>(std::min(domain_items_[0].size(), domain_items_[1].size()));
-  std::vector<int> dom(samples_.domains.begin(), samples_.domains.end()), fit, test;
+  for (auto& p : probes_) p.reset();
+  probes_pending_ = probe_predicted_ < probe_input_.n;
+  if (!probes_pending_) fit_probes();
+}
+
+// The probe images' features, `count` images at a time (the core model, whichever engine shows
+// the samples: the two agree to float rounding), pooled as the plots' are.
+void ExplorerModel::predict_probe_images(int count) {
+  const int m = probe_input_.n, begin = probe_predicted_, end = std::min(m, begin + std::max(1, count));
+  Tensor4 x(end - begin, probe_input_.c, probe_input_.h, probe_input_.w);
+  std::copy_n(probe_input_.item(begin), x.data.size(), x.data.data());
+  const auto out = model_->forward(x);
+  const Rows pi = model_->pool(out.map("z_inv")), ps = model_->pool(out.map("z_spe"));
+  probe_inv_feat_.insert(probe_inv_feat_.end(), pi.data.begin(), pi.data.end());
+  probe_spe_feat_.insert(probe_spe_feat_.end(), ps.data.begin(), ps.data.end());
+  probe_predicted_ = end;
+}
+
+void ExplorerModel::fit_probes() {
+  // The rows: each domain's shown samples, then its probe images, source first: the k-th row of a
+  // domain is its k-th held-out image, as `dida eval` reproduces the page's draw (page_probes).
+  const int n = samples_.images.size(), m = probe_predicted_;
+  std::vector<float> inv, spe;
+  std::vector<int> dom, label, items[2];
+  auto add = [&](const std::vector<float>& fi, const std::vector<float>& fs, int i, int d, int y) {
+    items[d].push_back(static_cast<int>(dom.size()));
+    inv.insert(inv.end(), fi.begin() + static_cast<std::ptrdiff_t>(i) * inv_dim_, fi.begin() + static_cast<std::ptrdiff_t>(i + 1) * inv_dim_);
+    spe.insert(spe.end(), fs.begin() + static_cast<std::ptrdiff_t>(i) * spe_dim_, fs.begin() + static_cast<std::ptrdiff_t>(i + 1) * spe_dim_);
+    dom.push_back(d), label.push_back(y);
+  };
+  for (int d = 0; d < 2; ++d) {
+    for (int i = 0; i < n; ++i)
+      if ((samples_.domains[static_cast<std::size_t>(i)] ? 1 : 0) == d) add(inv_feat_, spe_feat_, i, d, samples_.images.labels[static_cast<std::size_t>(i)]);
+    for (int i = 0; i < m; ++i)
+      if (samples_.probe_domains[static_cast<std::size_t>(i)] == d)
+        add(probe_inv_feat_, probe_spe_feat_, i, d, samples_.probe_images.labels[static_cast<std::size_t>(i)]);
+  }
+  const int rows = static_cast<int>(dom.size());
+  const int k_min = static_cast<int>(std::min(items[0].size(), items[1].size()));
+  std::vector<int> fit, test;
   // Equal numbers from both domains, alternately to fit and to test.
-  for (int k = 0; k < m; ++k)
-    for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(domain_items_[d][static_cast<std::size_t>(k)]);
+  for (int k = 0; k < k_min; ++k)
+    for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(items[d][static_cast<std::size_t>(k)]);
   // At most kProbeRows rows to fit and to test (evenly spread): a large sample set's probes stay
-  // a matter of seconds; the 400 samples the site ships are used whole.
-  auto cap = [](std::vector<int>& rows) {
-    if (rows.size() <= kProbeRows) return;
+  // a matter of seconds; the site's sets (500 rows of each domain) are used whole.
+  auto cap = [](std::vector<int>& r) {
+    if (r.size() <= kProbeRows) return;
     std::vector<int> kept;
-    for (std::size_t k = 0; k < kProbeRows; ++k) kept.push_back(rows[k * rows.size() / kProbeRows]);
-    rows = std::move(kept);
+    for (std::size_t k = 0; k < kProbeRows; ++k) kept.push_back(r[k * r.size() / kProbeRows]);
+    r = std::move(kept);
   };
   cap(fit), cap(test);
-  for (auto& p : probes_) p.reset();
   if (fit.size() < 2 || test.empty()) return;
-  for (auto& v : dom) v = v ? 1 : 0;
-  probes_[kDomainInv] = std::make_unique<CrossFitProbe>(inv_feat_, n, inv_dim_, dom, 2, fit, test);
-  probes_[kDomainSpe] = std::make_unique<CrossFitProbe>(spe_feat_, n, spe_dim_, dom, 2, fit, test);
-  std::vector<int> cfit, ctest;
-  for (int i = 0; i < n; ++i) (i % 2 ? ctest : cfit).push_back(i);
+  probes_[kDomainInv] = std::make_unique<CrossFitProbe>(inv, rows, inv_dim_, dom, 2, fit, test);
+  probes_[kDomainSpe] = std::make_unique<CrossFitProbe>(spe, rows, spe_dim_, dom, 2, fit, test);
+  // The class: as many rows of each domain (the first k_min, source first), alternately to fit and
+  // to test, as `dida eval` draws them.
+  std::vector<int> cfit, ctest, crows;
+  for (int d = 0; d < 2; ++d) crows.insert(crows.end(), items[d].begin(), items[d].begin() + k_min);
+  for (std::size_t i = 0; i < crows.size(); ++i) (i % 2 ? ctest : cfit).push_back(crows[i]);
   cap(cfit), cap(ctest);
-  probes_[kClassSpe] = std::make_unique<CrossFitProbe>(spe_feat_, n, spe_dim_, samples_.images.labels,
-                                                     std::max(2, model_->config().num_classes), cfit, ctest);
+  probes_[kClassSpe] = std::make_unique<CrossFitProbe>(spe, rows, spe_dim_, label, std::max(2, model_->config().num_classes), cfit, ctest);
 }
 
 void ExplorerModel::step_probes(long work) {
+  if (probes_pending_) {  // the probe images' features first, a chunk per call
+    predict_probe_images(kChunk);
+    if (probe_predicted_ >= probe_input_.n) probes_pending_ = false, fit_probes();
+    return;
+  }
   for (auto& p : probes_)
     if (p && !p->done()) {
       p->advance(work);
@@ -208,6 +254,7 @@ void ExplorerModel::step_probes(long work) {
 }
 
 bool ExplorerModel::probes_done() const {
+  if (probes_pending_) return false;
   for (const auto& p : probes_)
     if (p && !p->done()) return false;
   return true;

@@ -131,8 +131,11 @@ class ExplorerModel {
     double accuracy = -1, chance = 0;  // accuracy -1: not fitted yet
     double progress = 0;               // 0..1
   };
+  // With the sample set's probe images (SampleSet::probe_images) the probes read them beside the
+  // shown samples: their features come first, a chunk per call, from the core model.
   void step_probes(long work);  // about `work` multiply-adds of fitting
   bool probes_done() const;    // all three fitted (or none to fit)
+  int probe_images() const { return samples_.probe_images.size(); }
   ProbeReadout probe(ProbeKind k) const;
 
   // The training replayed (the bundle's replay.safetensors, fetched on demand): per epoch, where
@@ -194,6 +197,8 @@ class ExplorerModel {
  private:
   void apply_engine();
   void start_probes();
+  void fit_probes();  // once the probe images' features are in
+  void predict_probe_images(int count);
   void predict_user(std::size_t from);
   std::string add_user_image(const std::string& name, Image img);
   void compute_swap();
@@ -237,6 +242,10 @@ class ExplorerModel {
   std::vector<UserImage> user_;
   int user_version_ = 0;
   std::unique_ptr<CrossFitProbe> probes_[3];
+  Tensor4 probe_input_;                                   // the probe images, as the model reads them
+  std::vector<float> probe_inv_feat_, probe_spe_feat_;    // their pooled features so far
+  int probe_predicted_ = 0;
+  bool probes_pending_ = false;  // waiting for the probe images' features
   std::string use_replay(Replay r, const std::string& origin, bool keep_epoch);
   std::optional<Replay> replay_;
   int replay_epoch_ = -1;

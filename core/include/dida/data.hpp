@@ -116,19 +116,25 @@ Image pair_grid(const DomainPair& pair, int n);
 
 // The page's sample set: up to n held-out images per domain (source-val, target-test) with labels,
 // in one safetensors file: "images" U8 [N, H, W, C], "labels" I64 [N], "domains" I64 [N]
-// (0 source, 1 target); metadata: source, target, seed, classes (JSON). A path ending in .gz is
-// written gzip-compressed; read_sample_set reads both.
-void write_sample_set(const DomainPair& pair, int n, const std::string& path);
+// (0 source, 1 target); metadata: source, target, seed, classes (JSON). With probe_n > 0, the next
+// probe_n held-out images of each domain follow as "probe_images", "probe_labels",
+// "probe_domains": the page's probes read them beside the shown ones (its other views do not), so
+// that a probe's figure is of as many images as `dida eval` draws. A path ending in .gz is written
+// gzip-compressed; read_sample_set reads both.
+void write_sample_set(const DomainPair& pair, int n, const std::string& path, int probe_n = 0);
 struct SampleSet {
   Domain images;                   // labels as in the file
   std::vector<std::int32_t> domains;  // 0 source, 1 target
   std::string source, target;
+  Domain probe_images;                      // only for the probes; empty when the file has none
+  std::vector<std::int32_t> probe_domains;  // 0 source, 1 target
 };
 // Throws std::runtime_error naming the file when a tensor is missing or inconsistent, or when a
 // gzip-compressed set would inflate past kMaxSampleSetBytes.
 constexpr std::size_t kMaxSampleSetBytes = std::size_t{256} << 20;  // 256 MiB inflated
-// Images a sample set may hold (`dida data samples --n` writes at most 2 x 5000): every image is
-// predicted and kept in the page's plots, so the count, not only the bytes, is bounded.
+// Images a sample set may hold, shown and probe images together (`dida data samples --n` and
+// `--probe-n` write at most 2 x 5000): every image is predicted, so the count, not only the bytes,
+// is bounded.
 constexpr std::int64_t kMaxSampleSetImages = 10000;
 SampleSet read_sample_set(const std::vector<std::uint8_t>& bytes, const std::string& origin);
 // "" when the sample set is of the pair a model was trained on (its card's data.source and

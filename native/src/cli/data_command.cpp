@@ -73,6 +73,10 @@ class DataCommand : public Command {
     add_pair_options(samples_, samples_args_);
     samples_->add_option("--out", samples_out_, "safetensors file to write")->required();
     samples_->add_option("--n", samples_n_, "Images per domain")->capture_default_str()->check(CLI::Range(1, 5000));
+    samples_->add_option("--probe-n", samples_probe_n_,
+                         "Further images per domain that only the page's probes read (so that they fit as many as `dida eval` draws)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 5000));
     export_ = sub_->add_subcommand("export", "Write a pair as image folders, the layout folder: reads");
     add_pair_options(export_, export_args_);
     export_->add_option("--out", export_out_, "Folder to write (DIR/source/<class>/*.png, DIR/target/<class>/*.png)")->required();
@@ -83,7 +87,7 @@ class DataCommand : public Command {
       write_png(show_out_, pair_grid(load_pair(show_args_), show_n_));
       std::cout << "wrote " << show_out_ << "\n";
     } else if (samples_->parsed()) {
-      write_sample_set(load_pair(samples_args_), samples_n_, samples_out_);
+      write_sample_set(load_pair(samples_args_), samples_n_, samples_out_, samples_probe_n_);
       std::cout << "wrote " << samples_out_ << "\n";
     } else if (export_->parsed()) {
       check_export_folder(export_out_);  // before the pair is built: a wrong --out fails at once
@@ -98,7 +102,7 @@ class DataCommand : public Command {
   CLI::App *list_ = nullptr, *show_ = nullptr, *samples_ = nullptr, *export_ = nullptr;
   PairArgs show_args_, samples_args_, export_args_;
   std::string show_out_, samples_out_, export_out_;
-  int show_n_ = 64, samples_n_ = 200;
+  int show_n_ = 64, samples_n_ = 200, samples_probe_n_ = 0;
 };
 
 }  // namespace
