@@ -6,7 +6,8 @@
 // --from-runs takes the finished runs of a `dida bench --config configs/small.toml` (BENCH/<pair>/<method>-seed<N>,
 // the same options as the training it would start) instead of training them again.
 // Each bundle: config.json, model.safetensors, model.onnx, swap.onnx, decoder.onnx, card.json (the figures)
-// and README.md. --cards-only writes the ONNX files and the cards again without training.
+// and README.md. --cards-only writes the ONNX files and the cards again without training; --eval-only
+// runs `dida eval` again and rewrites the cards (no export, no training).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +30,7 @@ function parseArgs(argv) {
     else if (k === '--dida') a.dida = v();
     else if (k === '--config') a.config = v();
     else if (k === '--cards-only') a.cardsOnly = true;
+    else if (k === '--eval-only') a.cardsOnly = a.evalOnly = true;
     else if (k === '--from-runs') a.fromRuns = v();
     else if (k === '--replays-from') a.replaysFrom = v();
     else if (k === '--') { a.extra = argv.slice(i + 1); break; }
@@ -199,9 +201,10 @@ function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.help) {
     console.log('usage: node scripts/ship_models.mjs [--pairs S:T,...] [--methods M,...] [--seed N] [--out DIR]\n' +
-                '                                   [--config FILE] [--dida PATH] [--cards-only] [--from-runs BENCH]\n' +
+                '                                   [--config FILE] [--dida PATH] [--cards-only|--eval-only] [--from-runs BENCH]\n' +
                 '                                   [-- extra train flags]\n' +
                 '--cards-only recomputes the sample-set figures, file sizes and checksums and rewrites the cards, without training;\n' +
+                '--eval-only does the same with `dida eval` run again instead of the export (the cards\' figures of today\'s eval);\n' +
                 '  with --replays-from BENCH it also takes each bundle\'s replay.safetensors from BENCH/<pair>/<method>-seed<N>\n' +
                 '  (a run of the same command, whose weights must be the same bytes; checked).\n' +
                 '--from-runs BENCH uses the finished runs BENCH/<source>-<target>/<method>-seed<N> of a `dida bench` with the\n' +
@@ -224,7 +227,8 @@ function main() {
           cpSync(join(run, 'replay.safetensors'), join(dir, 'replay.safetensors'));
           card.replay = `recorded by training again with the card's command (${run}); the weights came out the same bytes`;
         }
-        run(a.dida, ['export', dir], { capture: true });  // the ONNX files the exporter writes now (decoder.onnx too)
+        if (!a.evalOnly) run(a.dida, ['export', dir], { capture: true });  // the ONNX files the exporter writes now (decoder.onnx too)
+        else card.eval = JSON.parse(run(a.dida, ['eval', dir, '--json'], { capture: true }));  // today's measures
         card.samples = sampleFigures(a.dida, dir, samples);
         Object.assign(card, bundleFiles(dir));
         card.samples_command = samplesCommand(source, target);
