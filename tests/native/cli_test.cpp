@@ -16,6 +16,7 @@
 #include <vector>
 #include <nlohmann/json.hpp>
 
+#include "dida/data.hpp"
 #include "dida/image.hpp"
 #include "dida/safetensors.hpp"
 #include "dida/native/torch_api.hpp"
@@ -474,9 +475,14 @@ TEST(Cli, CacheNoneForeignSamplesAndAFullDisk) {
   auto card = nlohmann::json::parse(slurp(dir + "/bundle/config.json"));
   card["data"] = {{"source", "mnist"}, {"target", "mnistm"}};
   { std::ofstream(dir + "/bundle/config.json") << card.dump(); }
-  ASSERT_EQ(run_cli("data samples --source optdigits --target mnist --max-per-domain 60 --n 3 --cache none --out " + dir + "/s.safetensors").status, 0);
+  ASSERT_EQ(run_cli("data samples --source optdigits --target mnist --max-per-domain 60 --n 3 --probe-n 2 --cache none --out " + dir +
+                    "/s.safetensors").status, 0);
+  const auto samples = dida::read_sample_set(dida::read_file_bytes(dir + "/s.safetensors"), "s");
+  EXPECT_EQ(samples.images.size(), 6);
+  EXPECT_EQ(samples.probe_images.size(), 4) << "--probe-n: 2 more of each domain, for the probes";
   const Result r = run_cli("predict " + dir + "/bundle --samples " + dir + "/s.safetensors");
   EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("of 3"), std::string::npos) << "the shown samples only: " << r.output;
   EXPECT_NE(r.output.find("warning: " + dir + "/s.safetensors: the samples are optdigits -> mnist images, the model was trained on mnist -> mnistm"),
             std::string::npos) << r.output;
   // Files over 64 kB cannot be written (ulimit -f; SIGXFSZ ignored, so the write fails as on a full disk).
