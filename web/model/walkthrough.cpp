@@ -30,7 +30,8 @@ const std::vector<Chapter>& Walkthrough::chapters() {
        "If z_inv and z_spe shared information, style could leak into the features the classifier reads. dida estimates "
        "the mutual information between them with a small network (MINE) and pushes it down; after training it removes "
        "from z_inv the direction in which the two domains' mean features differ. The figures beside the plots are "
-       "linear probes fitted here, in your browser, on half of the samples and tested on the other half. A split that "
+       "linear probes fitted here, in your browser, on half of the page's held-out images (the samples shown and more "
+       "of each domain that only the probes read) and tested on the other half. A split that "
        "holds reads the domain from z_spe, and neither the domain from z_inv nor the class from z_spe.",
        "dida", true, Chapter::kProbes, false, ""},
       {"The swap",

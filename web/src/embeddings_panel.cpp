@@ -143,7 +143,7 @@ void EmbeddingsPanel::add_state(nlohmann::json& s) const {
 
 void EmbeddingsPanel::draw_probe_lines(const ExplorerModel& mm, bool inv, float width) {
   ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
-  // Linear probes fitted here on half of the samples, tested on the other half (dida eval's recipe).
+  // Linear probes fitted here on half of the held-out images (shown and probe images), tested on the other half (dida eval's recipe).
   auto line = [&](const char* what, ExplorerModel::ProbeKind k) {
     const auto r = mm.probe(k);
     if (r.accuracy < 0) {
