@@ -249,10 +249,11 @@ std::vector<OptionRow> make_table() {
       number("lr", kOpt, at(&TrainOptions::lr), 1e-12, 1e12, "Initial learning rate mu0"),
       number("momentum", kOpt, at(&TrainOptions::momentum), 0, 1, "SGD momentum"),
       number("weight-decay", kOpt, at(&TrainOptions::weight_decay), 0, 1, "L2 weight decay"),
-      flag("anneal-lr", kOpt, at(&TrainOptions::anneal_lr), "mu_p = mu0 / (1 + 10 p)^0.75"),
-      number("weight-average", kOpt, at(&TrainOptions::weight_average), 0, 0.99999,
-             "Decay per step of a moving average of the network's weights, which the bundle holds instead of the last "
-             "step's (0: off; the log's per-epoch figures are of the last step's)"),
+      dida_default(flag("anneal-lr", kOpt, at(&TrainOptions::anneal_lr), "mu_p = mu0 / (1 + 10 p)^0.75"), false),
+      dida_default(number("weight-average", kOpt, at(&TrainOptions::weight_average), 0, 0.99999,
+                          "Decay per step of a moving average of the network's weights, which the bundle holds instead of the last "
+                          "step's (0: off; the log's per-epoch figures are of the last step's)"),
+                   0.995),
       integer("epochs", kOpt, at(&TrainOptions::epochs), 1, 1e6, "Epochs"),
       integer("batch-size", kOpt, at(&TrainOptions::batch_size), 2, 4096, "Images per domain per iteration"),
       integer("iters-per-epoch", kOpt, at(&TrainOptions::iters_per_epoch), 0, 1e8,
