@@ -106,6 +106,58 @@ double CrossFitProbe::test_accuracy() const {
 }
 double CrossFitProbe::chance() const { return (a_.chance() * rows_b_ + b_.chance() * rows_a_) / std::max(rows_a_ + rows_b_, 1.0); }
 
+std::vector<ProbeDraw> page_probe_draws(const std::vector<int>& source_rows, const std::vector<int>& target_rows) {
+  std::vector<ProbeDraw> draws;
+  const std::size_t k = std::min(source_rows.size(), target_rows.size());
+  if (k == 0) return draws;
+  const std::size_t larger = std::max(source_rows.size(), target_rows.size());
+  const std::size_t count = std::min<std::size_t>(kMaxProbeDraws, (larger + k - 1) / k);
+  const bool source_smaller = source_rows.size() == k;
+  for (std::size_t j = 0; j < count; ++j) {
+    std::vector<int> s(k), t(k);
+    for (std::size_t i = 0; i < k; ++i) {
+      const std::size_t next = (j * k + i) % larger;  // the larger domain's next k rows, wrapping
+      s[i] = source_smaller ? source_rows[i] : source_rows[next];
+      t[i] = source_smaller ? target_rows[next] : target_rows[i];
+    }
+    ProbeDraw d;
+    for (std::size_t i = 0; i < k; ++i) {
+      auto& half = i % 2 ? d.domain_test : d.domain_fit;
+      half.push_back(s[i]), half.push_back(t[i]);
+    }
+    for (std::size_t i = 0; i < 2 * k; ++i) (i % 2 ? d.class_test : d.class_fit).push_back(i < k ? s[i] : t[i - k]);
+    draws.push_back(std::move(d));
+  }
+  return draws;
+}
+
+bool ProbeOverDraws::advance(long work) {
+  for (auto& p : probes_)
+    if (!p.done()) return p.advance(work), true;
+  return false;
+}
+bool ProbeOverDraws::done() const {
+  for (const auto& p : probes_)
+    if (!p.done()) return false;
+  return true;
+}
+double ProbeOverDraws::progress() const {
+  if (probes_.empty()) return 0;
+  double steps = 0;
+  for (const auto& p : probes_) steps += p.iteration();
+  return steps / (static_cast<double>(CrossFitProbe::kSteps) * static_cast<double>(probes_.size()));
+}
+double ProbeOverDraws::test_accuracy() const {
+  double sum = 0;
+  for (const auto& p : probes_) sum += p.test_accuracy();
+  return probes_.empty() ? 0 : sum / static_cast<double>(probes_.size());
+}
+double ProbeOverDraws::chance() const {
+  double sum = 0;
+  for (const auto& p : probes_) sum += p.chance();
+  return probes_.empty() ? 0 : sum / static_cast<double>(probes_.size());
+}
+
 bool LinearProbe::step(int steps) {
   for (int s = 0; s < steps && iteration_ < kSteps; ++s) {
     add_rows(ya_.size());

@@ -24,7 +24,8 @@ nlohmann::json EvalResult::to_json() const {
           {"domain_probe_inv", domain_probe_inv}, {"domain_probe_spe", domain_probe_spe},
           {"class_probe_spe", class_probe_spe},   {"mi_estimate", mi_estimate},
           {"page_probes", {{"domain_probe_inv", page_domain_probe_inv}, {"domain_probe_spe", page_domain_probe_spe},
-                           {"class_probe_spe", page_class_probe_spe}, {"images", page_probe_images}}},
+                           {"class_probe_spe", page_class_probe_spe}, {"images", page_probe_images},
+                           {"draws", page_probe_draws}}},
           {"probe_draws", {{"domain_probe_inv", draws_domain_probe_inv}, {"domain_probe_spe", draws_domain_probe_spe},
                            {"class_probe_spe", draws_class_probe_spe}}},
           {"a_distance_inv", a_distance_inv},     {"a_distance_spe", a_distance_spe},
@@ -269,34 +270,34 @@ EvalResult evaluate(const EvalOptions& eo) {
                                                      take(spe_all, b, 0, b.size()), take(y_all, b, 0, b.size()), classes));
     r.class_probe_spe += r.draws_class_probe_spe.back() / kProbeDraws;
   }
-  // The page's own draw (web/model/explorer_model.cpp, fit_probes): its sample set's shown and
-  // probe images are the first kRowsPerDomain of source-val and of target-test; the domain probes
-  // fit the k-th image of each domain for even k and test it for odd k; the class probe takes the
-  // first m of each domain (source first, then target) and fits the even-numbered, tests the odd.
+  // The page's own draws (web/model/explorer_model.cpp, fit_probes): its sample set's shown and
+  // probe images are the first kRowsPerDomain of source-val and of target-test, in order, drawn as
+  // page_probe_draws draws them; the figure is the mean over its draws.
   {
     const int ps_n = static_cast<int>(std::min<int64_t>(xs.size(0), CrossFitProbe::kRowsPerDomain));
     const int pt_n = static_cast<int>(std::min<int64_t>(xt.size(0), CrossFitProbe::kRowsPerDomain));
-    const int m = std::min(ps_n, pt_n);
-    std::vector<int> fit, test;  // rows of [source 0..ps_n, target 0..pt_n]
-    for (int k = 0; k < m; ++k)
-      for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(d ? ps_n + k : k);
+    std::vector<int> source_rows, target_rows;  // rows of [source 0..ps_n, target 0..pt_n]
+    for (int i = 0; i < ps_n; ++i) source_rows.push_back(i);
+    for (int i = 0; i < pt_n; ++i) target_rows.push_back(ps_n + i);
     const auto sample_rows = [&](const torch::Tensor& s, const torch::Tensor& t) {
       return torch::cat({s.slice(0, 0, ps_n), t.slice(0, 0, pt_n)});
     };
     const auto dom = torch::cat({torch::zeros({ps_n}, torch::kLong), torch::ones({pt_n}, torch::kLong)});
+    const auto labels = torch::cat({ys.slice(0, 0, ps_n), yt.slice(0, 0, pt_n)});
+    const auto inv_rows = sample_rows(fs_.inv, ft.inv), spe_rows = sample_rows(fs_.spe, ft.spe);
     const auto page_probe = [&](const torch::Tensor& x, const torch::Tensor& y, const std::vector<int>& a,
                                 const std::vector<int>& b, int k) {
       return probe_accuracy(take(x, a, 0, a.size()), take(y, a, 0, a.size()), take(x, b, 0, b.size()), take(y, b, 0, b.size()), k);
     };
-    r.page_domain_probe_inv = page_probe(sample_rows(fs_.inv, ft.inv), dom, fit, test, 2);
-    r.page_domain_probe_spe = page_probe(sample_rows(fs_.spe, ft.spe), dom, fit, test, 2);
-    std::vector<int> cfit, ctest, crows;  // the first m of each domain, source first
-    for (int i = 0; i < m; ++i) crows.push_back(i);
-    for (int i = 0; i < m; ++i) crows.push_back(ps_n + i);
-    for (std::size_t i = 0; i < crows.size(); ++i) (i % 2 ? ctest : cfit).push_back(crows[i]);
-    r.page_class_probe_spe = page_probe(sample_rows(fs_.spe, ft.spe), torch::cat({ys.slice(0, 0, ps_n), yt.slice(0, 0, pt_n)}), cfit,
-                                        ctest, classes);
+    const auto draws = page_probe_draws(source_rows, target_rows);
+    for (const auto& d : draws) {
+      const double share = 1.0 / static_cast<double>(draws.size());
+      r.page_domain_probe_inv += share * page_probe(inv_rows, dom, d.domain_fit, d.domain_test, 2);
+      r.page_domain_probe_spe += share * page_probe(spe_rows, dom, d.domain_fit, d.domain_test, 2);
+      r.page_class_probe_spe += share * page_probe(spe_rows, labels, d.class_fit, d.class_test, classes);
+    }
     r.page_probe_images = ps_n + pt_n;
+    r.page_probe_draws = static_cast<int>(draws.size());
   }
   // Proxy A-distance 2(1 - 2 err) from the same held-out domain classifier.
   r.a_distance_inv = std::max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - r.domain_probe_inv)));

@@ -17,7 +17,7 @@ struct EvalResult {
   // The same three probes as the page fits them on its sample set (the first 200 source-val and
   // target-test images, `dida data samples`), with its split: one draw, the figure the page shows.
   double page_domain_probe_inv = 0, page_domain_probe_spe = 0, page_class_probe_spe = 0;
-  int page_probe_images = 0;
+  int page_probe_images = 0, page_probe_draws = 0;
   // Each draw's figures (the three probes above are their means): how far one draw of the page's
   // size strays from the mean.
   std::vector<double> draws_domain_probe_inv, draws_domain_probe_spe, draws_class_probe_spe;

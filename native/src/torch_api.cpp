@@ -59,10 +59,10 @@ int eval(const EvalOptions& o) {
               << "domain probe z_inv   " << r.domain_probe_inv << "  (near 0.5 is good: invariant)\n"
               << "domain probe z_spe   " << r.domain_probe_spe << "  (near 1 is good: carries the domain)\n"
               << "class probe z_spe    " << r.class_probe_spe << "  (low is good)\n"
-              << "  the page's draw    domain z_inv " << r.page_domain_probe_inv << ", domain z_spe " << r.page_domain_probe_spe
-              << ", class z_spe " << r.page_class_probe_spe << "  (the probes above are the mean of 5 draws of "
-              << 2 * CrossFitProbe::kRowsPerDomain << " held-out images; the page fits one, its " << r.page_probe_images
-              << " samples)\n"
+              << "  the page's probes  domain z_inv " << r.page_domain_probe_inv << ", domain z_spe " << r.page_domain_probe_spe
+              << ", class z_spe " << r.page_class_probe_spe << "  (the probes above are the mean of 5 draws of up to "
+              << 2 * CrossFitProbe::kRowsPerDomain << " held-out images; the page's the mean of its " << r.page_probe_draws
+              << " draw(s) of its " << r.page_probe_images << " samples)\n"
               << "MI(z_inv; z_spe)     " << r.mi_estimate << " nats (KSG, k=3, top-2 PCs each; independent of T)\n"
               << "A-distance z_inv     " << r.a_distance_inv << "  (0 = indistinguishable domains)\n"
               << "A-distance z_spe     " << r.a_distance_spe << "\n"

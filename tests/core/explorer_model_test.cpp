@@ -404,6 +404,74 @@ TEST(ExplorerModel, TheProbesReadTheProbeImagesBesideTheShownOnes) {
   EXPECT_NEAR(l.m.probe(ExplorerModel::kDomainSpe).accuracy, fitted(CrossFitProbe(spe, 140, ss.d, dom, 2, fit, test)), 1e-6);
   EXPECT_NEAR(l.m.probe(ExplorerModel::kClassSpe).accuracy, fitted(CrossFitProbe(spe, 140, ss.d, label, 10, cfit, ctest)), 1e-6);
   EXPECT_DOUBLE_EQ(l.m.probe(ExplorerModel::kDomainInv).chance, 0.5);
+  EXPECT_EQ(l.m.probe(ExplorerModel::kDomainInv).draws, 1);  // as many rows of each domain: one draw
+}
+
+// A sample set with fewer held-out images of one domain (optdigits has 180 source-val images): the
+// probes read every row in draws (page_probe_draws) and show the draws' mean.
+TEST(ExplorerModel, WithFewerRowsOfOneDomainTheProbesReadEveryRowInDraws) {
+  test::ScratchDir dir("explorer-draws");
+  PairOptions o;
+  o.max_per_domain = 1000, o.cache_dir = "";
+  DomainPair p = build_pair("mnist", "mnistm", DataSources::from_root(DIDA_SOURCE_DIR), o);
+  std::vector<int> first(50);
+  for (int i = 0; i < 50; ++i) first[static_cast<std::size_t>(i)] = i;
+  p.source_val = p.source_val.subset(first);             // 40 shown + 10 probe images of the source
+  write_sample_set(p, 40, dir.path("s.safetensors"), 30);  // 40 shown + 30 probe images of the target
+  ExplorerModel m;
+  const auto config = read_file_bytes(kBundle + "/config.json");
+  ASSERT_EQ(m.load(std::string(config.begin(), config.end()), read_file_bytes(kBundle + "/model.safetensors"),
+                   read_file_bytes(dir.path("s.safetensors")), "b"),
+            "");
+  while (!m.predicted_all()) m.predict_next();
+  while (!m.probes_done()) m.step_probes(1L << 30);
+  const SampleSet& s = m.samples();
+  const Model whole = Model::load(kBundle);
+  const auto shown = whole.forward(m.input());
+  const auto more = whole.forward(pixels_to_input(s.probe_images.pixels, s.probe_images.size(), s.images.height,
+                                                  s.images.width, s.images.channels));
+  const Rows si = whole.pool(shown.map("z_inv")), ss = whole.pool(shown.map("z_spe"));
+  const Rows pi = whole.pool(more.map("z_inv")), ps = whole.pool(more.map("z_spe"));
+  std::vector<float> inv, spe;
+  std::vector<int> dom, label, items[2];
+  for (int d = 0; d < 2; ++d) {
+    for (int i = 0; i < s.images.size(); ++i)
+      if (s.domains[static_cast<std::size_t>(i)] == d) {
+        items[d].push_back(static_cast<int>(dom.size()));
+        inv.insert(inv.end(), si.row(i), si.row(i) + si.d), spe.insert(spe.end(), ss.row(i), ss.row(i) + ss.d);
+        dom.push_back(d), label.push_back(s.images.labels[static_cast<std::size_t>(i)]);
+      }
+    for (int i = 0; i < s.probe_images.size(); ++i)
+      if (s.probe_domains[static_cast<std::size_t>(i)] == d) {
+        items[d].push_back(static_cast<int>(dom.size()));
+        inv.insert(inv.end(), pi.row(i), pi.row(i) + pi.d), spe.insert(spe.end(), ps.row(i), ps.row(i) + ps.d);
+        dom.push_back(d), label.push_back(s.probe_images.labels[static_cast<std::size_t>(i)]);
+      }
+  }
+  ASSERT_EQ(items[0].size(), 50u);
+  ASSERT_EQ(items[1].size(), 70u);
+  // Two draws: the 50 source rows with target rows 0..49, then with 50..69 and 0..29.
+  const int n = static_cast<int>(dom.size());
+  double dom_inv = 0, cls = 0;
+  for (int j = 0; j < 2; ++j) {
+    std::vector<int> t, fit, test, cfit, ctest;
+    for (int i = 0; i < 50; ++i) t.push_back(items[1][static_cast<std::size_t>((50 * j + i) % 70)]);
+    for (int i = 0; i < 50; ++i) {
+      auto& half = i % 2 ? test : fit;
+      half.push_back(items[0][static_cast<std::size_t>(i)]), half.push_back(t[static_cast<std::size_t>(i)]);
+    }
+    for (int i = 0; i < 100; ++i) (i % 2 ? ctest : cfit).push_back(i < 50 ? items[0][static_cast<std::size_t>(i)] : t[static_cast<std::size_t>(i - 50)]);
+    CrossFitProbe a(inv, n, si.d, dom, 2, fit, test), c(spe, n, ss.d, label, 10, cfit, ctest);
+    while (a.step(CrossFitProbe::kSteps)) {
+    }
+    while (c.step(CrossFitProbe::kSteps)) {
+    }
+    dom_inv += a.test_accuracy() / 2, cls += c.test_accuracy() / 2;
+  }
+  EXPECT_EQ(m.probe(ExplorerModel::kDomainInv).draws, 2);
+  EXPECT_NEAR(m.probe(ExplorerModel::kDomainInv).accuracy, dom_inv, 1e-6);
+  EXPECT_NEAR(m.probe(ExplorerModel::kClassSpe).accuracy, cls, 1e-6);
+  EXPECT_DOUBLE_EQ(m.probe(ExplorerModel::kDomainInv).progress, 1.0);
 }
 
 TEST(ExplorerModel, TsneKeepsEachClassOfTheShownFeaturesTogether) {

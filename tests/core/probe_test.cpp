@@ -59,4 +59,65 @@ TEST(Probe, FindsALinearSignalAndNotANoiseOne) {
   EXPECT_THROW(LinearProbe(x, n, d - 1, signal, 2, fit, test), std::invalid_argument);
 }
 
+// The page's draws: with 3 source rows and 7 target rows, every draw reads the 3 source rows and
+// the next 3 target rows, wrapping, until every target row has been read (3 draws); within a draw
+// the i-th row of each domain fits for even i and tests for odd i, and the class probe alternates
+// over [source rows, target rows].
+TEST(Probe, ThePagesDrawsReadEveryRowOfTheLargerDomain) {
+  const std::vector<int> s = {0, 1, 2}, t = {10, 11, 12, 13, 14, 15, 16};
+  const auto draws = page_probe_draws(s, t);
+  ASSERT_EQ(draws.size(), 3u);
+  EXPECT_EQ(draws[0].domain_fit, (std::vector<int>{0, 10, 2, 12}));
+  EXPECT_EQ(draws[0].domain_test, (std::vector<int>{1, 11}));
+  EXPECT_EQ(draws[0].class_fit, (std::vector<int>{0, 2, 11}));
+  EXPECT_EQ(draws[0].class_test, (std::vector<int>{1, 10, 12}));
+  EXPECT_EQ(draws[1].domain_fit, (std::vector<int>{0, 13, 2, 15}));
+  EXPECT_EQ(draws[2].domain_fit, (std::vector<int>{0, 16, 2, 11}));  // 16, then 10 and 11 again
+  EXPECT_EQ(draws[2].domain_test, (std::vector<int>{1, 10}));
+  // The larger domain may be either: the source's rows move, the target's stay.
+  const auto swapped = page_probe_draws(t, s);
+  ASSERT_EQ(swapped.size(), 3u);
+  EXPECT_EQ(swapped[1].domain_fit, (std::vector<int>{13, 0, 15, 2}));
+  // As many rows of each: one draw, every row read once.
+  const auto even = page_probe_draws({0, 1, 2, 3}, {4, 5, 6, 7});
+  ASSERT_EQ(even.size(), 1u);
+  EXPECT_EQ(even[0].domain_fit, (std::vector<int>{0, 4, 2, 6}));
+  EXPECT_EQ(even[0].class_test, (std::vector<int>{1, 3, 5, 7}));
+  // At most kMaxProbeDraws draws; none without rows of both domains.
+  EXPECT_EQ(page_probe_draws({0}, std::vector<int>(40, 1)).size(), static_cast<std::size_t>(kMaxProbeDraws));
+  EXPECT_TRUE(page_probe_draws({}, {1, 2}).empty());
+}
+
+// A probe over draws: its figure is the mean of the draws' cross-fitted probes, stepped one after another.
+TEST(Probe, AProbeOverDrawsIsTheMeanOfItsDraws) {
+  const int n = 200, d = 5;
+  Rng rng(5);
+  std::vector<float> x(static_cast<std::size_t>(n) * d);
+  for (auto& v : x) v = static_cast<float>(rng.uniform(-1, 1));
+  std::vector<int> y(n), first, second, third, fourth;
+  for (int i = 0; i < n; ++i) {
+    y[static_cast<std::size_t>(i)] = x[static_cast<std::size_t>(i) * d] + 0.5f * static_cast<float>(rng.uniform(-1, 1)) > 0;
+    (i < 50 ? first : i < 100 ? second : i < 150 ? third : fourth).push_back(i);
+  }
+  auto fitted = [](CrossFitProbe p) {
+    while (p.step(CrossFitProbe::kSteps)) {
+    }
+    return p;
+  };
+  const CrossFitProbe a = fitted(CrossFitProbe(x, n, d, y, 2, first, second));
+  const CrossFitProbe b = fitted(CrossFitProbe(x, n, d, y, 2, third, fourth));
+  ProbeOverDraws over;
+  over.add(CrossFitProbe(x, n, d, y, 2, first, second));
+  over.add(CrossFitProbe(x, n, d, y, 2, third, fourth));
+  EXPECT_EQ(over.draws(), 2);
+  int calls = 0;
+  while (over.advance(1000)) ++calls;
+  EXPECT_GT(calls, 2);
+  EXPECT_TRUE(over.done());
+  EXPECT_DOUBLE_EQ(over.progress(), 1.0);
+  EXPECT_NEAR(over.test_accuracy(), (a.test_accuracy() + b.test_accuracy()) / 2, 1e-9);
+  EXPECT_NEAR(over.chance(), (a.chance() + b.chance()) / 2, 1e-12);
+  EXPECT_NE(a.test_accuracy(), b.test_accuracy());  // else the mean would not show which draws it read
+}
+
 }  // namespace dida

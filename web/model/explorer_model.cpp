@@ -196,7 +196,7 @@ void ExplorerModel::predict_probe_images(int count) {
 
 void ExplorerModel::fit_probes() {
   // The rows: each domain's shown samples, then its probe images, source first: the k-th row of a
-  // domain is its k-th held-out image, as `dida eval` reproduces the page's draw (page_probes).
+  // domain is its k-th held-out image, as `dida eval` reproduces the page's draws (page_probes).
   const int n = samples_.images.size(), m = probe_predicted_;
   std::vector<float> inv, spe;
   std::vector<int> dom, label, items[2];
@@ -214,30 +214,23 @@ void ExplorerModel::fit_probes() {
         add(probe_inv_feat_, probe_spe_feat_, i, d, samples_.probe_images.labels[static_cast<std::size_t>(i)]);
   }
   const int rows = static_cast<int>(dom.size());
-  const int k_min = static_cast<int>(std::min(items[0].size(), items[1].size()));
-  std::vector<int> fit, test;
-  // Equal numbers from both domains, alternately to fit and to test.
-  for (int k = 0; k < k_min; ++k)
-    for (int d = 0; d < 2; ++d) (k % 2 ? test : fit).push_back(items[d][static_cast<std::size_t>(k)]);
   // At most kProbeRows rows to fit and to test (evenly spread): a large sample set's probes stay
   // a matter of seconds; the site's sets (500 rows of each domain) are used whole.
-  auto cap = [](std::vector<int>& r) {
-    if (r.size() <= kProbeRows) return;
+  auto cap = [](std::vector<int> r) {
+    if (r.size() <= kProbeRows) return r;
     std::vector<int> kept;
     for (std::size_t k = 0; k < kProbeRows; ++k) kept.push_back(r[k * r.size() / kProbeRows]);
-    r = std::move(kept);
+    return kept;
   };
-  cap(fit), cap(test);
-  if (fit.size() < 2 || test.empty()) return;
-  probes_[kDomainInv] = std::make_unique<CrossFitProbe>(inv, rows, inv_dim_, dom, 2, fit, test);
-  probes_[kDomainSpe] = std::make_unique<CrossFitProbe>(spe, rows, spe_dim_, dom, 2, fit, test);
-  // The class: as many rows of each domain (the first k_min, source first), alternately to fit and
-  // to test, as `dida eval` draws them.
-  std::vector<int> cfit, ctest, crows;
-  for (int d = 0; d < 2; ++d) crows.insert(crows.end(), items[d].begin(), items[d].begin() + k_min);
-  for (std::size_t i = 0; i < crows.size(); ++i) (i % 2 ? ctest : cfit).push_back(crows[i]);
-  cap(cfit), cap(ctest);
-  probes_[kClassSpe] = std::make_unique<CrossFitProbe>(spe, rows, spe_dim_, label, std::max(2, model_->config().num_classes), cfit, ctest);
+  const auto draws = page_probe_draws(items[0], items[1]);
+  if (draws.empty() || draws[0].domain_fit.size() < 2 || draws[0].domain_test.empty()) return;
+  for (auto& p : probes_) p = std::make_unique<ProbeOverDraws>();
+  for (const auto& d : draws) {
+    const auto fit = cap(d.domain_fit), test = cap(d.domain_test), cfit = cap(d.class_fit), ctest = cap(d.class_test);
+    probes_[kDomainInv]->add(CrossFitProbe(inv, rows, inv_dim_, dom, 2, fit, test));
+    probes_[kDomainSpe]->add(CrossFitProbe(spe, rows, spe_dim_, dom, 2, fit, test));
+    probes_[kClassSpe]->add(CrossFitProbe(spe, rows, spe_dim_, label, std::max(2, model_->config().num_classes), cfit, ctest));
+  }
 }
 
 void ExplorerModel::step_probes(long work) {
@@ -264,7 +257,8 @@ ExplorerModel::ProbeReadout ExplorerModel::probe(ProbeKind k) const {
   ProbeReadout r;
   const auto& p = probes_[k];
   if (!p) return r;
-  r.progress = static_cast<double>(p->iteration()) / CrossFitProbe::kSteps;
+  r.progress = p->progress();
+  r.draws = p->draws();
   r.chance = p->chance();
   if (p->done()) r.accuracy = p->test_accuracy();
   return r;

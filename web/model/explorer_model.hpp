@@ -130,6 +130,7 @@ class ExplorerModel {
   struct ProbeReadout {
     double accuracy = -1, chance = 0;  // accuracy -1: not fitted yet
     double progress = 0;               // 0..1
+    int draws = 0;                     // the draws of rows whose mean it is (page_probe_draws)
   };
   // With the sample set's probe images (SampleSet::probe_images) the probes read them beside the
   // shown samples: their features come first, a chunk per call, from the core model.
@@ -241,7 +242,7 @@ class ExplorerModel {
   PcaPlane inv_plane_, spe_plane_;
   std::vector<UserImage> user_;
   int user_version_ = 0;
-  std::unique_ptr<CrossFitProbe> probes_[3];
+  std::unique_ptr<ProbeOverDraws> probes_[3];  // over the page's draws of its rows (page_probe_draws)
   Tensor4 probe_input_;                                   // the probe images, as the model reads them
   std::vector<float> probe_inv_feat_, probe_spe_feat_;    // their pooled features so far
   int probe_predicted_ = 0;

@@ -4,6 +4,7 @@
 // half's mean and std, fitted by Adam (300 steps, rate 0.05, L2 1e-3 on the weights): the recipe
 // of `dida eval`'s probes, so the page's live probe and the evaluation measure the same thing. It
 // runs stepwise, so the page can spread the fit over frames.
+#include <utility>
 #include <vector>
 
 namespace dida {
@@ -65,6 +66,36 @@ class CrossFitProbe {
  private:
   LinearProbe a_, b_;  // fitted on half a and tested on b; the other way round
   double rows_a_, rows_b_;
+};
+
+// The page's rows in draws, which `dida eval` reproduces (page_probes). With k the smaller domain's
+// row count, every draw reads all k rows of that domain and the next k of the other's, in order and
+// wrapping, until every row of the larger domain has been read once (at most kMaxDraws draws): a
+// draw's figure strays from the mean of many by a few points when k is small (optdigits' 180
+// source-val images), and the page should not leave its other rows unread. Within a draw the
+// domain probes fit the i-th row of each domain for even i and test it for odd i; the class probe
+// fits the even-numbered of [the draw's source rows, then its target rows] and tests the odd.
+struct ProbeDraw {
+  std::vector<int> domain_fit, domain_test, class_fit, class_test;  // row indices
+};
+constexpr int kMaxProbeDraws = 5;
+// source_rows, target_rows: each domain's row indices, in held-out order. No draw when either is empty.
+std::vector<ProbeDraw> page_probe_draws(const std::vector<int>& source_rows, const std::vector<int>& target_rows);
+
+// One probe over several draws of rows (the same label and features): the draws' CrossFitProbes
+// fitted one after another, the figure their mean.
+class ProbeOverDraws {
+ public:
+  void add(CrossFitProbe p) { probes_.push_back(std::move(p)); }
+  bool advance(long work);  // as CrossFitProbe's; false once all are done
+  bool done() const;
+  int draws() const { return static_cast<int>(probes_.size()); }
+  double progress() const;  // 0..1 over all draws
+  double test_accuracy() const;
+  double chance() const;
+
+ private:
+  std::vector<CrossFitProbe> probes_;
 };
 
 }  // namespace dida
