@@ -405,6 +405,7 @@ TEST(ExplorerModel, TheProbesReadTheProbeImagesBesideTheShownOnes) {
   EXPECT_NEAR(l.m.probe(ExplorerModel::kClassSpe).accuracy, fitted(CrossFitProbe(spe, 140, ss.d, label, 10, cfit, ctest)), 1e-6);
   EXPECT_DOUBLE_EQ(l.m.probe(ExplorerModel::kDomainInv).chance, 0.5);
   EXPECT_EQ(l.m.probe(ExplorerModel::kDomainInv).draws, 1);  // as many rows of each domain: one draw
+  EXPECT_NE(probe_findings(l.m).find("These are one draw, this page's held-out images"), std::string::npos);
 }
 
 // A sample set with fewer held-out images of one domain (optdigits has 180 source-val images): the
@@ -472,6 +473,8 @@ TEST(ExplorerModel, WithFewerRowsOfOneDomainTheProbesReadEveryRowInDraws) {
   EXPECT_NEAR(m.probe(ExplorerModel::kDomainInv).accuracy, dom_inv, 1e-6);
   EXPECT_NEAR(m.probe(ExplorerModel::kClassSpe).accuracy, cls, 1e-6);
   EXPECT_DOUBLE_EQ(m.probe(ExplorerModel::kDomainInv).progress, 1.0);
+  EXPECT_NE(probe_findings(m).find("These are the mean of 2 draws of this page's held-out images"), std::string::npos)
+      << probe_findings(m);
 }
 
 TEST(ExplorerModel, TsneKeepsEachClassOfTheShownFeaturesTogether) {

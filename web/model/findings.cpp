@@ -38,11 +38,13 @@ std::string probe_findings(const ExplorerModel& m) {
            ProbeVerdict::of(r.accuracy, r.chance) + " (" + std::to_string(way) +
            " % of the way from chance to every image right); a split that holds: " + want + ".";
   };
+  // Where one domain has fewer held-out images, the page's figure is the mean of draws (page_probe_draws).
+  const std::string drawn = inv.draws > 1 ? "the mean of " + std::to_string(inv.draws) + " draws of this page's held-out images"
+                                          : "one draw, this page's held-out images";
   return "Measured on this model, here: " + line("the domain read from z_spe", spe, "far above chance") + " " +
          line("The domain read from z_inv", inv, "close to chance") + " " +
-         line("The class read from z_spe", cls, "close to chance") +
-         " These are one draw, this page's samples; dida eval averages five draws of as many held-out images (the "
-         "model's card).";
+         line("The class read from z_spe", cls, "close to chance") + " These are " + drawn +
+         "; dida eval averages five draws of as many held-out images (the model's card).";
 }
 
 std::string swap_findings(const ExplorerModel& m) {
