@@ -44,14 +44,15 @@ void ReplayRecorder::record(DidaNetImpl& net, int epoch, const torch::Device& de
 }
 
 int ReplayRecorder::write(const std::string& bundle_dir, const std::string& log_path, const std::string& source,
-                          const std::string& target) const {
+                          const std::string& target, double source_val, double target_test) const {
   if (!enabled() || !fs::exists(path_)) return 0;
   auto text = [](const std::string& path) {
     std::ifstream in(path);
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
-  const Replay r = replay_from_run_logs(text(path_), text(log_path), sources_ + targets_, sources_, source, target);
+  Replay r = replay_from_run_logs(text(path_), text(log_path), sources_ + targets_, sources_, source, target);
   if (r.epochs.empty()) return 0;
+  r.source_val.back() = static_cast<float>(source_val), r.target_test.back() = static_cast<float>(target_test);
   const auto bytes = replay_to_bytes(r);
   write_file_atomic(bundle_dir + "/replay.safetensors", bytes.data(), bytes.size());
   return r.epoch_count();

@@ -22,7 +22,11 @@ class ReplayRecorder {
   void trim(int epochs_kept) const;
   void record(DidaNetImpl& net, int epoch, const torch::Device& device) const;
   // Writes BUNDLE/replay.safetensors from replay.jsonl and the run's log; returns the epochs written.
-  int write(const std::string& bundle_dir, const std::string& log_path, const std::string& source, const std::string& target) const;
+  // The last epoch's accuracies are the bundle's (source_val, target_test): after the epoch's last
+  // step the bundle may take the weights' average and the erasure, and the replay ends on the model
+  // it ships.
+  int write(const std::string& bundle_dir, const std::string& log_path, const std::string& source, const std::string& target,
+            double source_val, double target_test) const;
 
  private:
   std::string path_;

@@ -468,8 +468,9 @@ int run_training(TrainOptions o, bool resume) {
   trainer.use_weight_average();  // --weight-average: the bundle's weights are the average's
   trainer.set_erasure();  // after the last step: the encoder never trains against it (docs/RESULTS.md)
   trainer.retrain_readers();
-  // The replay's last frame is the bundle's model, erasure included (it replaces the epoch's line).
-  if (trainer.net().config.erase_domain_mean) replay.record(trainer.net(), o.epochs, device);
+  // The replay's last frame is the bundle's model, the weights' average and the erasure included
+  // (it replaces the epoch's line; its accuracies are the bundle's, below).
+  if (trainer.net().config.erase_domain_mean || o.weight_average > 0) replay.record(trainer.net(), o.epochs, device);
   const double train_s = progress.seconds(), rate = progress.images_per_s();
   const double val = trainer.eval_accuracy(trainer.x_val(), trainer.y_val());
   const double test = trainer.eval_accuracy(trainer.x_test(), trainer.y_test());
@@ -485,7 +486,7 @@ int run_training(TrainOptions o, bool resume) {
     set_status("diverged");
     return kTrainDiverged;
   }
-  replay.write(run + "/bundle", log_path, o.source, o.target);
+  replay.write(run + "/bundle", log_path, o.source, o.target, val, test);
   set_status("done");
   if (!o.quiet)
     std::cerr << "train: done in " << fmt_duration(train_s) << ": source-val " << std::fixed << std::setprecision(4) << val

@@ -527,15 +527,20 @@ TEST(Training, TheReplayRecordsEveryEpochChangesNothingAndSurvivesAResume) {
   for (std::size_t i = 0; i < r.inv_2d.size(); ++i) ASSERT_NEAR(again.inv_2d[i], r.inv_2d[i], 1e-4) << i;
 }
 
-TEST(Training, TheReplaysLastFrameIsTheBundlesModelErasureIncluded) {
+TEST(Training, TheReplaysLastFrameIsTheBundlesModelAverageAndErasureIncluded) {
   TempDir dir("replay-erasure");
   TrainOptions o = tiny(dir.path("run"));
   o.method = Method::Dann;
   o.model.erase_domain_mean = true;
+  o.weight_average = 0.8;
   o.replay = 10;
   ASSERT_EQ(run_training(o, false), kTrainDone);
   const Replay r = parse_replay(read_file_bytes(o.out + "/bundle/replay.safetensors"), "replay.safetensors");
   ASSERT_EQ(r.epochs.back(), o.epochs);
+  // Its accuracies are the bundle's, not the log's last line (of the last step's weights).
+  const auto metrics = nlohmann::json::parse(std::ifstream(o.out + "/bundle/config.json"))["metrics"];
+  EXPECT_FLOAT_EQ(r.source_val.back(), metrics["source_val_accuracy"].get<float>());
+  EXPECT_FLOAT_EQ(r.target_test.back(), metrics["target_test_accuracy"].get<float>());
   // The bundle's z_inv of the replay's images (source-val then target-test), laid out as the
   // recorder does; alignment only rotates or reflects, so every pairwise distance is the same.
   const DomainPair pair = pair_for(o);
